@@ -1,0 +1,388 @@
+"""Scenario files (TOML): targets, per stream and tier the radius, capacity, costs and vehicles.
+
+``load_scenario`` validates everything on load and raises one :class:`InputError` listing every
+problem (file, key) — unknown keys, unknown streams or tiers, wrong types, out-of-range values.
+The format is documented in README.md ("Scenario file format").
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from netplan._paths import data_file
+from netplan.errors import InputError, Problem
+from netplan.model import TIERS
+from netplan.streams import load_streams
+
+INDICATORS: dict[str, str] = {
+    "village_coverage": "share of administrative villages served by an open village point within reach",
+    "tonnage_coverage": "share of generated tonnage served by an open village point within reach",
+    "recovery_rate": "recovered / generated tonnage that the network's reach and capacity allow",
+    "utilisation_rate": "baseline use + network-collected share (straw, manure)",
+    "township_coverage": "share of farming townships with an open, connected village point",
+}
+
+_TIER_KEYS = {
+    "candidates", "radius_m", "capacity_t", "capex_cny", "lifetime_yr", "opex_share",
+    "rate_cny_per_tkm", "min_per_township", "max_per_township", "only_farming", "keep_existing",
+}
+_STREAM_KEYS = {
+    "capture_rate", "baseline_use_share", "coverage_on", "coverage_target",
+    "unserved_penalty_cny_per_t", "collection_vehicle", "haul_vehicle", "rounds_per_year",
+    "enabled", *TIERS,
+}
+_TOP_KEYS = {
+    "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
+    "streams", "sharing", "coefficients", "existing_capex_share", "workday_h", "routing_time_limit_s",
+}
+SOLVERS = ("scip", "highs", "cbc", "cp-sat")
+
+
+@dataclass(frozen=True)
+class TierParams:
+    """Parameters of one tier of one stream (units in the names; radius None = unlimited)."""
+
+    candidates: tuple[str, ...]
+    radius_m: float | None
+    capacity_t: float
+    capex_cny: float
+    lifetime_yr: float
+    opex_share: float
+    rate_cny_per_tkm: float
+    min_per_township: int | None = None
+    max_per_township: int | None = None
+    only_farming: bool = True
+    keep_existing: bool = False
+
+    def annual_cost_cny(self, discount_rate: float, *, existing: bool = False,
+                        existing_capex_share: float = 0.2) -> float:
+        """Annualised capital cost (capital recovery factor) plus operating cost, CNY/yr."""
+        capex = self.capex_cny * (existing_capex_share if existing else 1.0)
+        return capex * crf(discount_rate, self.lifetime_yr) + self.capex_cny * self.opex_share
+
+
+def crf(rate: float, years: float) -> float:
+    """Capital recovery factor: annual payment per CNY of capital over ``years`` at ``rate``."""
+    if years <= 0:
+        return 0.0
+    if rate == 0:
+        return 1.0 / years
+    return rate * (1 + rate) ** years / ((1 + rate) ** years - 1)
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    """How one stream is planned and scored."""
+
+    id: str
+    capture_rate: float
+    baseline_use_share: float
+    coverage_on: str
+    coverage_target: float
+    unserved_penalty_cny_per_t: float
+    collection_vehicle: str
+    haul_vehicle: str
+    rounds_per_year: float
+    tiers: Mapping[str, TierParams]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario."""
+
+    name: str
+    title: str
+    path: Path
+    county_dir: Path
+    seed: int
+    time_limit_s: float
+    routing_time_limit_s: float
+    solver: str
+    roads_file: Path | None
+    crow_fly: bool
+    max_snap_m: float
+    circuity: float
+    discount_rate: float
+    existing_capex_share: float
+    workday_h: float
+    targets: Mapping[tuple[str, str], float]
+    streams: Mapping[str, StreamParams]
+    sharing: Mapping[str, tuple[tuple[str, ...], ...]]
+    coefficients: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def stream_ids(self) -> tuple[str, ...]:
+        """Enabled streams, in file order."""
+        return tuple(self.streams)
+
+
+class _Checker:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def err(self, key: str, msg: str) -> None:
+        self.problems.append(Problem(self.file, None, key, msg))
+
+    def number(self, d: Mapping, key: str, path: str, *, lo: float | None = None,
+               hi: float | None = None, default: Any = ..., allow_none: bool = False) -> Any:
+        if key not in d:
+            if default is ...:
+                self.err(f"{path}.{key}".lstrip("."), "missing (a number is required)")
+                return None
+            return default
+        v = d[key]
+        if v is None and allow_none:
+            return None
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            self.err(f"{path}.{key}".lstrip("."), f"expected a number, got {v!r}")
+            return None
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+            self.err(f"{path}.{key}".lstrip("."), f"{v} is outside {rng}")
+            return None
+        return float(v)
+
+    def unknown(self, d: Mapping, allowed: set[str], path: str) -> None:
+        for k in d:
+            if k not in allowed:
+                near = ", ".join(sorted(allowed))
+                self.err(f"{path}.{k}".lstrip("."), f"unknown key (expected one of: {near})")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        msg = "scenario file not found"
+        raise InputError(msg, file=str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"not valid TOML: {exc}"
+        raise InputError(msg, file=str(path)) from exc
+
+
+def _tier(c: _Checker, raw: Any, path: str) -> TierParams | None:
+    if not isinstance(raw, Mapping):
+        c.err(path, "expected a table")
+        return None
+    c.unknown(raw, _TIER_KEYS, path)
+    cands = raw.get("candidates")
+    if not isinstance(cands, list) or not cands or not all(isinstance(x, str) for x in cands):
+        c.err(f"{path}.candidates", "expected a non-empty list of candidate kinds, e.g. [\"village\"]")
+        cands = []
+    mins = raw.get("min_per_township")
+    maxs = raw.get("max_per_township")
+    for k, v in (("min_per_township", mins), ("max_per_township", maxs)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            c.err(f"{path}.{k}", f"expected a whole number >= 0, got {v!r}")
+    if isinstance(mins, int) and isinstance(maxs, int) and mins > maxs:
+        c.err(f"{path}.min_per_township", f"min {mins} exceeds max {maxs}")
+    vals = dict(
+        radius_m=c.number(raw, "radius_m", path, lo=0, default=None, allow_none=True),
+        capacity_t=c.number(raw, "capacity_t", path, lo=0, default=float("inf")),
+        capex_cny=c.number(raw, "capex_cny", path, lo=0, default=0.0),
+        lifetime_yr=c.number(raw, "lifetime_yr", path, lo=0, default=10.0),
+        opex_share=c.number(raw, "opex_share", path, lo=0, hi=1, default=0.0),
+        rate_cny_per_tkm=c.number(raw, "rate_cny_per_tkm", path, lo=0, default=0.0),
+    )
+    if any(v is None and k != "radius_m" for k, v in vals.items()):
+        return None
+    return TierParams(
+        candidates=tuple(cands), min_per_township=mins if isinstance(mins, int) else None,
+        max_per_township=maxs if isinstance(maxs, int) else None,
+        only_farming=bool(raw.get("only_farming", True)),
+        keep_existing=bool(raw.get("keep_existing", False)), **vals,
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario TOML file.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each with the file and key.
+    """
+    p = Path(path).resolve()
+    raw = _read(p)
+    c = _Checker(str(path))
+    c.unknown(raw, _TOP_KEYS, "")
+    known_streams = load_streams()
+
+    name = raw.get("name") or p.stem
+    if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
+        c.err("name", f"expected a short name of letters, digits, - and _, got {name!r}")
+        name = p.stem
+    county = raw.get("county")
+    county_dir = p.parent
+    if not isinstance(county, str):
+        c.err("county", "missing: the county folder, relative to the scenario file")
+    else:
+        county_dir = (p.parent / county).resolve()
+        if not county_dir.is_dir():
+            c.err("county", f"county folder not found: {county_dir}")
+
+    solver = raw.get("solver", "scip")
+    if solver not in SOLVERS:
+        c.err("solver", f"unknown solver {solver!r} (expected one of {', '.join(SOLVERS)})")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        c.err("seed", f"expected a whole number, got {seed!r}")
+        seed = 0
+
+    roads = raw.get("roads", {})
+    if not isinstance(roads, Mapping):
+        c.err("roads", "expected a table")
+        roads = {}
+    c.unknown(roads, {"file", "max_snap_m", "circuity"}, "roads")
+    roads_file: Path | None = None
+    crow = False
+    rf = roads.get("file")
+    if rf is not None and not isinstance(rf, str):
+        c.err("roads.file", f"expected a file name or \"none\", got {rf!r}")
+    elif rf == "none":
+        crow = True
+    elif rf:
+        roads_file = (county_dir / rf).resolve()
+        if not roads_file.exists():
+            c.err("roads.file", f"road file not found: {roads_file}")
+
+    finance = raw.get("finance", {}) if isinstance(raw.get("finance", {}), Mapping) else {}
+    c.unknown(finance, {"discount_rate"}, "finance")
+
+    # streams
+    streams_raw = raw.get("streams", {})
+    streams: dict[str, StreamParams] = {}
+    if not isinstance(streams_raw, Mapping) or not streams_raw:
+        c.err("streams", "expected at least one [streams.<id>] table")
+        streams_raw = {}
+    for sid, sraw in streams_raw.items():
+        path_s = f"streams.{sid}"
+        if sid not in known_streams:
+            c.err(path_s, f"unknown stream (known: {', '.join(known_streams)})")
+            continue
+        if not isinstance(sraw, Mapping):
+            c.err(path_s, "expected a table")
+            continue
+        if sraw.get("enabled", True) is False:
+            continue
+        c.unknown(sraw, _STREAM_KEYS, path_s)
+        tiers: dict[str, TierParams] = {}
+        for t in TIERS:
+            if t not in sraw:
+                c.err(f"{path_s}.{t}", "missing tier table")
+                continue
+            tp = _tier(c, sraw[t], f"{path_s}.{t}")
+            if tp is not None:
+                tiers[t] = tp
+        cov_on = sraw.get("coverage_on", "weight")
+        if cov_on not in ("weight", "count"):
+            c.err(f"{path_s}.coverage_on", f"expected \"weight\" or \"count\", got {cov_on!r}")
+        vals = dict(
+            capture_rate=c.number(sraw, "capture_rate", path_s, lo=0, hi=1, default=1.0),
+            baseline_use_share=c.number(sraw, "baseline_use_share", path_s, lo=0, hi=1, default=0.0),
+            coverage_target=c.number(sraw, "coverage_target", path_s, lo=0, hi=1, default=1.0),
+            unserved_penalty_cny_per_t=c.number(sraw, "unserved_penalty_cny_per_t", path_s, lo=0,
+                                                default=0.0),
+            rounds_per_year=c.number(sraw, "rounds_per_year", path_s, lo=0.01, default=12.0),
+        )
+        veh = {k: sraw.get(k, "light_truck") for k in ("collection_vehicle", "haul_vehicle")}
+        for k, v in veh.items():
+            if not isinstance(v, str):
+                c.err(f"{path_s}.{k}", f"expected a vehicle name, got {v!r}")
+        if len(tiers) == len(TIERS) and all(v is not None for v in vals.values()):
+            streams[sid] = StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
+                                        collection_vehicle=str(veh["collection_vehicle"]),
+                                        haul_vehicle=str(veh["haul_vehicle"]), **vals)
+
+    # targets: {stream: {indicator: value}}
+    targets: dict[tuple[str, str], float] = {}
+    traw = raw.get("targets", {})
+    if isinstance(traw, str):
+        traw = _preset(c, traw)
+    if not isinstance(traw, Mapping):
+        c.err("targets", "expected a table of stream.indicator = value, or a preset name")
+        traw = {}
+    for sid, inds in traw.items():
+        if sid == "preset":
+            continue
+        if sid not in known_streams:
+            c.err(f"targets.{sid}", f"unknown stream (known: {', '.join(known_streams)})")
+            continue
+        if not isinstance(inds, Mapping):
+            c.err(f"targets.{sid}", "expected a table of indicator = value")
+            continue
+        for ind in inds:
+            if ind not in INDICATORS:
+                c.err(f"targets.{sid}.{ind}", f"unknown indicator (known: {', '.join(INDICATORS)})")
+                continue
+            v = c.number(inds, ind, f"targets.{sid}", lo=0, hi=1)
+            if v is not None:
+                targets[(sid, ind)] = v
+    if isinstance(raw.get("targets"), Mapping) and "preset" in raw["targets"]:
+        base = _preset(c, raw["targets"]["preset"])
+        for sid, inds in base.items():
+            for ind, val in inds.items():
+                targets.setdefault((sid, ind), float(val))
+
+    # sharing
+    sharing: dict[str, tuple[tuple[str, ...], ...]] = {}
+    sh = raw.get("sharing", {})
+    if not isinstance(sh, Mapping):
+        c.err("sharing", "expected a table tier = [[stream, ...], ...]")
+        sh = {}
+    for tier, groups in sh.items():
+        if tier not in TIERS:
+            c.err(f"sharing.{tier}", f"unknown tier (known: {', '.join(TIERS)})")
+            continue
+        ok_groups = []
+        for g in groups if isinstance(groups, list) else [None]:
+            if not isinstance(g, list) or not all(isinstance(s, str) for s in g):
+                c.err(f"sharing.{tier}", "expected a list of lists of stream ids")
+                continue
+            bad = [s for s in g if s not in known_streams]
+            if bad:
+                c.err(f"sharing.{tier}", f"unknown stream(s) {', '.join(bad)}")
+                continue
+            ok_groups.append(tuple(s for s in g if s in streams))
+        sharing[tier] = tuple(x for x in ok_groups if len(x) > 1)
+
+    coef = raw.get("coefficients", {})
+    if not isinstance(coef, Mapping):
+        c.err("coefficients", "expected a table overriding data/coefficients.toml")
+        coef = {}
+
+    nums = dict(
+        time_limit_s=c.number(raw, "time_limit_s", "", lo=0.1, default=60.0),
+        routing_time_limit_s=c.number(raw, "routing_time_limit_s", "", lo=0.1, default=2.0),
+        max_snap_m=c.number(roads, "max_snap_m", "roads", lo=1, default=1000.0),
+        circuity=c.number(roads, "circuity", "roads", lo=1, hi=5, default=1.3),
+        discount_rate=c.number(finance, "discount_rate", "finance", lo=0, hi=1, default=0.06),
+        existing_capex_share=c.number(raw, "existing_capex_share", "", lo=0, hi=1, default=0.2),
+        workday_h=c.number(raw, "workday_h", "", lo=1, hi=24, default=8.0),
+    )
+    if c.problems:
+        raise InputError(problems=c.problems)
+    return Scenario(
+        name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
+        seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
+        targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), **nums,
+    )
+
+
+def _preset(c: _Checker, name: Any) -> dict[str, Any]:
+    """Targets of a named preset in data/targets.toml (the seed plans)."""
+    path = data_file("targets.toml")
+    if not path.exists():
+        c.err("targets", f"no target presets available ({path} missing)")
+        return {}
+    presets = _read(path).get("presets", {})
+    if name not in presets:
+        c.err("targets", f"unknown target preset {name!r} (known: {', '.join(presets)})")
+        return {}
+    return {k: v for k, v in presets[name].items() if isinstance(v, Mapping)}
