@@ -1,0 +1,103 @@
+"""Geo adapter for the routing core: collection rounds from each open township station over its
+village points, and haulage trips station → county centre, with road geometry for the maps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from netplan.evaluate import Evaluation
+from netplan.layout import Layout
+from netplan.scenario import Scenario
+
+ROUTE_COLUMNS = ["stream", "route_id", "kind", "station_id", "vehicle", "stops", "n_stops",
+                 "distance_m", "duration_s", "load_t", "trips_per_year", "crow_fly"]
+
+
+def _empty_routes() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns=[*ROUTE_COLUMNS, "geometry"], geometry="geometry", crs="EPSG:4326")
+
+
+def plan_routes(scenario: Scenario, layout: Layout, ev: Evaluation, cands: gpd.GeoDataFrame,
+                site_site_m: np.ndarray, site_site_s: Callable[[str], np.ndarray], net: Any,
+                *, progress: Callable[[str], None] | None = None) -> gpd.GeoDataFrame:
+    """Collection rounds and haulage for every stream of ``layout``.
+
+    Parameters
+    ----------
+    site_site_m
+        Road distances among all candidates (m), rows/columns in ``cands`` order.
+    site_site_s
+        Function vehicle name → travel times among all candidates (s).
+    net
+        The road network, for route geometry (``net.route_line``).
+    """
+    from netplan.routing import load_vehicles, plan_haulage, plan_rounds
+
+    vehicles = load_vehicles()
+    pos = {sid: i for i, sid in enumerate(cands["site_id"])}
+    loads = ev.site_loads.set_index(["site_id", "stream", "tier"])["load_t"] if len(ev.site_loads) else None
+    rows: list[dict[str, Any]] = []
+    crow = bool(getattr(net, "is_crow_fly", False))
+    for sid, sp in scenario.streams.items():
+        s = layout.sites[layout.sites["stream"] == sid]
+        if s.empty or loads is None:
+            continue
+        veh = vehicles[sp.collection_vehicle]
+        haul = vehicles[sp.haul_vehicle]
+        t_mat = site_site_s(sp.collection_vehicle)
+        stations = s[s["tier"] == "township_station"]
+        points = s[s["tier"] == "village_point"]
+        for st in stations.itertuples(index=False):
+            pts = points[points["parent_id"] == st.site_id]
+            pts = pts[[float(loads.get((p, sid, "village_point"), 0.0)) > 0 for p in pts["site_id"]]]
+            if pts.empty:
+                continue
+            idx = [pos[st.site_id], *[pos[p] for p in pts["site_id"]]]
+            per_round = np.array([float(loads[(p, sid, "village_point")]) / sp.rounds_per_year
+                                  for p in pts["site_id"]])
+            d = site_site_m[np.ix_(idx, idx)]
+            t = t_mat[np.ix_(idx, idx)]
+            plan = plan_rounds(per_round, d, t, [veh], workday_s=scenario.workday_h * 3600,
+                               rounds_per_year=sp.rounds_per_year,
+                               time_limit_s=scenario.routing_time_limit_s, seed=scenario.seed)
+            for k, trip in enumerate(plan.trips):
+                stop_ids = [pts["site_id"].iloc[i - 1] for i in trip.stops]
+                line = net.route_line([cands.geometry.iloc[pos[x]] for x in
+                                       [st.site_id, *stop_ids, st.site_id]])
+                rows.append({"stream": sid, "route_id": f"{sid}-{st.site_id}-{k + 1:02d}",
+                             "kind": "collection", "station_id": st.site_id, "vehicle": trip.vehicle,
+                             "stops": ";".join(stop_ids), "n_stops": len(stop_ids),
+                             "distance_m": round(float(trip.distance_m), 1),
+                             "duration_s": round(float(trip.duration_s), 1),
+                             "load_t": round(float(trip.load_t), 4),
+                             "trips_per_year": float(sp.rounds_per_year), "crow_fly": crow,
+                             "geometry": line})
+        # haulage: station -> centre, full truckloads
+        centres = s[s["tier"] == "county_center"]
+        for st in stations.itertuples(index=False):
+            if not isinstance(st.parent_id, str) or st.parent_id not in set(centres["site_id"]):
+                continue
+            load = float(loads.get((st.site_id, sid, "township_station"), 0.0))
+            if load <= 0:
+                continue
+            a, b = pos[st.site_id], pos[st.parent_id]
+            h = plan_haulage(np.array([load]), np.array([site_site_m[a, b]]),
+                             np.array([site_site_s(sp.haul_vehicle)[a, b]]), haul,
+                             workday_s=scenario.workday_h * 3600)
+            line = net.route_line([cands.geometry.iloc[a], cands.geometry.iloc[b]])
+            rows.append({"stream": sid, "route_id": f"{sid}-{st.site_id}-H", "kind": "haulage",
+                         "station_id": st.site_id, "vehicle": haul.name, "stops": st.parent_id,
+                         "n_stops": 1, "distance_m": round(float(site_site_m[a, b]) * 2, 1),
+                         "duration_s": round(float(h.trip_duration_s[0]), 1),
+                         "load_t": round(float(h.load_per_trip_t[0]), 4),
+                         "trips_per_year": float(h.trips[0]), "crow_fly": crow, "geometry": line})
+        if progress:
+            progress(f"routes for {sid}: {sum(1 for r in rows if r['stream'] == sid)}")
+    if not rows:
+        return _empty_routes()
+    return gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs="EPSG:4326")
