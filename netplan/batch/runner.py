@@ -81,6 +81,8 @@ class CountyResult:
         Address or name of the worker that ran the task.
     error_kind, error
         Exception class name and message of a failure (None otherwise).
+    county_dir
+        The county's input folder.
     """
 
     name: str
@@ -92,6 +94,7 @@ class CountyResult:
     worker: str | None = None
     error_kind: str | None = None
     error: str | None = None
+    county_dir: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -255,14 +258,15 @@ def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, 
         return CountyResult(name=job.name, status="failed", out_dir=job.out_dir,
                             input_hash=job.input_hash, time_s=time.perf_counter() - t0,
                             peak_rss_mb=peak_rss_mb(), worker=_worker_name(),
-                            error_kind=kind, error=text)
+                            error_kind=kind, error=text, county_dir=job.county_dir)
     dt = time.perf_counter() - t0
     record = {"input_hash": job.input_hash, "county_dir": str(job.county_dir), "time_s": round(dt, 3),
               "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
     Path(job.out_dir).mkdir(parents=True, exist_ok=True)
     write_done(job.out_dir, record)
     return CountyResult(name=job.name, status="done", out_dir=job.out_dir, input_hash=job.input_hash,
-                        time_s=dt, peak_rss_mb=peak_rss_mb(), worker=_worker_name())
+                        time_s=dt, peak_rss_mb=peak_rss_mb(), worker=_worker_name(),
+                        county_dir=job.county_dir)
 
 
 def _is_netplan_error(exc: BaseException) -> bool:
@@ -351,7 +355,7 @@ def run_batch(region_dir: str | Path, scenario_path: str | Path, out_dir: str | 
     for job in jobs:
         if not force and is_done(job):
             results[job.name] = CountyResult(name=job.name, status="skipped", out_dir=job.out_dir,
-                                             input_hash=job.input_hash)
+                                             input_hash=job.input_hash, county_dir=job.county_dir)
             if on_result:
                 on_result(results[job.name], len(results), total)
         else:
@@ -380,7 +384,8 @@ def run_batch(region_dir: str | Path, scenario_path: str | Path, out_dir: str | 
                 except Exception as exc:  # the worker died (memory, segfault) or was lost
                     res = CountyResult(name=job.name, status="failed", out_dir=job.out_dir,
                                        input_hash=job.input_hash, error_kind=type(exc).__name__,
-                                       error=f"worker lost while planning: {exc}")
+                                       error=f"worker lost while planning: {exc}",
+                                       county_dir=job.county_dir)
                 results[job.name] = res
                 if on_result:
                     on_result(res, len(results), total)
