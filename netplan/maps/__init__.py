@@ -12,5 +12,6 @@ write_pngs(out_dir, layers, kpis, *, streams, ...) -> list[Path]
 
 from netplan.maps.compare import write_compare_map
 from netplan.maps.pages import BACKGROUNDS, write_maps
+from netplan.maps.static import write_pngs
 
-__all__ = ["BACKGROUNDS", "write_compare_map", "write_maps"]
+__all__ = ["BACKGROUNDS", "write_compare_map", "write_maps", "write_pngs"]

@@ -9,6 +9,7 @@ canvas circles.
 from __future__ import annotations
 
 import html
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -30,8 +31,14 @@ _LAYER_JS = Template(
     """
     {% macro script(this, kwargs) %}
     var {{ this.get_name() }} = (function () {
-        var styles = {{ this.styles|tojson }};
-        return L.geoJSON({{ this.data|tojson }}, {
+        var styles = {{ this.styles|tojson }}, labels = {{ this.labels|tojson }};
+        function table(p) {
+            var rows = p.r.map(function (v, i) {
+                return "<tr><th>" + labels[i] + "</th><td>" + v + "</td></tr>"; });
+            return '<div class="np-popup"><b>' + p.h + "</b><table>" + rows.join("") +
+                "</table></div>";
+        }
+        return L.geoJSON({{ this.data_json }}, {
             interactive: {{ this.interactive|tojson }},
             style: function (f) { return styles[f.properties.c] || {}; },
             pointToLayer: function (f, ll) {
@@ -44,7 +51,10 @@ _LAYER_JS = Template(
                 return L.circleMarker(ll, s);
             },
             onEachFeature: function (f, layer) {
-                if (f.properties.p) { layer.bindPopup(f.properties.p, {maxWidth: 360}); }
+                var p = f.properties;
+                if (p.p) { layer.bindPopup(p.p, {maxWidth: 360}); }
+                else if (p.r) { layer.bindPopup(function () { return table(p); },
+                                                {maxWidth: 360}); }
                 if (f.properties.t) { layer.bindTooltip(f.properties.t, {sticky: true}); }
             }
         });
@@ -80,12 +90,23 @@ class GeoJsonLayer(folium.map.Layer):
         show: bool = True,
         control: bool = True,
         interactive: bool = True,
+        labels: Sequence[str] = (),
     ) -> None:
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "NetplanGeoJson"
         self.data = data
         self.styles = {k: dict(v) for k, v in styles.items()}
         self.interactive = interactive
+        self.labels = list(labels)
+
+    @property
+    def data_json(self) -> str:
+        """The data as compact JSON with raw UTF-8 text, safe inside a <script> element."""
+        text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
+        for ch, sub in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                        ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+            text = text.replace(ch, sub)
+        return text
 
     @property
     def n_features(self) -> int:
@@ -117,10 +138,14 @@ def _round_geom(geom: shapely.Geometry) -> dict[str, Any]:
 def feature_collection(
     gdf: gpd.GeoDataFrame,
     classes: Iterable[str],
-    popups: Iterable[str | None] | None = None,
+    popups: Iterable[str | tuple[str, Sequence[str]] | None] | None = None,
     tooltips: Iterable[str | None] | None = None,
 ) -> dict[str, Any]:
-    """GeoJSON FeatureCollection of ``gdf``'s non-empty geometries with c/p/t properties."""
+    """GeoJSON FeatureCollection of ``gdf``'s non-empty geometries with c/p/t properties.
+
+    A popup is either HTML (``p``) or a ``(title, values)`` pair stored as ``h`` and ``r``, whose
+    table the browser builds with the layer's row labels (compact for thousands of villages).
+    """
     n = len(gdf)
     popups = list(popups) if popups is not None else [None] * n
     tooltips = list(tooltips) if tooltips is not None else [None] * n
@@ -129,7 +154,9 @@ def feature_collection(
         if geom is None or geom.is_empty:
             continue
         props: dict[str, Any] = {"c": c}
-        if p:
+        if isinstance(p, tuple):  # (title, row values): the table is built in the browser
+            props["h"], props["r"] = p[0], list(p[1])
+        elif p:
             props["p"] = p
         if t:
             props["t"] = t
@@ -234,7 +261,10 @@ def township_coverage(
 
 
 def coverage_class(value: float, target: float | None) -> str:
-    """Choropleth class of a township: met / near (within 0.10) / far / no_target."""
+    """Choropleth class of a township: met / near (within 0.10) / far / no_target.
+
+    ``met`` allows 1e-9 of float noise (41/50 villages must meet a 0.82 target).
+    """
     if target is None or math.isnan(value):
         return "no_target"
     if value >= target - 1e-9:
@@ -299,22 +329,21 @@ def villages_layer(
     masks = {s: covered_mask(villages, s) for s in streams}
     n_cov = np.sum([masks[s] for s in streams], axis=0) if streams else np.zeros(len(villages))
     classes = np.where(n_cov == len(streams), "cov", np.where(n_cov == 0, "unc", "part"))
-    popups = []
+    popups: list[tuple[str, list[str]]] = []
     cols = villages.columns
+    row_labels = ["乡镇 Township", "人口 Population"] + [esc(labels.get(s, s)) for s in streams]
     for i, row in enumerate(villages.itertuples(index=False)):
         r = row._asdict()
-        rows = [("乡镇 Township", esc(r.get("township"))),
-                ("人口 Population", fmt_num(r.get("population"), 0))]
+        values = [esc(r.get("township")), fmt_num(r.get("population"), 0)]
         for s in streams:
-            lab = esc(labels.get(s, s))
             t_yr = fmt_num(r.get(f"{s}_t_yr")) + " t/yr" if f"{s}_t_yr" in cols else "—"
             pid = esc(r.get(f"{s}_point_id")) or "—"
             dist = r.get(f"{s}_dist_m")
             where = f"→ {pid}" + (f" ({fmt_num(dist / 1000, 1)} km)" if pid != "—" and
                                   dist is not None and not pd.isna(dist) else "")
-            ok = "✓ 已覆盖 covered" if masks[s][i] else "✗ 未覆盖 not covered"
-            rows.append((lab, f"{t_yr} {where} {ok}"))
-        popups.append(popup_table(f"{esc(r.get('name'))} ({esc(r.get('village_id'))})", rows))
+            ok = "✓ 已覆盖" if masks[s][i] else "✗ 未覆盖"
+            values.append(f"{t_yr} {where} {ok}")
+        popups.append((f"{esc(r.get('name'))} ({esc(r.get('village_id'))})", values))
     base = {"radius": 3.5, "weight": 0.6, "color": "#ffffff", "fillOpacity": 0.9}
     styles = {
         "cov": {**base, "fillColor": style.COVERED},
@@ -322,7 +351,8 @@ def villages_layer(
         "part": {**base, "fillColor": style.PARTIAL},
     }
     fc = feature_collection(villages, classes.tolist(), popups)
-    return GeoJsonLayer("村庄 覆盖/未覆盖 Villages covered / not covered", fc, styles)
+    return GeoJsonLayer("村庄 覆盖/未覆盖 Villages covered / not covered", fc, styles,
+                        labels=row_labels)
 
 
 def tier_icon_html(tier: str, colour: str) -> tuple[str, int]:
