@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean browser
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n 2
+
+# Browser tests of the maps `make demo` wrote (Debian chromium, network blocked; skip without it).
+browser: demo $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/browser
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check netplan tests scripts
