@@ -119,6 +119,11 @@ def plan(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file")],
     _run(scenario, out, maps=not no_maps)
 
 
+from netplan.inputs.command import validate_command  # noqa: E402
+
+app.command("validate")(validate_command)
+
+
 def main() -> None:  # pragma: no cover - console entry
     """Console entry point."""
     app()

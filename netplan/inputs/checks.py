@@ -1,0 +1,230 @@
+"""Field checks of the county folder's tables: ids, quantities, township references, categorical
+values, points outside the county. Each appends :class:`~netplan.errors.Problem` s; none raises."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+
+from netplan.errors import Problem
+from netplan.inputs.columns import value_aliases
+from netplan.inputs.geom import parse_number
+
+#: a point further than this outside the county boundary is an error; closer, a warning (metres)
+OUTSIDE_ERROR_M = 250.0
+
+_SUFFIXES = ("街道办事处", "办事处", "街道", "镇", "乡")
+
+
+def clean_id(v: object) -> str:
+    """An id cell as text: stripped, an Excel float's ".0" removed, "" when blank."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        if v != v:
+            return ""
+        if v.is_integer():
+            return str(int(v))
+    s = str(v).strip()
+    if s.lower() in ("nan", "none", "null"):
+        return ""
+    if re.fullmatch(r"\d+\.0+", s):
+        s = s.split(".")[0]
+    return s
+
+
+def check_ids(df: pd.DataFrame, col: str, file: str, problems: list[Problem]) -> pd.Series:
+    """Ids as clean strings; missing and duplicate ids reported per row (the first keeps its id)."""
+    if col not in df.columns:
+        problems.append(Problem(file, None, col, f"no '{col}' column (headers: "
+                                f"{', '.join(map(str, df.columns[:25]))}); map it in county.toml"))
+        return pd.Series([f"{file}#{i + 1}" for i in range(len(df))], index=df.index, dtype=object)
+    ids = df[col].map(clean_id)
+    first: dict[str, int] = {}
+    for i, v in enumerate(ids):
+        if v == "":
+            problems.append(Problem(file, i + 1, col, "missing id"))
+        elif v in first:
+            problems.append(Problem(file, i + 1, col, f"duplicate id '{v}' (first at row {first[v]})"))
+        else:
+            first[v] = i + 1
+    return ids
+
+
+def check_numbers(df: pd.DataFrame, cols: Iterable[str], file: str, problems: list[Problem], *,
+                  factor: dict[str, float] | None = None, blank: float = 0.0,
+                  integer: Sequence[str] = ()) -> pd.DataFrame:
+    """Quantities as floats (× ``factor`` per column for unit conversion); non-numeric, negative and
+    non-finite cells reported per row. Blank cells become ``blank`` (0, or NaN where unknown)."""
+    df = df.copy()
+    for col in cols:
+        if col not in df.columns:
+            continue
+        vals = np.full(len(df), blank, dtype=float)
+        for i, raw in enumerate(df[col].tolist()):
+            v = parse_number(raw)
+            if v is None:
+                continue
+            if np.isnan(v):
+                problems.append(Problem(file, i + 1, col, f"not a number: '{raw}'"))
+                continue
+            if v < 0:
+                problems.append(Problem(file, i + 1, col, f"negative quantity {v:g}"))
+                continue
+            if col in integer and not float(v).is_integer():
+                problems.append(Problem(file, i + 1, col, f"{v:g} is not a whole number of head",
+                                        "warning"))
+            vals[i] = v * (factor or {}).get(col, 1.0)
+        df[col] = vals
+    return df
+
+
+def _norm_name(name: str) -> str:
+    s = re.sub(r"\s+", "", str(name))
+    for suf in _SUFFIXES:
+        if s.endswith(suf) and len(s) > len(suf):
+            return s[: -len(suf)]
+    return s
+
+
+def resolve_townships(df: pd.DataFrame, file: str, towns: pd.DataFrame, problems: list[Problem]
+                      ) -> pd.Series:
+    """Township code per row, matched by code or by name (with or without 镇/乡/街道); unknown
+    names and codes reported with the row and the known names."""
+    codes = [str(c) for c in towns["township_code"]]
+    by_code = set(codes)
+    by_name: dict[str, str] = {}
+    for code, name, name_en in zip(codes, towns["name"].astype(str),
+                                   towns.get("name_en", pd.Series([""] * len(towns))).astype(str),
+                                   strict=True):
+        for key in (name, _norm_name(name), name_en.lower()):
+            if key:
+                by_name.setdefault(key, code)
+    has_code = "township_code" in df.columns
+    has_name = "township" in df.columns
+    if not has_code and not has_name:
+        problems.append(Problem(file, None, "township_code", "no township_code or township column "
+                                f"(headers: {', '.join(map(str, df.columns[:25]))})"))
+        return pd.Series([""] * len(df), index=df.index, dtype=object)
+    known = "、".join(list(towns["name"].astype(str))[:12]) + ("…" if len(towns) > 12 else "")
+    out = []
+    for i in range(len(df)):
+        code = clean_id(df["township_code"].iloc[i]) if has_code else ""
+        name = str(df["township"].iloc[i]).strip() if has_name else ""
+        hit = ""
+        if code:
+            hit = code if code in by_code else by_name.get(code, by_name.get(_norm_name(code), ""))
+        if not hit and name and name.lower() not in ("nan", "none"):
+            hit = by_name.get(name, by_name.get(_norm_name(name), by_name.get(name.lower(), "")))
+        if not hit:
+            field = "township_code" if code or not has_name else "township"
+            given = code or name
+            msg = (f"unknown township '{given}' (known: {known})" if given
+                   else "missing township")
+            problems.append(Problem(file, i + 1, field, msg))
+        out.append(hit)
+    return pd.Series(out, index=df.index, dtype=object)
+
+
+def check_values(df: pd.DataFrame, col: str, kind: str, file: str, problems: list[Problem], *,
+                 multi: bool = False, allow_star: bool = False, required: bool = True) -> pd.Series:
+    """Categorical cells mapped to netplan ids via the value aliases of ``kind`` (species, streams,
+    tiers); ``multi`` cells are lists split on ; , 、 / | and re-joined with ";"."""
+    if col not in df.columns:
+        if required:
+            problems.append(Problem(file, None, col, f"no '{col}' column"))
+        return pd.Series(["*" if allow_star else ""] * len(df), index=df.index, dtype=object)
+    aliases = value_aliases(kind)
+    known = ", ".join(sorted(set(aliases.values())))
+    out = []
+    for i, raw in enumerate(df[col].tolist()):
+        text = "" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw).strip()
+        parts = [p.strip() for p in re.split(r"[;,，、/|；]", text)] if multi else [text]
+        parts = [p for p in parts if p]
+        if not parts:
+            if allow_star:
+                out.append("*")
+                continue
+            if required:
+                problems.append(Problem(file, i + 1, col, f"missing value (one of: {known})"))
+            out.append("")
+            continue
+        ids = []
+        for p in parts:
+            if allow_star and p in ("*", "all", "全部"):
+                ids = ["*"]
+                break
+            v = aliases.get(p.lower())
+            if v is None:
+                problems.append(Problem(file, i + 1, col, f"unknown {kind[:-1] if kind.endswith('s') else kind} "
+                                        f"'{p}' (known: {known})"))
+            else:
+                ids.append(v)
+        out.append(";".join(dict.fromkeys(ids)))
+    return pd.Series(out, index=df.index, dtype=object)
+
+
+def check_duplicate_names(names: pd.Series, groups: pd.Series, file: str,
+                          problems: list[Problem]) -> None:
+    """Warn where two rows share a name within one township (often a copy-paste slip)."""
+    seen: dict[tuple[str, str], int] = {}
+    for i, (n, g) in enumerate(zip(names.astype(str), groups.astype(str), strict=True)):
+        n = n.strip()
+        if not n or n.lower() == "nan":
+            problems.append(Problem(file, i + 1, "name", "missing name", "warning"))
+            continue
+        key = (g, n)
+        if key in seen:
+            problems.append(Problem(file, i + 1, "name", f"duplicate name '{n}' in the same township "
+                                    f"(also row {seen[key]})", "warning"))
+        else:
+            seen[key] = i + 1
+
+
+def check_inside(points: Sequence[Point | None], boundary: shapely.Geometry | None, metric_crs: str,
+                 file: str, problems: list[Problem], *, what: str = "point",
+                 severity: str = "error") -> None:
+    """Points outside the county boundary, with their distance from it (m, in ``metric_crs``).
+
+    Within :data:`OUTSIDE_ERROR_M` of the boundary is a warning (digitising slack); further is
+    ``severity``.
+    """
+    if boundary is None or boundary.is_empty:
+        return
+    idx = [i for i, p in enumerate(points) if p is not None]
+    if not idx:
+        return
+    geo = gpd.GeoSeries([points[i] for i in idx], crs="EPSG:4326")
+    inside = geo.within(boundary).to_numpy() | geo.intersects(boundary).to_numpy()
+    if inside.all():
+        return
+    out_idx = [idx[k] for k in np.flatnonzero(~inside)]
+    pm = gpd.GeoSeries([points[i] for i in out_idx], crs="EPSG:4326").to_crs(metric_crs)
+    bm = gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(metric_crs).iloc[0]
+    dist = pm.distance(bm).to_numpy()
+    for i, d in zip(out_idx, dist, strict=True):
+        p = points[i]
+        assert p is not None
+        sev = "warning" if d <= OUTSIDE_ERROR_M else severity
+        problems.append(Problem(file, i + 1, "lon", f"{what} at ({p.x:.6f}, {p.y:.6f}) lies "
+                                f"{_fmt_m(d)} outside the county boundary", sev))
+
+
+def _fmt_m(d: float) -> str:
+    return f"{d / 1000:.2f} km" if d >= 1000 else f"{d:.0f} m"
+
+
+def parse_bool(v: object) -> bool | None:
+    """A yes/no cell (是/否, true/false, 1/0); None when not recognised."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, float, np.integer, np.floating)) and not (isinstance(v, float) and v != v):
+        return bool(v)
+    key = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower()
+    return {"true": True, "false": False}.get(value_aliases("bool").get(key, ""), None)
