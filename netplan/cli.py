@@ -73,21 +73,32 @@ def kpi_table(kpis: Any, title: str) -> Table:
     return t
 
 
-def _run(scenario_path: Path, out: Path | None, *, maps: bool = True) -> None:
+def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_table: Any = None,
+         fix: Path | None = None, db: str | None = None) -> None:
     from netplan.planner import run_plan, write_plan
     from netplan.scenario import load_scenario
 
     t0 = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    fixed = None
+    if fix is not None:
+        from netplan.layout_io import read_layout
+
+        fixed = read_layout(fix, streams=scenario.stream_ids)
     out_dir = out or Path("maps") / scenario.name
     with console.status("planning…") as status:
         def progress(msg: str) -> None:
             status.update(msg)
             console.log(msg)
 
-        plan = run_plan(scenario, progress=progress)
+        plan = run_plan(scenario, progress=progress, layout_table=layout_table, fix=fixed)
         progress(f"writing outputs to {out_dir}")
         files = write_plan(plan, out_dir, maps=maps)
+        if db is not None:
+            from netplan.db import write_postgis
+
+            progress("writing layers and tables to the database")
+            write_postgis(db, plan)
     out_console.print(kpi_table(plan.kpis, f"{scenario.title} — targets"))
     if plan.crow_fly:
         out_console.print("[yellow]Distances are crow-fly estimates (no road file): "
@@ -114,14 +125,28 @@ def demo(out: Annotated[Path | None, typer.Option(help="Output folder (default m
 @friendly
 def plan(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file")],
          out: Annotated[Path | None, typer.Option(help="Output folder (default maps/<name>)")] = None,
-         no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False) -> None:
+         no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False,
+         fix: Annotated[Path | None, typer.Option(
+             help="Layout table (CSV/XLSX) whose sites stay open (status closed: forbidden)")] = None,
+         db: Annotated[str | None, typer.Option(
+             help="Also write to PostGIS: postgresql://user@host/dbname")] = None) -> None:
     """Plan the three tiers of every stream for a scenario and write the outputs."""
-    _run(scenario, out, maps=not no_maps)
+    _run(scenario, out, maps=not no_maps, fix=fix, db=db)
 
 
 from netplan.inputs.command import validate_command  # noqa: E402
 
 app.command("validate")(validate_command)
+
+from netplan.compare import compare_command  # noqa: E402
+from netplan.layout_io import evaluate_command  # noqa: E402
+
+app.command("evaluate")(friendly(evaluate_command))
+app.command("compare")(friendly(compare_command))
+
+from netplan.batch.command import batch_command  # noqa: E402
+
+app.command("batch")(friendly(batch_command))
 
 
 def main() -> None:  # pragma: no cover - console entry

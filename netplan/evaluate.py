@@ -1,57 +1,112 @@
-"""Indicators against targets, site loads and transport for a layout (optimised or hand-made).
+"""Score a layout (optimised or hand-made) with one set of definitions: the plans' indicators per
+stream, per township and for the county against the scenario's targets, site loads, and the cost and
+CO2 figures (docs/indicators.md).
 
-Definitions (docs/indicators.md): a demand is *covered* for a stream when it delivers to an open
-village point of that stream within the tier-1 radius (road distance) and that point is connected
-through an open township station to an open county centre. Served tonnage is scaled down where a
-site on the chain is over capacity.
+The indicator arithmetic is in :mod:`netplan.indicators`, the cost arithmetic in :mod:`netplan.costs`;
+this module strings them together into the tables a run writes (kpis.csv, kpis_township.csv,
+costs.csv).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from netplan.costs import LINKS, VehicleCost, link_transport, load_vehicle_costs, site_costs
+from netplan.errors import InputError
+from netplan.indicators import LABELS_ZH as _IND_ZH
+from netplan.indicators import (
+    StreamFlow,
+    farming_townships,
+    rates,
+    stream_flow,
+    township_rows,
+)
 from netplan.layout import Layout
 from netplan.model import TIERS, County
 from netplan.scenario import INDICATORS, Scenario
 from netplan.supply import Supply
 
-LABELS_ZH = {
-    "village_coverage": "行政村覆盖率",
-    "tonnage_coverage": "产生量覆盖率",
-    "recovery_rate": "回收率",
-    "utilisation_rate": "综合利用率",
-    "township_coverage": "涉农乡镇覆盖率",
-    "generation_t_yr": "产生量",
-    "served_t_yr": "收集量",
-    "sites_village_point": "村级点数量",
-    "sites_township_station": "乡镇站数量",
-    "sites_county_center": "县级中心数量",
-    "fixed_cost_cny_yr": "设施年化成本",
-    "transport_tkm_yr": "运输周转量",
-    "transport_cost_cny_yr": "运输成本",
-    "total_cost_cny_yr": "年总成本",
+KPI_COLUMNS = ["stream", "indicator", "value", "target", "met", "unit", "label_zh"]
+
+#: extra KPI rows per stream and for the county (stream "all"): indicator -> (unit, Chinese label)
+EXTRA = {
+    "generation_t_yr": ("t/yr", "产生量"),
+    "served_t_yr": ("t/yr", "收集量"),
+    "sites_village_point": ("count", "村级点数量"),
+    "sites_township_station": ("count", "乡镇站数量"),
+    "sites_county_center": ("count", "县级中心数量"),
+    "capex_cny": ("CNY", "建设投资"),
+    "capex_cny_yr": ("CNY/yr", "年化建设成本"),
+    "opex_cny_yr": ("CNY/yr", "年运营成本"),
+    "fixed_cost_cny_yr": ("CNY/yr", "设施年化成本"),
+    "transport_tkm_yr": ("t.km/yr", "运输周转量"),
+    "transport_cost_cny_yr": ("CNY/yr", "运输成本"),
+    "total_cost_cny_yr": ("CNY/yr", "年总成本"),
+    "cost_cny_per_t": ("CNY/t", "吨处理成本"),
+    "vehicle_km_yr": ("km/yr", "车辆行驶里程"),
+    "vehicle_days_yr": ("vehicle-days/yr", "车辆作业天数"),
+    "fleet_collection": ("count", "收运车辆数(高峰)"),
+    "fleet_haulage": ("count", "转运车辆数(高峰)"),
+    "transport_co2_kg_yr": ("kg/yr", "运输二氧化碳排放"),
 }
+LABELS_ZH = {**_IND_ZH, **{k: v[1] for k, v in EXTRA.items()}}
 
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-demand coverage, per-site loads and the KPI table of one layout."""
+    """Per-demand coverage, per-site loads, the KPI table and the township, cost and transport tables."""
 
     coverage: pd.DataFrame   # stream, demand_id, point_id, dist_m, covered, served_t_yr
     site_loads: pd.DataFrame  # site_id, stream, tier, load_t, capacity_t, utilisation
     kpis: pd.DataFrame       # stream, indicator, value, target, met, unit, label_zh
+    townships: pd.DataFrame = field(default_factory=pd.DataFrame)  # township_code, township, + kpis cols
+    costs: pd.DataFrame = field(default_factory=pd.DataFrame)      # per site: capex, opex, fixed
+    transport: pd.DataFrame = field(default_factory=pd.DataFrame)  # per stream and link
 
 
-def _chain_ok(layout: Layout, stream: str) -> dict[str, bool]:
-    """For each open village point of ``stream``: is it connected station → centre?"""
-    s = layout.sites[layout.sites["stream"] == stream]
-    by_tier = {t: s[s["tier"] == t].set_index("site_id") for t in TIERS}
-    centres = set(by_tier["county_center"].index)
-    stations_ok = {k: (p in centres) for k, p in by_tier["township_station"]["parent_id"].items()}
-    return {k: bool(stations_ok.get(p, False)) for k, p in by_tier["village_point"]["parent_id"].items()}
+def _vehicles() -> dict[str, VehicleCost] | None:
+    try:
+        return load_vehicle_costs()
+    except InputError:
+        return None
+
+
+def _link_origins(flow: StreamFlow, link: int, site_site_m: pd.DataFrame | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Mass (t/yr) and road distance (m) per origin of link 0 (demand → point), 1 or 2."""
+    if link == 0:
+        m = flow.served_t_yr
+        return m.to_numpy(), flow.dist_m.fillna(np.nan).to_numpy()
+    child_tier = TIERS[link - 1]
+    children = flow.sites[flow.sites["tier"] == child_tier]
+    load = flow.loads_t_yr[child_tier]
+    mass, dist = [], []
+    for child, par in children["parent_id"].items():
+        if not isinstance(par, str):
+            continue
+        d = np.nan
+        if site_site_m is not None and child in site_site_m.index and par in site_site_m.columns:
+            d = float(site_site_m.at[child, par])
+        mass.append(float(load.get(child, 0.0)))
+        dist.append(d)
+    return np.asarray(mass, dtype=float), np.asarray(dist, dtype=float)
+
+
+def _peak_factor(supply: Supply, sid: str) -> float:
+    total = float(supply.mass_t_yr(sid).sum())
+    peak = float(supply.peak_t_day(sid).sum())
+    return max(1.0, peak / (total / 365.0)) if total > 0 else 1.0
+
+
+def _kpi(stream: str, ind: str, value: float, target: float | None = None) -> dict:
+    unit = "fraction" if ind in INDICATORS else EXTRA[ind][0]
+    v = round(float(value), 6 if unit == "fraction" else 3)
+    return {"stream": stream, "indicator": ind, "value": v, "target": target,
+            "met": (v >= target - 1e-9) if target is not None else None, "unit": unit,
+            "label_zh": LABELS_ZH[ind]}
 
 
 def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
@@ -62,106 +117,98 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
     ----------
     site_site_m
         Road distances between sites (m), a DataFrame indexed and columned by site_id; used for the
-        point → station → centre transport (t·km). Without it those links count 0 km.
+        point → station → centre transport (t·km, vehicle-km, CO2). Without it those links count 0 km.
     """
-    dem = supply.demands
-    cov_rows = []
-    load_rows = []
-    kpi_rows = []
-    farming = county.townships[county.townships["farming"].astype(bool)]["township_code"].astype(str)
+    dem = supply.demands.set_index("demand_id")
+    kind, town = dem["kind"], dem["township_code"].astype(str)
+    farming = farming_townships(county)
+    vehicles = _vehicles()
+    sc = site_costs(scenario, layout.sites)
+    cov_rows, load_rows, kpi_rows, town_rows, tr_rows = [], [], [], [], []
     for sid, sp in scenario.streams.items():
-        w = pd.Series(supply.mass_t_yr(sid), index=dem["demand_id"].to_numpy())
-        dp = layout.demand_point[layout.demand_point["stream"] == sid].set_index("demand_id")
-        chain = _chain_ok(layout, sid)
-        radius = sp.tiers["village_point"].radius_m
-        pt = dp["point_id"].reindex(w.index)
-        dist = dp["dist_m"].reindex(w.index).astype(float)
-        within = dist.le(radius) if radius is not None else dist.notna()
-        connected = pt.map(chain).fillna(False).astype(bool)
-        covered = within.fillna(False).astype(bool) & connected & (w > 0)
-        arrive = (w * sp.capture_rate).where(covered, 0.0)
-        # capacity along the chain: scale the served tonnage where a site is over capacity
-        sites = layout.sites[layout.sites["stream"] == sid].set_index("site_id")
-        scale = pd.Series(1.0, index=w.index)
-        pload = arrive.groupby(pt.where(covered)).sum()
-        vp = sites[sites["tier"] == "village_point"]
-        ratio_p = (vp["capacity_t"] / pload.reindex(vp.index).replace(0, np.nan)).clip(upper=1).fillna(1)
-        scale = scale * pt.map(ratio_p).fillna(1.0)
-        served = arrive * scale
-        # loads up the chain
-        loads = {"village_point": served.groupby(pt.where(covered)).sum()}
-        st = sites[sites["tier"] == "township_station"]
-        loads["township_station"] = loads["village_point"].groupby(vp["parent_id"].reindex(
-            loads["village_point"].index)).sum()
-        loads["county_center"] = loads["township_station"].groupby(st["parent_id"].reindex(
-            loads["township_station"].index)).sum()
-        ratio_s = (st["capacity_t"] / loads["township_station"].reindex(st.index).replace(0, np.nan)
-                   ).clip(upper=1).fillna(1)
-        served = served * pt.map(vp["parent_id"]).map(ratio_s).fillna(1.0)
-        tkm = float((served * dist.fillna(0)).sum() / 1000.0)
-        cost_t = tkm * sp.tiers["village_point"].rate_cny_per_tkm
+        flow = stream_flow(sp, supply, layout)
+        targets = {ind: v for (s, ind), v in scenario.targets.items() if s == sid}
+        vals = rates(flow, sp, kind, town, farming)
+        for ind in INDICATORS:
+            kpi_rows.append(_kpi(sid, ind, vals[ind], targets.get(ind)))
+        town_rows += township_rows(flow, sp, county, supply, targets)
         for t in TIERS:
-            ts = sites[sites["tier"] == t]
-            ld = loads[t].reindex(ts.index).fillna(0.0)
+            ts = flow.sites[flow.sites["tier"] == t]
+            ld = flow.loads_t_yr[t].reindex(ts.index).fillna(0.0)
             for site_id, row in ts.iterrows():
                 cap = float(row["capacity_t"])
                 load_rows.append({"site_id": site_id, "stream": sid, "tier": t,
                                   "load_t": round(float(ld[site_id]), 6), "capacity_t": cap,
                                   "utilisation": round(float(ld[site_id]) / cap, 6) if cap > 0 else np.nan})
-            if t != "village_point" and site_site_m is not None:
-                prev = sites[sites["tier"] == TIERS[TIERS.index(t) - 1]]
-                pl = loads[TIERS[TIERS.index(t) - 1]]
-                for child, par in prev["parent_id"].items():
-                    if isinstance(par, str) and child in site_site_m.index:
-                        km = float(site_site_m.at[child, par]) / 1000.0
-                        if np.isfinite(km):
-                            tkm_link = float(pl.get(child, 0.0)) * km
-                            tkm += tkm_link
-                            cost_t += tkm_link * sp.tiers[t].rate_cny_per_tkm
-        fixed = 0.0
-        for t in TIERS:
-            tp = sp.tiers[t]
-            for _, row in sites[sites["tier"] == t].iterrows():
-                fixed += tp.annual_cost_cny(scenario.discount_rate, existing=row["status"] == "existing",
-                                            existing_capex_share=scenario.existing_capex_share)
-        is_v = (dem["kind"] == "village").to_numpy() & (w.to_numpy() > 0)
-        total = float(w.sum())
-        served_t = float(served.sum())
-        share = served_t / total if total > 0 else 1.0
-        n_v = int(is_v.sum())
-        vals = {
-            "village_coverage": float(covered.to_numpy()[is_v].sum()) / n_v if n_v else 1.0,
-            "tonnage_coverage": float(w[covered].sum()) / total if total > 0 else 1.0,
-            "recovery_rate": share,
-            "utilisation_rate": sp.baseline_use_share + (1 - sp.baseline_use_share) * share,
-        }
-        # farming townships with at least one open, connected village point of the stream
-        pts_ok = [p for p, ok in chain.items() if ok]
-        pt_town = dem.set_index("demand_id")["township_code"]
-        served_towns = set(pt_town.reindex(dp.index[dp["point_id"].isin(pts_ok)]).dropna().astype(str))
-        vals["township_coverage"] = (len(set(farming) & served_towns) / len(farming)) if len(farming) else 1.0
-        for ind in INDICATORS:
-            tgt = scenario.targets.get((sid, ind))
-            v = round(vals[ind], 6)
-            kpi_rows.append({"stream": sid, "indicator": ind, "value": v,
-                             "target": tgt, "met": (v >= tgt - 1e-9) if tgt is not None else None,
-                             "unit": "fraction", "label_zh": LABELS_ZH[ind]})
+        pf = _peak_factor(supply, sid)
+        tr = {}
+        for li, (tier_in, _origin) in enumerate(LINKS):
+            vname = sp.haul_vehicle if li == 2 else sp.collection_vehicle
+            veh = vehicles.get(vname) if vehicles else None
+            m, d = _link_origins(flow, li, site_site_m)
+            if li > 0 and site_site_m is None:
+                d = np.zeros_like(m)
+            r = link_transport(m, d, rate_cny_per_tkm=sp.tiers[tier_in].rate_cny_per_tkm, vehicle=veh,
+                               workday_h=scenario.workday_h, peak_factor=pf)
+            tr[li] = r
+            tr_rows.append({"stream": sid, "link": f"{_origin}->{tier_in}", "vehicle": vname, **r})
+        scs = sc[sc["stream"] == sid]
+        s = flow.sites
+        fixed = float(scs["fixed_cny_yr"].sum())
+        cost_t = sum(r["cost_cny_yr"] for r in tr.values())
+        served = float(flow.served_t_yr.sum())
         extra = {
-            "generation_t_yr": (total, "t/yr"), "served_t_yr": (served_t, "t/yr"),
-            "sites_village_point": (float((sites["tier"] == "village_point").sum()), "count"),
-            "sites_township_station": (float((sites["tier"] == "township_station").sum()), "count"),
-            "sites_county_center": (float((sites["tier"] == "county_center").sum()), "count"),
-            "fixed_cost_cny_yr": (fixed, "CNY/yr"), "transport_tkm_yr": (tkm, "t.km/yr"),
-            "transport_cost_cny_yr": (cost_t, "CNY/yr"), "total_cost_cny_yr": (fixed + cost_t, "CNY/yr"),
+            "generation_t_yr": float(flow.weight_t_yr.sum()), "served_t_yr": served,
+            "sites_village_point": float((s["tier"] == "village_point").sum()),
+            "sites_township_station": float((s["tier"] == "township_station").sum()),
+            "sites_county_center": float((s["tier"] == "county_center").sum()),
+            "capex_cny": float(scs["capex_cny"].sum()), "capex_cny_yr": float(scs["capex_cny_yr"].sum()),
+            "opex_cny_yr": float(scs["opex_cny_yr"].sum()), "fixed_cost_cny_yr": fixed,
+            "transport_tkm_yr": sum(r["tkm_yr"] for r in tr.values()),
+            "transport_cost_cny_yr": cost_t, "total_cost_cny_yr": fixed + cost_t,
+            "cost_cny_per_t": (fixed + cost_t) / served if served > 0 else 0.0,
         }
-        for ind, (v, unit) in extra.items():
-            kpi_rows.append({"stream": sid, "indicator": ind, "value": round(v, 3), "target": None,
-                             "met": None, "unit": unit, "label_zh": LABELS_ZH[ind]})
+        if vehicles is not None and all("co2_kg_yr" in r for r in tr.values()):
+            extra.update({
+                "vehicle_km_yr": sum(r["vehicle_km_yr"] for r in tr.values()),
+                "vehicle_days_yr": sum(r["vehicle_days_yr"] for r in tr.values()),
+                "fleet_collection": tr[1]["fleet"], "fleet_haulage": tr[2]["fleet"],
+                "transport_co2_kg_yr": sum(r["co2_kg_yr"] for r in tr.values()),
+            })
+        kpi_rows += [_kpi(sid, k, v) for k, v in extra.items()]
         cov_rows.append(pd.DataFrame({
-            "stream": sid, "demand_id": w.index, "point_id": pt.to_numpy(), "dist_m": dist.to_numpy(),
-            "covered": covered.to_numpy(), "served_t_yr": served.round(6).to_numpy(),
+            "stream": sid, "demand_id": flow.weight_t_yr.index, "point_id": flow.point_id.to_numpy(),
+            "dist_m": flow.dist_m.to_numpy(), "covered": flow.covered.to_numpy(),
+            "served_t_yr": flow.served_t_yr.round(6).to_numpy(),
         }))
-    kpis = pd.DataFrame(kpi_rows, columns=["stream", "indicator", "value", "target", "met", "unit",
-                                           "label_zh"])
-    return Evaluation(coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
-                      site_loads=pd.DataFrame(load_rows), kpis=kpis)
+    kpis = pd.DataFrame(kpi_rows, columns=KPI_COLUMNS)
+    kpis = pd.concat([kpis, _county_rows(kpis, layout)], ignore_index=True)
+    return Evaluation(
+        coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
+        site_loads=pd.DataFrame(load_rows), kpis=kpis,
+        townships=pd.DataFrame(town_rows, columns=["township_code", "township", *KPI_COLUMNS]),
+        costs=sc, transport=pd.DataFrame(tr_rows))
+
+
+def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+    """County totals (stream "all"): costs, t·km, vehicle figures, CO2, physical sites, targets met."""
+    rows = []
+    per = kpis[kpis["stream"] != "all"]
+    summable = ["capex_cny", "capex_cny_yr", "opex_cny_yr", "fixed_cost_cny_yr", "transport_tkm_yr",
+                "transport_cost_cny_yr", "total_cost_cny_yr", "vehicle_km_yr", "vehicle_days_yr",
+                "fleet_collection", "fleet_haulage", "transport_co2_kg_yr"]
+    for ind in summable:
+        v = per.loc[per["indicator"] == ind, "value"]
+        if len(v):
+            rows.append(_kpi("all", ind, float(v.sum())))
+    s = layout.sites
+    for t in TIERS:
+        n = s.loc[s["tier"] == t, "site_id"].nunique() if len(s) else 0
+        rows.append(_kpi("all", f"sites_{t}", float(n)))
+    tg = per[per["target"].notna()]
+    met = tg["met"].astype(bool)
+    rows.append({"stream": "all", "indicator": "targets_met", "value": float(met.sum()), "target": None,
+                 "met": None, "unit": "count", "label_zh": "达标指标数"})
+    rows.append({"stream": "all", "indicator": "targets_missed", "value": float((~met).sum()),
+                 "target": None, "met": None, "unit": "count", "label_zh": "未达标指标数"})
+    return pd.DataFrame(rows, columns=KPI_COLUMNS)

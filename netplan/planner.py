@@ -59,6 +59,7 @@ class Plan:
     crow_fly: bool
     matrices: Matrices | None = None
     costs: pd.DataFrame | None = None
+    evaluation: Any = None   # netplan.evaluate.Evaluation (township, cost and transport tables)
 
 
 def _noop(msg: str) -> None:
@@ -107,8 +108,12 @@ def _township_index(codes: pd.Series, townships: gpd.GeoDataFrame, farming_only:
 
 
 def build_stream_models(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataFrame,
-                        mats: Matrices) -> tuple[list[Any], dict[str, dict[str, Any]]]:
-    """Turn tables into the siting core's arrays: one StreamModel per stream, and index maps back."""
+                        mats: Matrices, fix: Any = None) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """Turn tables into the siting core's arrays: one StreamModel per stream, and index maps back.
+
+    ``fix`` (a layout table, netplan.layout_io) keeps its open sites open and its closed ones forbidden.
+    """
+    from netplan.layout_io import fix_masks
     from netplan.siting import StreamModel, Tier
 
     models: list[Any] = []
@@ -124,7 +129,8 @@ def build_stream_models(scenario: Scenario, county: County, supply: Supply, cand
         prev_rows: np.ndarray | None = None
         for t in TIERS:
             tp = sp.tiers[t]
-            cidx = np.flatnonzero(candidate_mask(cands, sid, t, tp))
+            keep, closed = fix_masks(cands, fix, sid, t)
+            cidx = np.flatnonzero(candidate_mask(cands, sid, t, tp) | keep)
             if len(cidx) == 0:
                 msg = (f"no candidate site for {sid} at tier {t}: none of the kinds "
                        f"{', '.join(tp.candidates)} occurs in the county folder")
@@ -136,6 +142,7 @@ def build_stream_models(scenario: Scenario, county: County, supply: Supply, cand
                 cost = mats.site_site_m[np.ix_(prev_rows, cidx)]
             sub = cands.iloc[cidx]
             existing = (sub["status"] == "existing").to_numpy()
+            forced = (existing if tp.keep_existing else np.zeros(len(cidx), dtype=bool)) | keep[cidx]
             fixed = np.array([tp.annual_cost_cny(scenario.discount_rate, existing=e,
                                                  existing_capex_share=scenario.existing_capex_share)
                               for e in existing])
@@ -146,7 +153,8 @@ def build_stream_models(scenario: Scenario, county: County, supply: Supply, cand
             tiers.append(Tier(
                 cost=cost, capacity=cap, fixed_cost=fixed, radius=tp.radius_m,
                 rate_per_t_per_km=tp.rate_cny_per_tkm, site=cidx.copy(),
-                force_open=np.flatnonzero(existing) if tp.keep_existing else None,
+                force_open=np.flatnonzero(forced) if forced.any() else None,
+                forbidden=np.flatnonzero(closed[cidx]) if closed[cidx].any() else None,
                 group=group if (tp.min_per_township or tp.max_per_township) else None,
                 min_per_group=_group_rule(tp.min_per_township, group, ngroups),
                 max_per_group=tp.max_per_township,
@@ -172,11 +180,11 @@ def _group_rule(value: int | None, group: np.ndarray, ngroups: int) -> np.ndarra
 
 
 def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataFrame,
-         mats: Matrices, *, progress: Progress = _noop) -> Layout:
+         mats: Matrices, *, progress: Progress = _noop, fix: Any = None) -> Layout:
     """Siting of all tiers of all streams in one three-tier model (shared sites pay once)."""
     from netplan.siting import three_tier
 
-    models, index = build_stream_models(scenario, county, supply, cands, mats)
+    models, index = build_stream_models(scenario, county, supply, cands, mats, fix)
     share = [g for groups in scenario.sharing.values() for g in groups]
     progress(f"siting {len(models)} streams (three-tier MIP, {scenario.solver}, "
              f"limit {scenario.time_limit_s:.0f} s)")
@@ -255,8 +263,13 @@ def estimate_supply(scenario: Scenario, county: County) -> Supply:
     return estimate(county, coef, scenario.stream_ids)
 
 
-def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout | None = None) -> Plan:
+def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout | None = None,
+             layout_table: Any = None, fix: Any = None) -> Plan:
     """Run the whole pipeline for ``scenario`` (or score a given ``layout``) and return the Plan.
+
+    ``layout_table`` (netplan.layout_io.read_layout) is a hand-made layout to score instead of
+    optimising; ``fix`` is one whose sites stay fixed open (or forbidden, status closed) while the
+    rest is optimised.
 
     Writes nothing; see :func:`netplan.export.write_outputs` and :func:`write_plan`.
     """
@@ -270,13 +283,22 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     tot = supply.totals()
     progress("generation: " + ", ".join(f"{k} {v:,.0f} t/yr" for k, v in tot.items()))
     cands = build_candidates(county)
+    if layout_table is not None or fix is not None:
+        from netplan.layout_io import merge_candidates
+
+        cands = merge_candidates(cands, layout_table if layout_table is not None else fix, county)
     net = road_network(scenario, county)
     progress(f"road network: {net.label}")
     mats = travel_matrices(net, supply, cands, scenario)
     progress(f"travel distances: {mats.dem_site_m.shape[0]} demands × {mats.dem_site_m.shape[1]} sites")
     check_reachable(supply, mats, scenario)
+    if layout is None and layout_table is not None:
+        from netplan.layout_io import layout_from_table
+
+        layout = layout_from_table(layout_table, scenario, supply.demands, cands, mats.dem_site_m,
+                                   mats.site_site_m)
     if layout is None:
-        layout = site(scenario, county, supply, cands, mats, progress=progress)
+        layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix)
     ids = cands["site_id"].to_numpy()
     ss = pd.DataFrame(mats.site_site_m, index=ids, columns=ids)
     ev = evaluate(scenario, county, supply, layout, ss)
@@ -287,7 +309,8 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     layers = build_layers(county, supply, layout, ev, cands, routes, scenario.stream_ids)
     return Plan(scenario=scenario, county=county, supply=supply, candidates=cands, layout=layout,
                 routes=routes, kpis=kpis, layers=layers, network_label=net.label,
-                crow_fly=bool(getattr(net, "is_crow_fly", False)), matrices=mats)
+                crow_fly=bool(getattr(net, "is_crow_fly", False)), matrices=mats, costs=ev.costs,
+                evaluation=ev)
 
 
 def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
@@ -310,6 +333,9 @@ def write_plan(plan: Plan, out_dir: Any, *, maps: bool = True) -> list[Any]:
     from netplan.export import write_outputs
 
     def _maps(tmp: Path) -> None:
+        from netplan.report import write_run_extras
+
+        write_run_extras(tmp, plan, maps=maps)
         if not maps:
             return
         from netplan.maps import write_maps

@@ -1,0 +1,166 @@
+"""Set runs side by side: `netplan compare RUN_A RUN_B [...] --out DIR` reads each run folder's
+kpis.csv (and run.json), and writes compare.csv, compare.xlsx and compare.html — indicators, targets,
+costs and CO2 per run, the difference to the first run, and which targets each run misses.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from netplan.errors import InputError
+from netplan.export import staging, write_csv
+from netplan.report import CSS, STREAM_ZH, _fmt, write_xlsx
+
+KEY = ["stream", "indicator", "label_zh", "unit"]
+
+
+def read_run(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
+    """A run folder's label (its folder name), kpis table and run.json (empty if absent)."""
+    d = Path(run_dir)
+    p = d / "kpis.csv"
+    if not p.exists():
+        msg = "not a run folder: kpis.csv missing (run `netplan plan` or `netplan evaluate` first)"
+        raise InputError(msg, file=str(p))
+    k = pd.read_csv(p, encoding="utf-8-sig", dtype={"stream": str, "indicator": str})
+    need = {"stream", "indicator", "value", "target", "met", "unit", "label_zh"}
+    if need - set(k.columns):
+        msg = f"kpis.csv lacks column(s) {', '.join(sorted(need - set(k.columns)))}"
+        raise InputError(msg, file=str(p))
+    meta = {}
+    if (d / "run.json").exists():
+        meta = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    return d.resolve().name, k, meta
+
+
+def compare_runs(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Wide comparison table and, per run, the targets it misses (``stream.indicator``).
+
+    Columns: stream, indicator, label_zh, unit, target, then per run ``<run>`` (value) and
+    ``<run> met``, then per later run ``Δ <run>`` (its value minus the first run's).
+    """
+    if len(run_dirs) < 2:
+        msg = "compare needs at least two run folders"
+        raise InputError(msg)
+    runs = [read_run(d) for d in run_dirs]
+    labels: list[str] = []
+    for name, _, _ in runs:
+        lab, i = name, 2
+        while lab in labels:
+            lab, i = f"{name}_{i}", i + 1
+        labels.append(lab)
+    order: list[tuple] = []
+    for _, k, _ in runs:
+        for t in k[KEY].itertuples(index=False, name=None):
+            if t not in order:
+                order.append(t)
+    table = pd.DataFrame(order, columns=KEY)
+    tg = pd.concat([k[KEY + ["target"]] for _, k, _ in runs]).dropna(subset=["target"])
+    tg = tg.drop_duplicates(subset=["stream", "indicator"]).set_index(["stream", "indicator"])["target"]
+    idx = pd.MultiIndex.from_frame(table[["stream", "indicator"]])
+    table["target"] = tg.reindex(idx).to_numpy()
+    misses: dict[str, list[str]] = {}
+    for lab, (_, k, _) in zip(labels, runs, strict=True):
+        ki = k.drop_duplicates(subset=["stream", "indicator"]).set_index(["stream", "indicator"])
+        table[lab] = ki["value"].reindex(idx).to_numpy()
+        met = ki["met"].reindex(idx)
+        table[f"{lab} met"] = met.map(lambda m: None if pd.isna(m) else str(m).lower() == "true").to_numpy()
+        miss = table[table["target"].notna() & (table[f"{lab} met"] == False)]  # noqa: E712
+        misses[lab] = [f"{r.stream}.{r.indicator}" for r in miss.itertuples(index=False)]
+    for lab in labels[1:]:
+        table[f"Δ {lab}"] = (table[lab] - table[labels[0]]).round(6)
+    table.attrs["runs"] = labels
+    return table, misses
+
+
+def compare_html(table: pd.DataFrame, misses: dict[str, list[str]]) -> str:
+    """Self-contained HTML: the table with differences highlighted and each run's missed targets."""
+    labels = table.attrs["runs"]
+    e = html.escape
+    rows = ["<table><tr><th class=l>品类</th><th class=l>指标</th><th>目标 target</th>"
+            + "".join(f"<th>{e(lab)}</th>" for lab in labels)
+            + "".join(f"<th>Δ {e(lab)}</th>" for lab in labels[1:]) + "</tr>"]
+    for r in table.to_dict("records"):
+        unit = r["unit"]
+        base = r[labels[0]]
+        cells = []
+        for lab in labels:
+            v = r[lab]
+            cls = []
+            if lab != labels[0] and not (pd.isna(v) or pd.isna(base)) and abs(v - base) > 1e-9:
+                cls.append("diff")
+            met = r[f"{lab} met"]
+            if met is True:
+                cls.append("ok")
+            elif met is False:
+                cls.append("miss")
+            c = f" class='{' '.join(cls)}'" if cls else ""
+            cells.append(f"<td{c}>{_fmt(v, unit)}</td>")
+        for lab in labels[1:]:
+            d = r[f"Δ {lab}"]
+            sign = "+" if not pd.isna(d) and d > 0 else ""
+            cells.append(f"<td>{'' if pd.isna(d) or abs(d) < 1e-9 else sign + _fmt(d, unit)}</td>")
+        tgt = "" if pd.isna(r["target"]) else "≥ " + _fmt(r["target"], unit)
+        rows.append(f"<tr><td class=l>{e(STREAM_ZH.get(r['stream'], r['stream']))}</td>"
+                    f"<td class=l>{e(str(r['label_zh']))} <span class=note>{e(r['indicator'])} "
+                    f"({e(str(unit))})</span></td><td>{tgt}</td>{''.join(cells)}</tr>")
+    rows.append("</table>")
+    miss = "".join(
+        f"<li><b>{e(lab)}</b>: " + (e(", ".join(m)) if m else "<span class=ok>全部达标 all targets met</span>")
+        + "</li>" for lab, m in misses.items())
+    links = " ".join(f"<a href='../{e(lab)}/report.html'>{e(lab)}</a>" for lab in labels)
+    return ("<!DOCTYPE html><html lang=zh><head><meta charset=utf-8><title>netplan compare</title>"
+            f"<style>{CSS}</style></head><body><h1>方案比选 Layout comparison</h1>"
+            f"<p>runs: {links}; Δ = run minus <b>{e(labels[0])}</b>; "
+            "<span class=diff>highlighted</span> = differs from the first run.</p>"
+            f"<h2>未达标目标 Targets missed</h2><ul>{miss}</ul>"
+            f"<h2>指标、成本与碳排放 Indicators, costs and CO2</h2>{''.join(rows)}</body></html>")
+
+
+def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: str | Path) -> list[Path]:
+    """compare.csv, compare.xlsx (Chinese headers, a "missed" sheet) and compare.html, atomically."""
+    out = Path(out_dir)
+    with staging(out) as tmp:
+        write_csv(tmp / "compare.csv", table)
+        miss = pd.DataFrame([{"run": k, "missed": ";".join(v), "n_missed": len(v)}
+                             for k, v in misses.items()])
+        write_xlsx(tmp / "compare.xlsx", {"compare": table, "missed": miss})
+        (tmp / "compare.html").write_text(compare_html(table, misses), encoding="utf-8")
+    return [out / "compare.csv", out / "compare.xlsx", out / "compare.html"]
+
+
+def console_table(table: pd.DataFrame, misses: dict[str, list[str]]):
+    """A rich Table of the comparison (targets and the main cost/CO2 rows)."""
+    from rich.table import Table
+
+    labels = table.attrs["runs"]
+    t = Table(title="netplan compare")
+    for c in ("stream", "indicator", "target", *labels):
+        t.add_column(c)
+    main = {"total_cost_cny_yr", "transport_co2_kg_yr", "capex_cny", "targets_missed"}
+    show = table[table["target"].notna() | table["indicator"].isin(main)]
+    for r in show.to_dict("records"):
+        cells = []
+        for lab in labels:
+            v = _fmt(r[lab], r["unit"])
+            m = r[f"{lab} met"]
+            cells.append(f"[green]{v}[/]" if m is True else f"[red]{v}[/]" if m is False else v)
+        tgt = "" if pd.isna(r["target"]) else "≥ " + _fmt(r["target"], r["unit"])
+        t.add_row(r["stream"], f"{r['indicator']} {r['label_zh']}", tgt, *cells)
+    return t
+
+
+def compare_command(runs: list[Path], out: Path | None = None) -> None:
+    """`netplan compare RUN_A RUN_B [...] --out DIR` (registered in netplan.cli)."""
+    from netplan.cli import out_console
+
+    table, misses = compare_runs(list(runs))
+    out_console.print(console_table(table, misses))
+    for lab, m in misses.items():
+        out_console.print(f"{lab}: " + (f"[red]misses {', '.join(m)}[/]" if m else "[green]all targets met[/]"))
+    if out is not None:
+        files = write_compare(table, misses, out)
+        out_console.print(f"wrote {', '.join(f.name for f in files)} to {out}")

@@ -1,0 +1,353 @@
+"""Layouts as files: a table of sites a planner writes by hand (or a county proposes), read, checked,
+written back, and turned into a :class:`~netplan.layout.Layout` the evaluation scores with the same
+code as an optimised plan.
+
+Layout table columns (CSV UTF-8 or XLSX, English or Chinese headers):
+
+==============  ========  ==========================================================================
+site_id         站点编号    unique id; an id of the county's candidates (``V<village_id>``,
+                          ``T<township_code>``, an existing site's id) reuses that site
+streams         品类        ``;``-joined stream ids (``film;pesticide_packaging``) or ``*`` for all
+tier            层级        village_point / township_station / county_center
+lon, lat        经度, 纬度   WGS-84 degrees (``datum`` column ``gcj02`` / ``bd09`` converts)
+capacity_t      处理能力_t   t/yr; empty = the scenario's capacity for the tier
+status          状态        existing / new / closed (closed sites are dropped, or forbidden with --fix)
+name            名称        optional
+parent_id       上级站点     optional: the next-tier site it sends to (default: nearest open one)
+==============  ========  ==========================================================================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import typer
+
+from netplan.coords import bd09_to_wgs84, gcj02_to_wgs84
+from netplan.errors import InputError, Problem
+from netplan.layout import Layout
+from netplan.model import TIERS, County
+from netplan.scenario import Scenario
+
+COLUMNS = ["site_id", "name", "streams", "tier", "lon", "lat", "capacity_t", "status", "parent_id"]
+HEADERS_ZH = {"site_id": "站点编号", "name": "名称", "streams": "品类", "tier": "层级", "lon": "经度",
+              "lat": "纬度", "capacity_t": "处理能力_t", "status": "状态", "parent_id": "上级站点",
+              "datum": "坐标系"}
+STATUSES = ("existing", "new", "closed")
+REQUIRED = ("site_id", "streams", "tier", "lon", "lat", "status")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            return pd.read_excel(path, dtype=str)
+        return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
+                           na_values=[""])
+    except FileNotFoundError as exc:
+        msg = "layout file not found"
+        raise InputError(msg, file=str(path)) from exc
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        msg = f"cannot read the layout table: {exc}"
+        raise InputError(msg, file=str(path)) from exc
+
+
+def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
+    """Read and check a layout table; one row per site, geometry in EPSG:4326.
+
+    Parameters
+    ----------
+    streams
+        Known stream ids (default: data/streams.toml); ``*`` in the streams column expands to them.
+
+    Raises
+    ------
+    InputError
+        Listing every bad cell with its row (1 = first data row) and column.
+    """
+    from netplan.streams import load_streams
+
+    p = Path(path)
+    raw = _read_table(p)
+    back = {v: k for k, v in HEADERS_ZH.items()}
+    raw = raw.rename(columns=lambda c: back.get(str(c).strip(), str(c).strip()))
+    known = tuple(streams) if streams is not None else tuple(load_streams())
+    probs: list[Problem] = []
+    missing = [c for c in REQUIRED if c not in raw.columns]
+    if missing:
+        msg = f"missing column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})"
+        raise InputError(msg, file=str(p))
+    rows = []
+    seen: set[str] = set()
+    for i, r in enumerate(raw.to_dict("records"), start=1):
+        def bad(field: str, what: str, i: int = i) -> None:
+            probs.append(Problem(str(p), i, field, what))
+
+        sid = str(r.get("site_id") or "").strip()
+        if not sid:
+            bad("site_id", "empty")
+        elif sid in seen:
+            bad("site_id", f"duplicate id {sid!r}")
+        seen.add(sid)
+        st_raw = str(r.get("streams") or "").strip()
+        sts = known if st_raw == "*" else tuple(s.strip() for s in st_raw.split(";") if s.strip())
+        unknown = [s for s in sts if s not in known]
+        if not sts or unknown:
+            bad("streams", f"unknown stream(s) {', '.join(unknown) or '(empty)'}; known: {', '.join(known)}")
+        tier = str(r.get("tier") or "").strip()
+        if tier not in TIERS:
+            bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
+        status = str(r.get("status") or "").strip()
+        if status not in STATUSES:
+            bad("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+        lon = pd.to_numeric(r.get("lon"), errors="coerce")
+        lat = pd.to_numeric(r.get("lat"), errors="coerce")
+        if not (np.isfinite(lon) and -180 <= lon <= 180):
+            bad("lon", f"expected degrees of longitude, got {r.get('lon')!r}")
+        if not (np.isfinite(lat) and -90 <= lat <= 90):
+            bad("lat", f"expected degrees of latitude, got {r.get('lat')!r}")
+        cap = r.get("capacity_t")
+        capv = pd.to_numeric(cap, errors="coerce") if cap not in (None, "") else np.nan
+        if cap not in (None, "") and not (isinstance(cap, float) and np.isnan(cap)) and \
+                not (np.isfinite(capv) and capv >= 0):
+            bad("capacity_t", f"expected t/yr >= 0, got {cap!r}")
+        datum = str(r.get("datum") or "wgs84").strip().lower()
+        if datum not in ("wgs84", "gcj02", "bd09"):
+            bad("datum", f"{datum!r} is not wgs84, gcj02 or bd09")
+        elif datum != "wgs84" and np.isfinite(lon) and np.isfinite(lat):
+            f = gcj02_to_wgs84 if datum == "gcj02" else bd09_to_wgs84
+            x, y = f(lon, lat)
+            lon, lat = float(np.asarray(x)), float(np.asarray(y))
+        par = r.get("parent_id")
+        rows.append({"site_id": sid, "name": str(r.get("name") or sid), "streams": ";".join(sts),
+                     "tier": tier, "lon": lon, "lat": lat, "capacity_t": capv, "status": status,
+                     "parent_id": str(par).strip() if isinstance(par, str) and par.strip() else None})
+    if probs:
+        raise InputError(problems=probs)
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+def write_layout(table: pd.DataFrame, path: str | Path, *, chinese: bool = False) -> Path:
+    """Write a layout table to CSV (UTF-8 with BOM) or XLSX, atomically; Chinese headers on request."""
+    from netplan.export import write_csv
+
+    p = Path(path)
+    df = pd.DataFrame(table)[COLUMNS].copy()
+    df["lon"] = df["lon"].astype(float).round(6)
+    df["lat"] = df["lat"].astype(float).round(6)
+    if chinese:
+        df = df.rename(columns=HEADERS_ZH)
+    tmp = p.with_name(f".{p.name}.tmp")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix.lower() == ".xlsx":
+        df.to_excel(tmp, index=False, engine="openpyxl")
+    else:
+        write_csv(tmp, df)
+    tmp.replace(p)
+    return p
+
+
+def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: County
+                     ) -> gpd.GeoDataFrame:
+    """The candidates plus the layout's sites that are not candidates yet (kind ``layout``).
+
+    A layout site whose id is a candidate's keeps that candidate's location and kind; its status and
+    capacity come from the layout. New sites get their township from the township polygons.
+    """
+    out = cands.copy()
+    known = set(out["site_id"])
+    new = table[~table["site_id"].isin(known)]
+    if len(new):
+        towns = county.townships[["township_code", "geometry"]]
+        j = gpd.sjoin(new[["site_id", "geometry"]], towns, how="left", predicate="within")
+        j = j[~j.index.duplicated()]
+        add = gpd.GeoDataFrame({
+            "site_id": new["site_id"].to_numpy(), "name": new["name"].to_numpy(), "kind": "layout",
+            "township_code": j["township_code"].fillna("").astype(str).to_numpy(),
+            "status": new["status"].to_numpy(), "streams": new["streams"].to_numpy(),
+            "tiers": new["tier"].to_numpy(), "capacity_t": new["capacity_t"].astype(float).to_numpy(),
+        }, geometry=list(new.geometry), crs=out.crs)
+        out = pd.concat([out, add], ignore_index=True)
+    upd = table.set_index("site_id")
+    m = out["site_id"].isin(upd.index) & ~out["site_id"].isin(new["site_id"])
+    cap = upd["capacity_t"].astype(float)
+    ids = out.loc[m, "site_id"]
+    out.loc[m, "status"] = ids.map(upd["status"]).where(ids.map(upd["status"]) != "closed",
+                                                        out.loc[m, "status"]).to_numpy()
+    out.loc[m, "capacity_t"] = np.where(np.isfinite(ids.map(cap).to_numpy(dtype=float)),
+                                        ids.map(cap).to_numpy(dtype=float),
+                                        out.loc[m, "capacity_t"].to_numpy(dtype=float))
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=cands.crs)
+
+
+def _open_rows(table: pd.DataFrame, stream: str, tier: str) -> pd.DataFrame:
+    t = table[(table["status"] != "closed") & (table["tier"] == tier)]
+    return t[t["streams"].str.split(";").apply(lambda xs: stream in xs)]
+
+
+def _nearest(dist: np.ndarray, radius: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Column of the nearest finite entry per row (−1 if none or beyond ``radius``) and its distance."""
+    if dist.shape[1] == 0:
+        return np.full(dist.shape[0], -1), np.full(dist.shape[0], np.nan)
+    d = np.where(np.isfinite(dist), dist, np.inf)
+    j = np.argmin(d, axis=1)
+    best = d[np.arange(len(d)), j]
+    ok = np.isfinite(best) & (best <= (radius if radius is not None else np.inf))
+    return np.where(ok, j, -1), np.where(ok, best, np.nan)
+
+
+def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demands: pd.DataFrame,
+                      cands: gpd.GeoDataFrame, dem_site_m: np.ndarray, site_site_m: np.ndarray,
+                      *, source: str = "hand-made") -> Layout:
+    """Turn a layout table into a Layout: open sites per stream and tier, each demand assigned to the
+    nearest open village point of its stream within the tier-1 radius (road metres), each site to its
+    ``parent_id`` or else the nearest open next-tier site within that tier's radius.
+
+    ``cands`` must contain every table site (see :func:`merge_candidates`); the matrices are indexed
+    like ``supply_demands`` × ``cands`` and ``cands`` × ``cands``.
+    """
+    pos = {s: i for i, s in enumerate(cands["site_id"])}
+    site_rows, dp_rows = [], []
+    dem_ids = supply_demands["demand_id"].to_numpy()
+    for sid, sp in scenario.streams.items():
+        w = supply_demands[f"{sid}_t_yr"].to_numpy(dtype=float)
+        tiers = {t: _open_rows(table, sid, t) for t in TIERS}
+        parents: dict[str, str | None] = {}
+        for ti in range(len(TIERS) - 1):
+            here, up = tiers[TIERS[ti]], tiers[TIERS[ti + 1]]
+            up_ids = up["site_id"].tolist()
+            if len(here) == 0:
+                continue
+            d = site_site_m[np.ix_([pos[s] for s in here["site_id"]], [pos[s] for s in up_ids])] \
+                if up_ids else np.zeros((len(here), 0))
+            j, _ = _nearest(d, sp.tiers[TIERS[ti + 1]].radius_m)
+            for k, r in enumerate(here.itertuples(index=False)):
+                if isinstance(r.parent_id, str) and r.parent_id in up_ids:
+                    parents[r.site_id] = r.parent_id
+                else:
+                    parents[r.site_id] = up_ids[j[k]] if j[k] >= 0 else None
+        for t in TIERS:
+            for r in tiers[t].itertuples(index=False):
+                cap = float(r.capacity_t) if np.isfinite(r.capacity_t) else sp.tiers[t].capacity_t
+                site_rows.append({"site_id": r.site_id, "stream": sid, "tier": t, "status": r.status,
+                                  "capacity_t": cap, "parent_id": parents.get(r.site_id)})
+        pts = tiers["village_point"]["site_id"].tolist()
+        d = dem_site_m[:, [pos[s] for s in pts]] if pts else np.zeros((len(dem_ids), 0))
+        j, dist = _nearest(d, sp.tiers["village_point"].radius_m)
+        for k in np.flatnonzero(w > 0):
+            dp_rows.append({"stream": sid, "demand_id": dem_ids[k],
+                            "point_id": pts[j[k]] if j[k] >= 0 else None,
+                            "dist_m": float(dist[k]) if j[k] >= 0 else np.nan})
+    return Layout(sites=pd.DataFrame(site_rows, columns=["site_id", "stream", "tier", "status",
+                                                         "capacity_t", "parent_id"]),
+                  demand_point=pd.DataFrame(dp_rows, columns=["stream", "demand_id", "point_id",
+                                                              "dist_m"]),
+                  source=source)
+
+
+def layout_to_table(layout: Layout, cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A Layout (e.g. an optimised plan) as a layout table, one row per physical site and tier."""
+    c = cands.set_index("site_id")
+    rows = []
+    for (site_id, tier), g in layout.sites.groupby(["site_id", "tier"], sort=True):
+        pt = c.geometry[site_id]
+        par = g["parent_id"].dropna()
+        rows.append({"site_id": site_id, "name": str(c.at[site_id, "name"]),
+                     "streams": ";".join(sorted(g["stream"])), "tier": tier, "lon": pt.x, "lat": pt.y,
+                     "capacity_t": float(g["capacity_t"].max()), "status": g["status"].iloc[0],
+                     "parent_id": par.iloc[0] if len(par) and par.nunique() == 1 else None})
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+def proposed_layout(county: County, scenario: Scenario) -> gpd.GeoDataFrame:
+    """The layout a county typically proposes: a village point in every village that has a supply
+    co-op outlet (供销社网点) — at the outlet where the stream's tier-1 candidates include
+    ``coop_outlet``, else at the village centre — a station at every township seat for every stream,
+    and every existing county-level facility the scenario allows as a centre.
+
+    Deterministic: same county and scenario → same table (rows sorted by tier, then id).
+    """
+    from netplan.candidates import build_candidates, candidate_mask
+
+    cands = build_candidates(county)
+    streams = scenario.stream_ids
+    outlets = cands[cands["kind"] == "coop_outlet"]
+    v = county.villages.set_index(county.villages["village_id"].astype(str))
+    rows: dict[tuple[str, str], dict] = {}
+
+    def add(site_id: str, tier: str, stream: str, geom, name: str, status: str) -> None:
+        key = (site_id, tier)
+        if key not in rows:
+            rows[key] = {"site_id": site_id, "name": name, "streams": [], "tier": tier,
+                         "lon": geom.x, "lat": geom.y, "capacity_t": np.nan, "status": status,
+                         "parent_id": None}
+        if stream not in rows[key]["streams"]:
+            rows[key]["streams"].append(stream)
+
+    # villages with an outlet: the outlet's village_id if the sites table has it, else the nearest village
+    if len(outlets):
+        vm = v.to_crs(county.metric_crs)
+        om = outlets.to_crs(county.metric_crs)
+        near = gpd.sjoin_nearest(om[["site_id", "geometry"]], vm[["geometry"]].reset_index(names="vid"),
+                                 how="left")
+        near = near[~near.index.duplicated()]
+        outlet_village = dict(zip(near["site_id"], near["vid"], strict=True))
+    else:
+        outlet_village = {}
+    for sid in streams:
+        sp = scenario.streams[sid]
+        at_outlet = "coop_outlet" in sp.tiers["village_point"].candidates
+        for o in outlets.itertuples(index=False):
+            vid = outlet_village[o.site_id]
+            if at_outlet:
+                add(o.site_id, "village_point", sid, o.geometry, o.name, o.status)
+            else:
+                add(f"V{vid}", "village_point", sid, v.geometry[vid], str(v.at[vid, "name"]), "new")
+        seats = cands[cands["kind"] == "township_seat"]
+        for s in seats.itertuples(index=False):
+            add(s.site_id, "township_station", sid, s.geometry, s.name, "new")
+        ok = candidate_mask(cands, sid, "county_center", sp.tiers["county_center"])
+        for c in cands[ok & (cands["status"] == "existing").to_numpy()].itertuples(index=False):
+            add(c.site_id, "county_center", sid, c.geometry, c.name, "existing")
+    out = pd.DataFrame(list(rows.values()), columns=COLUMNS)
+    out["streams"] = out["streams"].map(lambda xs: ";".join(s for s in streams if s in xs))
+    out["_t"] = out["tier"].map(TIERS.index)
+    out = out.sort_values(["_t", "site_id"]).drop(columns="_t").reset_index(drop=True)
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+
+
+def fix_masks(cands: pd.DataFrame, fix: pd.DataFrame | None, stream: str, tier: str
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """For ``netplan plan --fix``: which candidates the layout keeps open (existing/new) and which it
+    forbids (closed) for ``stream`` at ``tier``; boolean masks over ``cands``."""
+    n = len(cands)
+    if fix is None or len(fix) == 0:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    f = fix[(fix["tier"] == tier) & fix["streams"].str.split(";").apply(lambda xs: stream in xs)]
+    ids = cands["site_id"].to_numpy()
+    keep = np.isin(ids, f.loc[f["status"] != "closed", "site_id"].to_numpy())
+    closed = np.isin(ids, f.loc[f["status"] == "closed", "site_id"].to_numpy())
+    return keep, closed
+
+
+def evaluate_command(
+    layout: Annotated[Path, typer.Argument(help="Layout table (CSV/XLSX): site_id, streams, tier, "
+                                                "lon, lat, capacity_t, status")],
+    scenario: Annotated[Path, typer.Option(help="Scenario TOML file")],
+    out: Annotated[Path | None, typer.Option(help="Output folder (default maps/<name>-layout)")] = None,
+    no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False,
+    db: Annotated[str | None, typer.Option(help="Also write to PostGIS: postgresql://…")] = None,
+) -> None:
+    """Score a hand-made layout against the scenario's targets; same outputs as `netplan plan`."""
+    from netplan.cli import _run
+    from netplan.scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    table = read_layout(layout, streams=sc.stream_ids)
+    _run(scenario, out or Path("maps") / f"{sc.name}-{layout.stem}", maps=not no_maps,
+         layout_table=table, db=db)
