@@ -1,0 +1,83 @@
+"""On-disk cache of cost matrices, keyed by the road file's hash, the query and the point sets.
+
+Default folder ``.netplan_cache/`` in the working directory; the environment variable
+``NETPLAN_CACHE`` names another folder, or disables the cache with ``0``/``off``/``none``/``false``/"".
+Writes are atomic (a temporary file in the same folder, then rename), so a killed run never
+leaves a half-written matrix behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+ENGINE_VERSION = "roads-1"  # bump when results for the same inputs change
+_OFF = {"", "0", "off", "none", "false", "no"}
+
+
+def default_cache_dir() -> Path | None:
+    """The cache folder from ``NETPLAN_CACHE`` (None = disabled), else ``./.netplan_cache``."""
+    env = os.environ.get("NETPLAN_CACHE")
+    if env is None:
+        return Path.cwd() / ".netplan_cache"
+    if env.strip().lower() in _OFF:
+        return None
+    return Path(env)
+
+
+def file_sha256(*paths: Path) -> str:
+    """sha256 of the bytes of one or more files (e.g. a shapefile's .shp + .dbf), in order."""
+    h = hashlib.sha256()
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def matrix_key(source_hash: str, params: dict, o_lonlat: NDArray, d_lonlat: NDArray) -> str:
+    """Cache key: road source hash + query parameters + point coordinates rounded to 1e-6°."""
+    h = hashlib.sha256()
+    h.update(ENGINE_VERSION.encode())
+    h.update(source_hash.encode())
+    h.update(repr(sorted(params.items())).encode())
+    for arr in (o_lonlat, d_lonlat):
+        a = np.round(np.asarray(arr, dtype=float), 6)
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def load(folder: Path | None, key: str) -> NDArray[np.float64] | None:
+    """The cached matrix for ``key`` or None (missing, disabled, or unreadable)."""
+    if folder is None:
+        return None
+    path = folder / f"{key}.npy"
+    if not path.exists():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None:
+    """Write ``arr`` atomically as ``<folder>/<key>.npy``; returns the path (None when disabled)."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.npy"
+    fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, arr, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
