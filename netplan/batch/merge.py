@@ -47,6 +47,8 @@ class RegionOutputs:
         n_targets, n_met, attainment (0–1, NaN without targets), missed, error, geometry.
     kpis
         The region KPI table.
+    tier3
+        The cross-county tier-3 result (:class:`netplan.batch.tier3.Tier3Result`), when asked for.
     """
 
     gpkg: Path
@@ -55,6 +57,7 @@ class RegionOutputs:
     index_html: Path | None
     counties: gpd.GeoDataFrame
     kpis: pd.DataFrame
+    tier3: Any = None
 
 
 def _as_bool(v: Any) -> bool | None:
@@ -215,8 +218,9 @@ def merge_region(out_dir: str | Path, results: Sequence[CountyResult], *, title:
     maps
         Write ``index.html`` (the region map).
     tier3
-        A :class:`netplan.batch.tier3.Tier3Result` to add as layers ``tier3_links`` and
-        ``tier3_centres`` and table ``region_tier3.csv``.
+        A :class:`netplan.batch.tier3.Tier3Result`, or a function of the merged ``sites`` layer
+        returning one; added as layers ``tier3_links`` and ``tier3_centres`` and table
+        ``region_tier3.csv``.
 
     Returns
     -------
@@ -224,6 +228,8 @@ def merge_region(out_dir: str | Path, results: Sequence[CountyResult], *, title:
     """
     out_dir = Path(out_dir)
     counties, kpis, layers = county_table(results)
+    if callable(tier3):
+        tier3 = tier3(_concat(layers["sites"]))
     with staging(out_dir) as tmp:
         gpkg = tmp / "region.gpkg"
         counties.drop(columns=["link"]).to_file(gpkg, layer="counties", driver="GPKG",
@@ -250,7 +256,7 @@ def merge_region(out_dir: str | Path, results: Sequence[CountyResult], *, title:
     return RegionOutputs(gpkg=out_dir / "region.gpkg", kpis_csv=out_dir / "region_kpis.csv",
                          status_csv=out_dir / "batch_status.csv",
                          index_html=out_dir / "index.html" if maps else None,
-                         counties=counties, kpis=kpis)
+                         counties=counties, kpis=kpis, tier3=tier3)
 
 
 def _write_layer(gpkg: Path, name: str, gdf: gpd.GeoDataFrame) -> None:
