@@ -143,11 +143,12 @@ def test_unknown_background_is_an_input_error(tmp_path):
 
 
 def test_township_coverage_is_share_of_covered_villages():
-    """Without a <stream>_coverage column, township coverage = covered villages / villages."""
+    """Township coverage is the pipeline's <stream>_village_coverage column, or without it the
+    share of the township's villages that are covered."""
     layers, _, _ = fake_plan()
     cov = township_coverage(layers["townships"], layers["villages"], "film")
     np.testing.assert_allclose(cov, [4 / 6, 0.0])
-    t = layers["townships"].assign(film_coverage=[0.5, 0.25])
+    t = layers["townships"].assign(film_village_coverage=[0.5, 0.25])
     np.testing.assert_allclose(township_coverage(t, layers["villages"], "film"), [0.5, 0.25])
 
 

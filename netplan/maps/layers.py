@@ -26,6 +26,7 @@ from netplan.coords import wgs84_to_gcj02
 from netplan.maps import style
 
 COORD_DECIMALS = 6  # 0.1 m
+LARGE_VILLAGES = 5000  # above this many villages their circles are drawn without an outline
 
 _LAYER_JS = Template(
     """
@@ -246,12 +247,12 @@ def township_coverage(
 ) -> np.ndarray:
     """Coverage of each township for a stream (fraction 0-1, NaN when unknown).
 
-    Taken from the townships layer's ``<stream>_coverage`` column when the pipeline wrote one,
-    else the share of the township's villages that are covered.
+    Taken from the townships layer's ``<stream>_village_coverage`` (or ``<stream>_coverage``)
+    column when the pipeline wrote one, else the share of the township's villages covered.
     """
-    col = f"{stream}_coverage"
-    if col in townships.columns:
-        return pd.to_numeric(townships[col], errors="coerce").to_numpy(dtype=float)
+    for col in (f"{stream}_village_coverage", f"{stream}_coverage"):
+        if col in townships.columns:
+            return pd.to_numeric(townships[col], errors="coerce").to_numpy(dtype=float)
     if villages is None or "township_code" not in villages.columns or not len(villages):
         return np.full(len(townships), np.nan)
     share = pd.Series(covered_mask(villages, stream), index=villages.index).groupby(
@@ -344,7 +345,9 @@ def villages_layer(
             ok = "✓ 已覆盖" if masks[s][i] else "✗ 未覆盖"
             values.append(f"{t_yr} {where} {ok}")
         popups.append((f"{esc(r.get('name'))} ({esc(r.get('village_id'))})", values))
-    base = {"radius": 3.5, "weight": 0.6, "color": "#ffffff", "fillOpacity": 0.9}
+    base: dict[str, Any] = {"radius": 3.5, "weight": 0.6, "color": "#ffffff", "fillOpacity": 0.9}
+    if len(villages) > LARGE_VILLAGES:  # halve the canvas redraw: fill only, no outline
+        base.update(stroke=False, fillOpacity=1.0)
     styles = {
         "cov": {**base, "fillColor": style.COVERED},
         "unc": {**base, "fillColor": style.UNCOVERED, "radius": 4.5},

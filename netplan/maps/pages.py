@@ -35,8 +35,9 @@ GAODE_TILES = (
 GAODE_ATTR = "&copy; 高德地图 AutoNavi (GCJ-02)"
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'
-# Indicators whose target the township choropleth is judged against, in order of preference.
-COVERAGE_INDICATORS = ("village_coverage", "township_coverage", "coverage")
+# The township choropleth shows each township's village coverage against the county's
+# village_coverage target (the evaluation applies county targets to townships the same way).
+COVERAGE_INDICATORS = ("village_coverage",)
 
 
 def _check_background(background: str) -> None:
