@@ -118,6 +118,9 @@ def map_columns(df: pd.DataFrame, table: str, file: str, *,
             canon = lookup.get(key)
             if canon is None and unit is not None:
                 canon = lookup.get(key + unit)
+            if canon is None and len(h) == 10:  # a Shapefile (dBase) truncates names to 10 chars
+                pre = [c for c in aliases if c.startswith(h) and c not in taken]
+                canon = pre[0] if len(pre) == 1 else None
             if canon is None or canon in forced.values():
                 continue
         if canon in taken:

@@ -183,7 +183,13 @@ def _read_geo(path: Path, *, encoding: str | None, layer: str | None) -> tuple[g
         kwargs["layer"] = layer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        try:
+            gdf = gpd.read_file(path, engine="pyogrio", **kwargs)
+        except UnicodeDecodeError as exc:
+            msg = (f"cannot decode the attribute names or values as {kwargs.get('encoding', 'UTF-8')} "
+                   f"({exc.reason}); a Shapefile cuts names to 10 bytes, which splits Chinese UTF-8 "
+                   "characters: save it as GBK or as a GeoPackage, or declare `encoding`")
+            raise InputError(msg, file=path.name) from None
     gdf.columns = [str(c).strip() for c in gdf.columns]
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
