@@ -65,10 +65,10 @@ def write_postgis_tables(url: str, layers: Mapping[str, gpd.GeoDataFrame],
                 written.append(name)
             for name, df in tables.items():
                 d = pd.DataFrame(df)
-                for c in d.columns:
-                    if d[c].dtype == object:
-                        d[c] = d[c].map(lambda v: v if v is None or isinstance(v, str | int | float | bool)
-                                        else str(v))
+                for i in range(d.shape[1]):
+                    if d.iloc[:, i].dtype == object:
+                        d.isetitem(i, d.iloc[:, i].map(
+                            lambda v: v if v is None or isinstance(v, str | int | float | bool) else str(v)))
                 d.to_sql(name, conn, schema=schema, if_exists="replace", index=False)
                 written.append(name)
     except sa.exc.OperationalError as exc:
