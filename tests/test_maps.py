@@ -239,3 +239,33 @@ def test_page_embeds_geojson_with_rounded_coordinates(tmp_path):
         for num in re.findall(r"-?\d+\.\d+", json.dumps(layer.data["features"][:3])):
             if "." in num and len(num.split(".")[1]) > 6:
                 raise AssertionError(num)
+
+
+def test_service_areas_follow_the_roads_not_circles(tmp_path):
+    """Service areas from the road engine hug the road (a thin cross), unlike a circle of the same
+    radius, and reach the page as one polygon per village point."""
+    import geopandas as gpd
+    from shapely.geometry import LineString, Point
+
+    from netplan.maps import service_area_layers
+    from netplan.roads import RoadNetwork
+
+    x0, y0 = 114.60, 32.90
+    arms = [(x0 - 0.05, y0), (x0 + 0.05, y0), (x0, y0 - 0.05), (x0, y0 + 0.05)]
+    roads = gpd.GeoDataFrame({"highway": ["tertiary"] * 4},
+                             geometry=[LineString([(x0, y0), end]) for end in arms], crs=4326)
+    net = RoadNetwork.from_lines(roads, name="cross")
+    net.cache_dir = None
+    sites = gpd.GeoDataFrame({"site_id": ["P1"], "stream": ["straw"], "tier": ["village_point"]},
+                             geometry=[Point(x0, y0)], crs=4326)
+    areas = service_area_layers(net, sites, {"straw": 3000.0, "film": 1000.0})
+    assert list(areas) == ["straw"]
+    a = areas["straw"]
+    assert list(a["site_id"]) == ["P1"] and a["limit_m"].iloc[0] == 3000.0
+    area_m2 = a.to_crs(32650).area.iloc[0]
+    assert area_m2 < 0.2 * 3.1416 * 3000.0**2  # a road-hugging cross, far below the circle
+    w, s, e, n = a.to_crs(32650).total_bounds
+    assert 5000 < e - w < 6800 and 5000 < n - s < 6800  # about 3 km each way along the roads
+    layers, kpis, _ = fake_plan()
+    (_, straw, _) = write_maps(tmp_path, layers, kpis, service_areas=areas, **KW)
+    assert "Service areas (road network)" in straw.read_text(encoding="utf-8")
