@@ -19,6 +19,7 @@ from netplan.inputs.geom import parse_number
 #: a point further than this outside the county boundary is an error; closer, a warning (metres)
 OUTSIDE_ERROR_M = 250.0
 
+_SINGULAR = {"streams": "stream", "tiers": "tier", "species": "species"}
 _SUFFIXES = ("街道办事处", "办事处", "街道", "镇", "乡")
 
 
@@ -122,6 +123,9 @@ def resolve_townships(df: pd.DataFrame, file: str, towns: pd.DataFrame, problems
             hit = code if code in by_code else by_name.get(code, by_name.get(_norm_name(code), ""))
         if not hit and name and name.lower() not in ("nan", "none"):
             hit = by_name.get(name, by_name.get(_norm_name(name), by_name.get(name.lower(), "")))
+            if hit and code:
+                problems.append(Problem(file, i + 1, "township_code", f"unknown township code "
+                                        f"'{code}'; matched by the name '{name}' ({hit})", "warning"))
         if not hit:
             field = "township_code" if code or not has_name else "township"
             given = code or name
@@ -162,7 +166,7 @@ def check_values(df: pd.DataFrame, col: str, kind: str, file: str, problems: lis
                 break
             v = aliases.get(p.lower())
             if v is None:
-                problems.append(Problem(file, i + 1, col, f"unknown {kind[:-1] if kind.endswith('s') else kind} "
+                problems.append(Problem(file, i + 1, col, f"unknown {_SINGULAR.get(kind, kind)} "
                                         f"'{p}' (known: {known})"))
             else:
                 ids.append(v)
