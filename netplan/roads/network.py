@@ -16,7 +16,6 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from netplan.coords import utm_epsg
 from netplan.errors import InputError
@@ -368,19 +367,24 @@ class RoadNetwork:
                 r = L * (self.speed_kmh / 3.6 if weight == "time" else 1.0) / self.circuity
                 epsg = utm_epsg(float(x), float(y))
                 fwd = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
-                back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True).transform
+                back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
                 px, py = fwd.transform(x, y)
-                out.append(transform(back, shapely.Point(px, py).buffer(r)))
+                out.append(_reproject(shapely.Point(px, py).buffer(r), back))
             return out
         g = self.graph
         xy = self._xy(ll)
         rep = snap_xy(g, xy, max_snap_m=max_snap_m, vehicle=vehicle)
-        back = pyproj.Transformer.from_crs(g.epsg, 4326, always_xy=True).transform
+        back = pyproj.Transformer.from_crs(g.epsg, 4326, always_xy=True)
         for i in range(len(ll)):
             one = _take(rep, i)
             poly = _geom.reach_xy(g, one, float(lim[i]), weight, vehicle, buffer_m=buffer_m)
-            out.append(transform(back, poly))
+            out.append(_reproject(poly, back))
         return out
+
+
+def _reproject(geom: BaseGeometry, tr: pyproj.Transformer) -> BaseGeometry:
+    """Apply a pyproj transformer (always_xy) to every coordinate of a geometry."""
+    return shapely.transform(geom, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
 
 
 def _take(rep: SnapReport, i: int) -> SnapReport:

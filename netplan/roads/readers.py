@@ -20,7 +20,6 @@ import pyproj
 import shapely
 from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 
 from netplan.coords import utm_epsg
 from netplan.errors import InputError
@@ -61,9 +60,11 @@ def buffered_boundary(boundary: BaseGeometry, buffer_m: float) -> BaseGeometry:
     """Buffer a lon/lat polygon by ``buffer_m`` metres (in its UTM zone); result in lon/lat."""
     c = boundary.centroid
     epsg = utm_epsg(c.x, c.y)
-    fwd = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform
-    back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True).transform
-    return transform(back, transform(fwd, boundary).buffer(buffer_m))
+    fwd = pyproj.Transformer.from_crs(4326, epsg, always_xy=True)
+    back = pyproj.Transformer.from_crs(epsg, 4326, always_xy=True)
+    proj = shapely.transform(boundary, lambda c: np.column_stack(fwd.transform(c[:, 0], c[:, 1])))
+    return shapely.transform(proj.buffer(buffer_m),
+                             lambda c: np.column_stack(back.transform(c[:, 0], c[:, 1])))
 
 
 def _filter_osm_to_xml(path: Path, out: Path, exclude: frozenset[str],
