@@ -147,3 +147,15 @@ def test_unreachable_scheduler_is_an_input_error(tmp_path):
     """A scheduler address nobody listens on gives a clear InputError, not a hang."""
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         start_client("tcp://127.0.0.1:9", connect_timeout_s=2)
+
+
+def test_local_cluster_listens_on_loopback_only(client):
+    """Scheduler and worker processes open no listening socket beyond 127.0.0.1."""
+    import psutil
+
+    procs = [psutil.Process(), *psutil.Process().children(recursive=True)]  # scheduler, nannies, workers
+    assert set(client.run(os.getpid).values()) <= {p.pid for p in procs}
+    listening = [c for p in procs for c in p.net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert listening
+    assert {c.laddr.ip for c in listening} == {"127.0.0.1"}

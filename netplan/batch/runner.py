@@ -299,8 +299,12 @@ def start_client(scheduler: str | None = None, *, workers: int | None = None,
             msg = f"cannot reach the Dask scheduler at {scheduler}: {exc}"
             raise InputError(msg, field="--scheduler") from None
     n = workers or os.cpu_count() or 1
+    # no dashboard; the scheduler's and workers' HTTP endpoints listen on loopback only
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, memory_limit=memory_limit or 0)
+                           dashboard_address=None, memory_limit=memory_limit or 0,
+                           scheduler_kwargs={"dashboard": False,
+                                             "dashboard_address": "127.0.0.1:0"},
+                           worker_dashboard_address="127.0.0.1:0")
     return Client(cluster), cluster
 
 
