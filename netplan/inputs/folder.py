@@ -41,6 +41,7 @@ class FileSpec:
     key: str
     path: Path | None
     crs: CrsSpec | None = None
+    crs_explicit: bool = False
     encoding: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
     area_unit: str | None = None
@@ -113,6 +114,7 @@ def read_meta(folder: Path, problems: list[Problem], columns: Mapping[str, Any] 
         if "crs" in opts:
             try:
                 spec.crs = parse_crs(opts["crs"])
+                spec.crs_explicit = True
             except ValueError as exc:
                 problems.append(Problem("county.toml", None, f"files.{key}.crs", str(exc)))
         spec.encoding = opts.get("encoding")
@@ -157,6 +159,18 @@ def _read(spec: FileSpec, problems: list[Problem], *, optional: bool) -> pd.Data
     return df
 
 
+def _layer_crs(spec: FileSpec, gdf: gpd.GeoDataFrame) -> CrsSpec | None:
+    """The CRS to impose on a layer: the file's own declaration always; the county-wide default
+    only where the layer has no projected CRS of its own (GeoJSON always says WGS-84, even when
+    its coordinates were digitised on Gaode maps)."""
+    if spec.crs is None or spec.crs_explicit:
+        return spec.crs
+    own = gdf.crs
+    if own is not None and not own.is_geographic:
+        return None
+    return spec.crs
+
+
 def _metric(meta: Mapping[str, Any], boundary: shapely.Geometry | None, problems: list[Problem]) -> str:
     raw = meta.get("metric_crs")
     if raw is not None:
@@ -179,7 +193,7 @@ def _geo_or_points(df: pd.DataFrame, spec: FileSpec, problems: list[Problem], me
     """Canonical-column frame and one WGS-84 point per row, from a table or a point layer."""
     if isinstance(df, gpd.GeoDataFrame) and spec.path is not None and \
             spec.path.suffix.lower() in GEO_SUFFIXES:
-        layer = geom.layer_to_wgs84(df, spec.name, spec.crs, problems, metric_crs=metric)
+        layer = geom.layer_to_wgs84(df, spec.name, _layer_crs(spec, df), problems, metric_crs=metric)
         pts = geom.layer_points(layer, spec.name, problems)
         mapped = map_columns(pd.DataFrame(layer.drop(columns="geometry")), spec.key, spec.name,
                              override=spec.columns)
@@ -271,7 +285,7 @@ def _boundary(spec: FileSpec, problems: list[Problem], meta: Mapping[str, Any], 
         problems.append(Problem(spec.name, None, None, "the boundary must be a GeoJSON, GeoPackage or "
                                 "Shapefile with polygons"))
         return None, None
-    layer = geom.layer_to_wgs84(df, spec.name, spec.crs, problems)
+    layer = geom.layer_to_wgs84(df, spec.name, _layer_crs(spec, df), problems)
     fixed = geom.repair_polygons(layer, spec.name, problems, missing="error")
     polys = [g for g in fixed.geometry if g is not None]
     if not polys:
@@ -293,7 +307,7 @@ def _townships(spec: FileSpec, problems: list[Problem], metric: str,
         return None
     f = spec.name
     if isinstance(df, gpd.GeoDataFrame):
-        layer = geom.layer_to_wgs84(df, f, spec.crs, problems, metric_crs=metric)
+        layer = geom.layer_to_wgs84(df, f, _layer_crs(spec, df), problems, metric_crs=metric)
         layer = geom.repair_polygons(layer, f, problems, missing="warning")
         polys = list(layer.geometry)
         attrs = pd.DataFrame(layer.drop(columns="geometry"))

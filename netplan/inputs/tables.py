@@ -96,7 +96,7 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | int | No
                 warnings.simplefilter("ignore")
                 df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
             df = df.map(_cell).astype(str) if len(df.columns) else df
-            return _clean_headers(df), f"sheet {sheet if sheet is not None else 'first'}"
+            return _clean_headers(df), (f"sheet {sheet}" if sheet is not None else "")
         if suffix in GEO_SUFFIXES:
             return _read_geo(path, encoding=encoding, layer=layer)
     except InputError:

@@ -78,54 +78,52 @@ def _order(problems: list[Problem]) -> tuple[Problem, ...]:
 
 
 def road_problems(county: County, *, max_snap_m: float = 1000.0) -> list[Problem]:
-    """Villages and farms further than ``max_snap_m`` from any road (warnings), using
-    ``netplan.roads.RoadNetwork`` when it is installed; a note when the check cannot run."""
+    """Villages and farms further than ``max_snap_m`` from any road, or snapped to a road cut off
+    from the main network (warnings), using ``netplan.roads.RoadNetwork``; a note when the road
+    engine is not installed."""
     if county.roads_path is None:
         return []
     try:
-        from netplan.roads import RoadNetwork  # type: ignore[import-not-found]
+        from netplan.roads import RoadNetwork
     except ImportError:
         return [Problem(county.roads_path.name, None, None, "road engine not available: the "
                         "distance of villages from roads was not checked", "note")]
-    out: list[Problem] = []
     try:
         net = RoadNetwork.from_file(county.roads_path,
                                     boundary=county.boundary.geometry.union_all())
     except InputError as exc:
-        return list(exc.problems)
+        return [Problem(p.file if p.file != "<input>" else county.roads_path.name, p.row, p.field,
+                        p.message, p.severity) for p in exc.problems]
+    out: list[Problem] = []
     for name, gdf, id_col in ((_fname(county, "villages"), county.villages, "village_id"),
                               (_fname(county, "farms"), county.farms, "farm_id")):
-        if len(gdf) == 0:
-            continue
-        ok = gdf.geometry.notna().to_numpy()
+        ok = gdf.geometry.notna().to_numpy() if len(gdf) else np.zeros(0, dtype=bool)
         if not ok.any():
             continue
-        dist = snap_distances(net, gdf.geometry[ok], max_snap_m=max_snap_m)
         rows = np.flatnonzero(ok)
-        for r, d in zip(rows, dist, strict=True):
+        report = net.snap(gdf.geometry[ok], max_snap_m=max_snap_m, ids=list(range(len(rows))))
+        dist = snap_distances(report)
+        off = {int(i) for i in (getattr(report, "off_main", []) or [])}
+        for k, (r, d) in enumerate(zip(rows, dist, strict=True)):
+            label = gdf[id_col].iloc[r]
             if not np.isfinite(d) or d > max_snap_m:
-                how = "more than" if not np.isfinite(d) else f"{d:.0f} m, more than"
-                out.append(Problem(name, int(r) + 1, "lon", f"{gdf[id_col].iloc[r]} is {how} "
-                                   f"{max_snap_m:.0f} m from any road (max_snap_m)", "warning"))
+                how = "" if not np.isfinite(d) else f"{d:.0f} m from the nearest road, "
+                out.append(Problem(name, int(r) + 1, "lon", f"{label} is {how}more than max_snap_m = "
+                                   f"{max_snap_m:.0f} m from any road: it cannot be served by road",
+                                   "warning"))
+            elif k in off:
+                out.append(Problem(name, int(r) + 1, "lon", f"{label} snaps to a road cut off from "
+                                   "the main network", "warning"))
     return out
 
 
-def snap_distances(net: Any, points: Any, *, max_snap_m: float) -> np.ndarray:
-    """Distance (m) from each point to the road network (inf when beyond ``max_snap_m``), read
-    from ``net.snap``'s result whatever its shape (array, frame with a distance column, object)."""
-    res = net.snap(points, max_snap_m=max_snap_m)
-    for attr in ("distance_m", "dist_m", "snap_m", "snap_distance_m", "distances_m"):
-        if hasattr(res, attr):
-            return np.asarray(getattr(res, attr), dtype=float)
-        if isinstance(res, Mapping) and attr in res:
-            return np.asarray(res[attr], dtype=float)
-    if hasattr(res, "columns"):
-        cols = [c for c in res.columns if "dist" in str(c) or "snap" in str(c)]
-        if cols:
-            return np.asarray(res[cols[0]], dtype=float)
-    if isinstance(res, tuple) and len(res) == 2:
-        return np.asarray(res[1], dtype=float)
-    return np.asarray(res, dtype=float)
+def snap_distances(report: Any) -> np.ndarray:
+    """Distance (m) from each point to the nearest road, from a snap report (``snap_m``; inf when
+    there is no road at all)."""
+    for attr in ("snap_m", "distance_m", "dist_m"):
+        if hasattr(report, attr):
+            return np.asarray(getattr(report, attr), dtype=float)
+    return np.asarray(report, dtype=float)
 
 
 def _fname(county: County, key: str) -> str:
