@@ -109,7 +109,7 @@ def write_compare_map(
         fig.add_child(m)
         populate(m, layers, kpis, streams, stream_labels=slabels, tier_labels=tier_labels,
                  service_areas=None, background=background, crow_fly=crow_fly,
-                 kpi_heading=f"{label} · 指标 Targets (KPI)", id_suffix=f"-{k}")
+                 kpi_heading=f"{label} · 指标 Targets (KPI)", id_suffix=f"-{k}", compact=True)
         HtmlControl(title_html(f"{label} — {title}"), position="topleft",
                     css_class="np-panel np-title", element_id=f"np-title-{k}").add_to(m)
         maps.append(m)

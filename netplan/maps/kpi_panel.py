@@ -19,6 +19,7 @@ PAGE_CSS = """
   box-shadow: 0 1px 5px rgba(0,0,0,0.4); font: 12px/1.35 "Helvetica Neue", Arial,
   "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; max-width: 380px; }
 .np-panel h4 { margin: 0 0 4px; font-size: 13px; }
+.np-panel summary { cursor: pointer; font-weight: bold; font-size: 13px; margin-bottom: 3px; }
 .np-kpi { max-height: 45vh; overflow-y: auto; }
 .np-kpi table, .np-popup table { border-collapse: collapse; }
 .np-kpi td, .np-kpi th { padding: 1px 5px; border-bottom: 1px solid #eee; text-align: left; }
@@ -145,9 +146,9 @@ def kpi_panel_html(
         body.append('<tr><td colspan="5">无指标 no indicators</td></tr>')
     summary = f"{n_met}/{n_t} 项达标 targets met" if n_t else ""
     return (
-        f"<h4>{esc(heading)} <small>{summary}</small></h4><table>"
+        f"<details open><summary>{esc(heading)} <small>{summary}</small></summary><table>"
         "<tr><th>类别 Stream</th><th>指标 Indicator</th><th>实际 Value</th><th>目标 Target</th>"
-        "<th></th></tr>" + "".join(body) + "</table>"
+        "<th></th></tr>" + "".join(body) + "</table></details>"
     )
 
 
@@ -155,9 +156,11 @@ def legend_html(
     streams: Sequence[str], stream_labels: Mapping[str, str],
     tier_labels: Mapping[str, Mapping[str, str]] | None, *,
     has_routes: bool, crow_fly: bool, has_service_areas: bool, combined: bool,
+    open_: bool = True,
 ) -> str:
-    """Legend: tier symbols per stream, village and township colours, line kinds."""
-    parts = ["<h4>图例 Legend</h4>"]
+    """Legend (a collapsible block): tier symbols per stream, village and township colours,
+    line kinds."""
+    parts = [f"<details{' open' if open_ else ''}><summary>图例 Legend</summary>"]
     for s in streams:
         c = style.stream_colour(s)
         dot = (f'<span class="dot" style="background:{c};border:2px solid #111;width:10px;'
@@ -199,7 +202,7 @@ def legend_html(
     parts.append('<div><span class="ln" style="border-color:#222"></span>县界 County '
                  '<span class="ln" style="border-color:#777;border-top-style:dashed;'
                  'border-top-width:1px"></span>乡镇界 Township</div>')
-    return "".join(parts)
+    return "".join(parts) + "</details>"
 
 
 def title_html(title: str, links: Sequence[tuple[str, str]] = ()) -> str:

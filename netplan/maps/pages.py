@@ -100,8 +100,12 @@ def populate(
     kpi_heading: str = "指标 / Targets (KPI)",
     panels: bool = True,
     id_suffix: str = "",
+    compact: bool = False,
 ) -> list[str]:
-    """Add every layer, the legend and the KPI panel to ``m``; return the overlay names."""
+    """Add every layer, the legend and the KPI panel to ``m``; return the overlay names.
+
+    ``compact`` (half-width maps): the layer control and the legend start collapsed.
+    """
     gcj = background == "amap"
     d = {k: L.to_display(v, gcj02=gcj) for k, v in layers.items() if v is not None}
     villages, sites = d.get("villages"), d.get("sites")
@@ -138,11 +142,11 @@ def populate(
         added.extend(L.sites_layers(sites, streams, stream_labels, tier_labels))
     for layer in added:
         layer.add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=compact, position="topright").add_to(m)
     if panels:
         HtmlControl(legend_html(streams, stream_labels, tier_labels, has_routes=has_routes,
                                 crow_fly=crow_fly, has_service_areas=service_areas is not None,
-                                combined=combined),
+                                combined=combined, open_=not compact),
                     position="bottomright", css_class="np-panel np-legend",
                     element_id=f"np-legend{id_suffix}").add_to(m)
         HtmlControl(kpi_panel_html(kpis, streams, stream_labels, heading=kpi_heading),

@@ -131,6 +131,9 @@ def test_compare_map_is_synchronised(maps, visit):
     assert page.locator(".folium-map").count() == 2
     assert "方案A" in page.locator("#np-kpi-0").inner_text()
     assert "方案B" in page.locator("#np-kpi-1").inner_text()
+    page.locator(".leaflet-control-layers").first.hover()  # collapsed control opens on hover
+    assert "收运路线 Collection routes (colour per vehicle)" in _overlay_names(page)
+    page.mouse.move(640, 500)
     before = page.evaluate("netplanCompare[1].getZoom()")
     page.evaluate("netplanCompare[0].setZoom(netplanCompare[0].getZoom() + 1)")
     page.wait_for_timeout(400)
