@@ -10,10 +10,12 @@ site_id         站点编号    unique id; an id of the county's candidates (``V
 streams         品类        ``;``-joined stream ids (``film;pesticide_packaging``) or ``*`` for all
 tier            层级        village_point / township_station / county_center
 lon, lat        经度, 纬度   WGS-84 degrees (``datum`` column ``gcj02`` / ``bd09`` converts)
-capacity_t      处理能力_t   t/yr; empty = the scenario's capacity for the tier
+capacity_t      处理能力_t   t/yr; empty = the scenario's capacity for the tier; ``film=50;
+                          pesticide_packaging=20`` when the streams of one site differ
 status          状态        existing / new / closed (closed sites are dropped, or forbidden with --fix)
 name            名称        optional
-parent_id       上级站点     optional: the next-tier site it sends to (default: nearest open one)
+parent_id       上级站点     optional: the next-tier site it sends to (default: nearest open one);
+                          ``film=T1;straw=T2`` when the site's streams send to different sites
 ==============  ========  ==========================================================================
 """
 
@@ -109,11 +111,10 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
             bad("lon", f"expected degrees of longitude, got {r.get('lon')!r}")
         if not (np.isfinite(lat) and -90 <= lat <= 90):
             bad("lat", f"expected degrees of latitude, got {r.get('lat')!r}")
-        cap = r.get("capacity_t")
-        capv = pd.to_numeric(cap, errors="coerce") if cap not in (None, "") else np.nan
-        if cap not in (None, "") and not (isinstance(cap, float) and np.isnan(cap)) and \
-                not (np.isfinite(capv) and capv >= 0):
-            bad("capacity_t", f"expected t/yr >= 0, got {cap!r}")
+        capv = _capacity_cell(r.get("capacity_t"), sts)
+        if capv is None:
+            bad("capacity_t", "expected t/yr >= 0, or stream=t/yr;… for the site's streams, got "
+                f"{r.get('capacity_t')!r}")
         datum = str(r.get("datum") or "wgs84").strip().lower()
         if datum not in ("wgs84", "gcj02", "bd09"):
             bad("datum", f"{datum!r} is not wgs84, gcj02 or bd09")
@@ -129,6 +130,34 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
         raise InputError(problems=probs)
     df = pd.DataFrame(rows, columns=COLUMNS)
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+def _capacity_cell(cell: object, streams: tuple[str, ...]) -> float | str | None:
+    """A capacity cell: NaN (empty), a number (t/yr), or a normalised ``stream=t;…`` string; None if bad."""
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
+        return np.nan
+    text = str(cell).strip()
+    if "=" not in text:
+        v = pd.to_numeric(text, errors="coerce")
+        return float(v) if np.isfinite(v) and v >= 0 else None
+    out = []
+    for part in text.split(";"):
+        k, _, v = part.partition("=")
+        num = pd.to_numeric(v.strip(), errors="coerce")
+        if k.strip() not in streams or not (np.isfinite(num) and num >= 0):
+            return None
+        out.append(f"{k.strip()}={float(num):g}")
+    return ";".join(out)
+
+
+def capacity_of(cell: object, stream: str) -> float:
+    """Capacity (t/yr) a layout table's ``capacity_t`` cell gives ``stream``; NaN = scenario default."""
+    if isinstance(cell, str):
+        if "=" in cell:
+            pairs = dict(x.split("=", 1) for x in cell.split(";") if "=" in x)
+            return float(pairs[stream]) if stream in pairs else np.nan
+        return float(pd.to_numeric(cell, errors="coerce"))
+    return float(cell) if cell is not None else np.nan
 
 
 def write_layout(table: pd.DataFrame, path: str | Path, *, chinese: bool = False) -> Path:
@@ -169,12 +198,13 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
             "site_id": new["site_id"].to_numpy(), "name": new["name"].to_numpy(), "kind": "layout",
             "township_code": j["township_code"].fillna("").astype(str).to_numpy(),
             "status": new["status"].to_numpy(), "streams": new["streams"].to_numpy(),
-            "tiers": new["tier"].to_numpy(), "capacity_t": new["capacity_t"].astype(float).to_numpy(),
+            "tiers": new["tier"].to_numpy(),
+            "capacity_t": pd.to_numeric(new["capacity_t"], errors="coerce").astype(float).to_numpy(),
         }, geometry=list(new.geometry), crs=out.crs)
         out = pd.concat([out, add], ignore_index=True)
     upd = table.set_index("site_id")
     m = out["site_id"].isin(upd.index) & ~out["site_id"].isin(new["site_id"])
-    cap = upd["capacity_t"].astype(float)
+    cap = pd.to_numeric(upd["capacity_t"], errors="coerce").astype(float)
     ids = out.loc[m, "site_id"]
     out.loc[m, "status"] = ids.map(upd["status"]).where(ids.map(upd["status"]) != "closed",
                                                         out.loc[m, "status"]).to_numpy()
@@ -226,13 +256,15 @@ def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demand
                 if up_ids else np.zeros((len(here), 0))
             j, _ = _nearest(d, sp.tiers[TIERS[ti + 1]].radius_m)
             for k, r in enumerate(here.itertuples(index=False)):
-                if isinstance(r.parent_id, str) and r.parent_id in up_ids:
-                    parents[r.site_id] = r.parent_id
+                given = parent_of(r.parent_id, sid)
+                if given is not None and given in up_ids:
+                    parents[r.site_id] = given
                 else:
                     parents[r.site_id] = up_ids[j[k]] if j[k] >= 0 else None
         for t in TIERS:
             for r in tiers[t].itertuples(index=False):
-                cap = float(r.capacity_t) if np.isfinite(r.capacity_t) else sp.tiers[t].capacity_t
+                cap = capacity_of(r.capacity_t, sid)
+                cap = cap if np.isfinite(cap) else sp.tiers[t].capacity_t
                 site_rows.append({"site_id": r.site_id, "stream": sid, "tier": t, "status": r.status,
                                   "capacity_t": cap, "parent_id": parents.get(r.site_id)})
         pts = tiers["village_point"]["site_id"].tolist()
@@ -249,17 +281,40 @@ def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demand
                   source=source)
 
 
+def parent_of(cell: object, stream: str) -> str | None:
+    """The parent a layout table's ``parent_id`` cell names for ``stream``: the cell itself, or the
+    ``stream=id`` entry of a ``;``-list when the streams of one site send to different sites."""
+    if not isinstance(cell, str) or not cell.strip():
+        return None
+    if "=" not in cell:
+        return cell.strip()
+    pairs = dict(x.split("=", 1) for x in cell.split(";") if "=" in x)
+    v = pairs.get(stream)
+    return v.strip() if v else None
+
+
+def _parents_cell(g: pd.DataFrame) -> str | None:
+    par = g.dropna(subset=["parent_id"])
+    if len(par) == 0:
+        return None
+    if par["parent_id"].nunique() == 1 and len(par) == len(g):
+        return str(par["parent_id"].iloc[0])
+    return ";".join(f"{r.stream}={r.parent_id}" for r in par.sort_values("stream").itertuples())
+
+
 def layout_to_table(layout: Layout, cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A Layout (e.g. an optimised plan) as a layout table, one row per physical site and tier."""
     c = cands.set_index("site_id")
     rows = []
     for (site_id, tier), g in layout.sites.groupby(["site_id", "tier"], sort=True):
         pt = c.geometry[site_id]
-        par = g["parent_id"].dropna()
         rows.append({"site_id": site_id, "name": str(c.at[site_id, "name"]),
                      "streams": ";".join(sorted(g["stream"])), "tier": tier, "lon": pt.x, "lat": pt.y,
-                     "capacity_t": float(g["capacity_t"].max()), "status": g["status"].iloc[0],
-                     "parent_id": par.iloc[0] if len(par) and par.nunique() == 1 else None})
+                     "capacity_t": (float(g["capacity_t"].iloc[0]) if g["capacity_t"].nunique() == 1
+                                    else ";".join(f"{r.stream}={float(r.capacity_t):g}"
+                                                  for r in g.sort_values("stream").itertuples())),
+                     "status": g["status"].iloc[0],
+                     "parent_id": _parents_cell(g)})
     df = pd.DataFrame(rows, columns=COLUMNS)
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
 
