@@ -11,7 +11,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from netplan.maps import style
-from netplan.maps.layers import esc, tier_icon_html
+from netplan.maps.layers import esc
 
 PAGE_CSS = """
 <style>
@@ -165,15 +165,17 @@ def legend_html(
         c = style.stream_colour(s)
         dot = (f'<span class="dot" style="background:{c};border:2px solid #111;width:10px;'
                f'height:10px"></span>')
-        station, _ = tier_icon_html("township_station", c)
-        centre, _ = tier_icon_html("county_center", c)
+        box = f"background:{c};border:2px solid #111;width:9px;height:9px;box-sizing:content-box"
+        station = f'<span class="sw" style="{box}"></span>'
+        centre = (f'<span class="sw" style="{box};transform:rotate(45deg);margin:0 7px 0 2px">'
+                  "</span>")
         if combined:
             parts.append(f"<div><b>{esc(stream_labels.get(s, s))}</b></div>")
         parts.append(f"<div>{dot}{esc(style.tier_label(s, 'village_point', tier_labels))}</div>")
-        parts.append(f'<div><span class="sw" style="display:inline-block">{station}</span>'
+        parts.append(f"<div>{station}"
                      f"{esc(style.tier_label(s, 'township_station', tier_labels))}</div>")
-        parts.append(f'<div><span class="sw" style="display:inline-block;width:22px">{centre}'
-                     f"</span>{esc(style.tier_label(s, 'county_center', tier_labels))}</div>")
+        parts.append(f"<div>{centre}"
+                     f"{esc(style.tier_label(s, 'county_center', tier_labels))}</div>")
     parts.append(f'<div><span class="dot" style="background:{style.COVERED}"></span>'
                  "村庄 已覆盖 Village covered</div>")
     if combined:
