@@ -83,6 +83,9 @@ class CountyResult:
         Exception class name and message of a failure (None otherwise).
     county_dir
         The county's input folder.
+    info
+        What the task reported (for :func:`plan_county`: county name, adcode, villages, demands,
+        candidates, road network, siting status per stream).
     """
 
     name: str
@@ -95,6 +98,7 @@ class CountyResult:
     error_kind: str | None = None
     error: str | None = None
     county_dir: Path | None = None
+    info: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -241,8 +245,12 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
     write_plan(plan, job.out_dir, maps=maps)
     solve = {s: {k: v for k, v in d.items() if isinstance(v, str | int | float) or v is None}
              for s, d in plan.layout.solve.items()}
+    n_dem, n_cand = (plan.matrices.dem_site_m.shape if plan.matrices is not None
+                     else (len(plan.supply.demands), len(plan.candidates)))
     return {"county": plan.county.name, "county_zh": plan.county.name_zh,
-            "adcode": plan.county.adcode, "network": plan.network_label, "solve": solve}
+            "adcode": plan.county.adcode, "n_villages": len(plan.county.villages),
+            "n_demands": int(n_dem), "n_candidates": int(n_cand), "network": plan.network_label,
+            "solve": solve}
 
 
 def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, kwargs: dict) -> CountyResult:
@@ -266,7 +274,7 @@ def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, 
     write_done(job.out_dir, record)
     return CountyResult(name=job.name, status="done", out_dir=job.out_dir, input_hash=job.input_hash,
                         time_s=dt, peak_rss_mb=peak_rss_mb(), worker=_worker_name(),
-                        county_dir=job.county_dir)
+                        county_dir=job.county_dir, info=info)
 
 
 def _is_netplan_error(exc: BaseException) -> bool:
@@ -359,7 +367,8 @@ def run_batch(region_dir: str | Path, scenario_path: str | Path, out_dir: str | 
     for job in jobs:
         if not force and is_done(job):
             results[job.name] = CountyResult(name=job.name, status="skipped", out_dir=job.out_dir,
-                                             input_hash=job.input_hash, county_dir=job.county_dir)
+                                             input_hash=job.input_hash, county_dir=job.county_dir,
+                                             info=read_done(job.out_dir) or {})
             if on_result:
                 on_result(results[job.name], len(results), total)
         else:

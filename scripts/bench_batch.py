@@ -1,0 +1,144 @@
+"""Benchmark of `netplan batch`: a prefecture on 1 and 2 Dask workers, memory, and county scaling.
+
+    python scripts/bench_batch.py [--counties 10] [--time-limit 20] [--seed 0] [--work DIR]
+
+1. Generates Zhumadian's counties (real outlines, synthetic villages at the calibrated density)
+   into ``--work`` (reused when present).
+2. Plans the region with a 1-worker LocalCluster (the **anchor**), then with 2 workers, on the
+   same inputs in this process (``force``: nothing skipped), and merges the region outputs.
+   Prints wall time, speed-up vs the anchor and peak RSS per worker.
+3. Scaling: per county villages, demands, candidates and planning time (from the runs above),
+   plus Pingyu regenerated at 1.5x and 2x its village count; fits time = a * villages^b and
+   estimates a Henan province run (157 county units, ~45,000 villages) from it.
+
+The scenario is data/scenarios/demo.toml with the siting time limit set by ``--time-limit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from netplan._paths import data_file  # noqa: E402
+from netplan.batch.merge import merge_region  # noqa: E402
+from netplan.batch.region import make_region  # noqa: E402
+from netplan.batch.runner import plan_county, run_batch  # noqa: E402
+
+PROVINCE_COUNTIES = 157  # Henan county-level units (issue 9)
+PROVINCE_VILLAGES = 45_000  # Henan administrative villages, approx. (issue 9)
+
+
+def scenario(path: Path, county_dir: Path, time_limit_s: float) -> Path:
+    """demo.toml pointed at ``county_dir`` with the siting limit ``time_limit_s``."""
+    text = data_file("scenarios", "demo.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^county = .*$", f'county = "{county_dir.as_posix()}"', text)
+    text = re.sub(r"(?m)^time_limit_s = .*$", f"time_limit_s = {time_limit_s:g}", text)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(region: Path, scen: Path, out: Path, workers: int) -> tuple[float, object, float]:
+    """Batch with ``workers`` workers (force) + merge; returns (wall s, BatchResult, merge s)."""
+    t0 = time.perf_counter()
+    res = run_batch(region, scen, out, workers=workers, force=True, maps=True)
+    t1 = time.perf_counter()
+    merge_region(out, res.counties, title=f"bench {workers} workers")
+    return t1 - t0, res, time.perf_counter() - t1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the tables (markdown)."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--counties", type=int, default=10)
+    p.add_argument("--time-limit", type=float, default=20.0, help="siting time limit per county, s")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "netplan_bench_batch")
+    a = p.parse_args(argv)
+    work = a.work
+    region = work / f"zhumadian_{a.counties}_s{a.seed}"
+    t0 = time.perf_counter()
+    if not region.is_dir():
+        gen = make_region(region, counties=a.counties, seed=a.seed, jobs=2)
+        bad = [r for r in gen if not r["ok"]]
+        for r in bad:
+            print(f"generation failed: {Path(r['folder']).name}: {r['error']}", file=sys.stderr)
+    print(f"region ready in {time.perf_counter() - t0:.0f} s: {region}")
+    dirs = sorted(d for d in region.iterdir() if (d / "county.toml").is_file())
+    scen = scenario(work / "bench.toml", dirs[0], a.time_limit)
+
+    rows, results = [], {}
+    for w in (1, 2):
+        wall, res, merge_s = run(region, scen, work / f"out_{w}w", w)
+        results[w] = res
+        per_worker: dict[str, float] = {}
+        for c in res.counties:
+            if c.worker and c.peak_rss_mb:
+                per_worker[c.worker] = max(per_worker.get(c.worker, 0.0), c.peak_rss_mb)
+        rows.append((w, wall, merge_s, sum(c.ok for c in res.counties), len(res.counties),
+                     sum(c.time_s for c in res.counties), max(per_worker.values(), default=0.0)))
+    anchor = rows[0][1]
+    print(f"\n### Prefecture run: Zhumadian, {len(dirs)} counties, siting limit {a.time_limit:g} s/county\n")
+    print("| workers | wall s | speed-up vs 1 worker | merge s | counties ok | Σ county task s | peak RSS per worker MiB |")
+    print("|---|---|---|---|---|---|---|")
+    for w, wall, merge_s, ok, n, tsum, rss in rows:
+        print(f"| {w} | {wall:.1f} | {anchor / wall:.2f}x | {merge_s:.1f} | {ok}/{n} | {tsum:.1f} | {rss:.0f} |")
+    for c in results[1].counties:
+        if c.status == "failed":
+            print(f"\nfailed: {c.name}: {c.error_kind}: {(c.error or '').splitlines()[0]}")
+
+    # scaling: the 1-worker run's county times (no contention) + Pingyu at larger sizes
+    sc = [(c.name, c.info.get("n_villages"), c.info.get("n_demands"), c.info.get("n_candidates"),
+           c.time_s) for c in results[1].counties if c.status == "done"]
+    pingyu = next((d for d in dirs if d.name.startswith("411723")), None)
+    if pingyu is not None:
+        from netplan.batch.runner import make_jobs
+
+        base_n = sum(1 for _ in open(pingyu / "villages.csv", encoding="utf-8")) - 1
+        for f in (1.5, 2.0):
+            d = work / f"pingyu_x{f:g}_s{a.seed}"
+            if not d.is_dir():
+                make_region(d, adcodes=["411723"], seed=a.seed, n_villages=int(base_n * f))
+            out = work / f"scale_out_{f:g}"
+            job = make_jobs(d, scen, out)[0]
+            t = time.perf_counter()
+            try:
+                info = plan_county(job, scen, maps=True)
+                sc.append((f"Pingyu x{f:g}", info["n_villages"], info["n_demands"],
+                           info["n_candidates"], time.perf_counter() - t))
+            except Exception as exc:  # report, keep the rest of the table
+                print(f"scaling run Pingyu x{f:g} failed: {type(exc).__name__}: {exc}")
+    sc.sort(key=lambda r: r[1] or 0)
+    print("\n### One county's planning time by size (1-worker run; siting limit "
+          f"{a.time_limit:g} s)\n")
+    print("| county | villages | demands | candidates | time s |")
+    print("|---|---|---|---|---|")
+    for name, nv, nd, nc, t in sc:
+        print(f"| {name} | {nv} | {nd} | {nc} | {t:.1f} |")
+    if len(sc) >= 3:
+        x = np.log([r[1] for r in sc])
+        y = np.log([r[4] for r in sc])
+        b, loga = np.polyfit(x, y, 1)
+        per = PROVINCE_VILLAGES / PROVINCE_COUNTIES
+        t_c = float(np.exp(loga) * per ** b)
+        sp = rows[0][1] / rows[1][1]
+        eff = sp / 2
+        print(f"\nfit: time_s = {np.exp(loga):.3g} * villages^{b:.2f}")
+        print(f"province estimate (Henan, {PROVINCE_COUNTIES} counties, {PROVINCE_VILLAGES:,} villages, "
+              f"{per:.0f} villages/county → {t_c:.0f} s/county):")
+        for w in (1, 2, 8, 32):
+            e = 1.0 if w == 1 else eff
+            print(f"  {w:>2} workers: {PROVINCE_COUNTIES * t_c / (w * e) / 60:.0f} min "
+                  f"(parallel efficiency {e:.2f} as measured at 2 workers)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
