@@ -33,6 +33,7 @@ def maps(served_root: Path) -> Path:
     write_maps(served_root / "offline", layers, kpis, service_areas=areas, **kw)
     write_maps(served_root / "lib", layers, kpis, self_contained=False, **kw)
     write_maps(served_root / "amap", layers, kpis, background="amap", **kw)
+    write_maps(served_root / "osm", layers, kpis, background="osm", **kw)
     layers_b = {**layers, "sites": layers["sites"][layers["sites"].site_id != "V11"]}
     write_compare_map(served_root / "compare.html", layers, layers_b, labels=("方案A", "方案B"),
                       kpis_a=kpis, kpis_b=kpis, streams=["straw"], stream_labels=STREAM_LABELS,
@@ -115,12 +116,17 @@ def test_lib_folder_assets_load_locally(maps, visit):
     assert all(u.startswith("http://127.0.0.1") or u.startswith("data:") for u in v.requests)
 
 
-def test_amap_background_requests_gaode_tiles_only(maps, visit):
-    """The Gaode background asks autonavi for tiles and nothing else leaves the machine."""
-    v = visit("amap/index.html", tile_hosts=("is.autonavi.com",))
+@pytest.mark.parametrize(("bg", "host", "path", "name"), [
+    ("amap", "is.autonavi.com", "autonavi.com/appmaptile", "高德地图 Gaode/AMap"),
+    ("osm", "tile.openstreetmap.org", "tile.openstreetmap.org/", "OpenStreetMap"),
+])
+def test_online_background_requests_its_tiles_only(maps, visit, bg, host, path, name):
+    """An online background asks its tile host for tiles and nothing else leaves the machine."""
+    v = visit(f"{bg}/index.html", tile_hosts=(host,))
     _clean(v, allow_tiles=True)
-    assert v.tiles and all("autonavi.com/appmaptile" in u for u in v.tiles)
-    assert "高德地图 Gaode/AMap" in v.page.locator(".leaflet-control-layers-base").inner_text()
+    assert v.tiles and all(path in u for u in v.tiles)
+    assert name in v.page.locator(".leaflet-control-layers-base").inner_text()
+    assert v.page.locator(".leaflet-overlay-pane canvas").count() >= 1
 
 
 def test_compare_map_is_synchronised(maps, visit):
