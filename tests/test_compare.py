@@ -8,16 +8,16 @@ import re
 import shutil
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from test_indicators_demo import recompute
 from typer.testing import CliRunner
 
 from netplan._paths import data_file
 from netplan.cli import app
 from netplan.compare import compare_runs
-from netplan.scenario import Scenario, crf, load_scenario
+from netplan.scenario import load_scenario
 
 STREAMS = ("straw", "film", "pesticide_packaging", "recyclables")
 
@@ -115,46 +115,6 @@ def test_compare_needs_run_folders(tmp_path):
     """A folder without kpis.csv is a clear input error (exit code 2)."""
     res = CliRunner().invoke(app, ["compare", str(tmp_path), str(tmp_path)])
     assert res.exit_code == 2 and "kpis.csv" in res.output
-
-
-def recompute(run: Path, sc: Scenario) -> dict[tuple[str, str], float]:
-    """Every stream indicator and the capital cost, from plan.gpkg alone plus the scenario."""
-    v = gpd.read_file(run / "plan.gpkg", layer="villages")
-    towns = gpd.read_file(run / "plan.gpkg", layer="townships")
-    sites = gpd.read_file(run / "plan.gpkg", layer="sites")
-    asg = gpd.read_file(run / "plan.gpkg", layer="assignments")
-    try:
-        farms = gpd.read_file(run / "plan.gpkg", layer="farms")
-    except Exception:  # noqa: BLE001 - the layer is absent when the county has no farms
-        farms = gpd.GeoDataFrame()
-    farming = set(towns.loc[towns["farming"].astype(bool), "township_code"].astype(str))
-    out = {}
-    for s, sp in sc.streams.items():
-        t = v[f"{s}_t_yr"].astype(float)
-        cov = v[f"{s}_covered"].astype(bool)
-        tf = farms[f"{s}_t_yr"].astype(float) if f"{s}_t_yr" in farms else pd.Series(dtype=float)
-        cf = farms[f"{s}_covered"].astype(bool) if f"{s}_covered" in farms else pd.Series(dtype=bool)
-        gen = t.sum() + tf.sum()
-        a = asg[(asg["stream"] == s) & asg["from_tier"].isin(["village", "farm"])]
-        served = a["mass_t"].sum()
-        live = t > 0
-        out[(s, "village_coverage")] = cov[live].mean() if live.any() else 1.0
-        out[(s, "tonnage_coverage")] = (t[cov].sum() + tf[cf].sum()) / gen
-        out[(s, "recovery_rate")] = served / gen
-        out[(s, "utilisation_rate")] = sp.baseline_use_share + (1 - sp.baseline_use_share) * served / gen
-        here = set(v["township_code"].astype(str)) & farming
-        hit = set(v.loc[cov, "township_code"].astype(str))
-        out[(s, "township_coverage")] = len(here & hit) / len(here) if here else 1.0
-        ss = sites[sites["stream"] == s]
-        out[(s, "capex_cny")] = sum(
-            sp.tiers[r.tier].capex_cny * (sc.existing_capex_share if r.status == "existing" else 1)
-            for r in ss.itertuples())
-        out[(s, "capex_cny_yr")] = sum(
-            sp.tiers[r.tier].capex_cny * (sc.existing_capex_share if r.status == "existing" else 1)
-            * crf(sc.discount_rate, sp.tiers[r.tier].lifetime_yr) for r in ss.itertuples())
-        out[(s, "served_t_yr")] = served
-        out[(s, "generation_t_yr")] = gen
-    return out
 
 
 @pytest.mark.parametrize("run", ["opt", "proposed"])
