@@ -212,3 +212,34 @@ def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     rows.append({"stream": "all", "indicator": "targets_missed", "value": float((~met).sum()),
                  "target": None, "met": None, "unit": "count", "label_zh": "未达标指标数"})
     return pd.DataFrame(rows, columns=KPI_COLUMNS)
+
+
+def with_route_co2(kpis: pd.DataFrame, routes: pd.DataFrame, transport: pd.DataFrame) -> pd.DataFrame:
+    """Replace the straight-line estimate of point → station → centre CO2 by the routed one.
+
+    Adds ``collection_co2_kg_yr`` and ``haulage_co2_kg_yr`` per stream (distance × trips of each
+    collection round and haulage trip, vehicle fuel × emission factor) and sets
+    ``transport_co2_kg_yr`` = village → point estimate + routed collection + routed haulage, for the
+    streams and the county. Without a vehicle table or routes, ``kpis`` is returned unchanged.
+    """
+    from netplan.costs import route_co2_kg
+
+    vehicles = _vehicles()
+    if vehicles is None or len(routes) == 0 or "co2_kg_yr" not in transport:
+        return kpis
+    r = pd.DataFrame(routes).assign(co2=route_co2_kg(routes, vehicles).to_numpy())
+    k = kpis.copy()
+    rows = []
+    first = transport[transport["link"].str.startswith("demand->")].set_index("stream")["co2_kg_yr"]
+    for sid in first.index:
+        rs = r[r["stream"] == sid]
+        parts = {kind: float(rs.loc[rs["kind"] == kind, "co2"].sum()) for kind in ("collection", "haulage")}
+        for kind, v in parts.items():
+            rows.append({"stream": sid, "indicator": f"{kind}_co2_kg_yr", "value": round(v, 3),
+                         "target": None, "met": None, "unit": "kg/yr",
+                         "label_zh": "收运二氧化碳排放" if kind == "collection" else "转运二氧化碳排放"})
+        m = (k["stream"] == sid) & (k["indicator"] == "transport_co2_kg_yr")
+        k.loc[m, "value"] = round(float(first[sid]) + sum(parts.values()), 3)
+    per = k[(k["stream"] != "all") & (k["indicator"] == "transport_co2_kg_yr")]["value"].sum()
+    k.loc[(k["stream"] == "all") & (k["indicator"] == "transport_co2_kg_yr"), "value"] = round(per, 3)
+    return pd.concat([k, pd.DataFrame(rows, columns=KPI_COLUMNS)], ignore_index=True)

@@ -306,6 +306,9 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     routes = plan_routes(scenario, layout, ev, cands, mats.site_site_m, mats.site_site_s, net,
                          progress=progress)
     kpis = _with_route_kpis(ev.kpis, routes, scenario)
+    from netplan.evaluate import with_route_co2
+
+    kpis = with_route_co2(kpis, routes, ev.transport)
     layers = build_layers(county, supply, layout, ev, cands, routes, scenario.stream_ids)
     return Plan(scenario=scenario, county=county, supply=supply, candidates=cands, layout=layout,
                 routes=routes, kpis=kpis, layers=layers, network_label=net.label,

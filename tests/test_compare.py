@@ -126,3 +126,27 @@ def test_indicators_recomputed_from_gpkg(runs, run):
     assert len(got) == 9 * len(STREAMS)
     for key, val in got.items():
         assert k.loc[key, "value"] == pytest.approx(val, abs=2e-3, rel=1e-5), key
+
+
+def test_routed_co2_replaces_the_estimate(runs):
+    """After routing, transport CO2 = village → point estimate + CO2 of the routed rounds and trips,
+    each from distance × trips × fuel × the diesel factor of data/vehicles.toml."""
+    from netplan.costs import load_vehicle_costs
+
+    tmp, _ = runs
+    k = pd.read_csv(tmp / "opt" / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
+    tr = pd.read_csv(tmp / "opt" / "transport.csv", encoding="utf-8-sig")
+    routes = pd.read_csv(tmp / "opt" / "routes.csv", encoding="utf-8-sig")
+    veh = load_vehicle_costs()
+    total = 0.0
+    for s in STREAMS:
+        r = routes[routes["stream"] == s]
+        f = r["vehicle"].map(lambda v: veh[v].fuel_l_per_100km / 100 * veh[v].co2_kg_per_l)
+        col = float((r["distance_m"] / 1000 * r["trips_per_year"] * f)[r["kind"] == "collection"].sum())
+        hau = float((r["distance_m"] / 1000 * r["trips_per_year"] * f)[r["kind"] == "haulage"].sum())
+        first = tr[(tr["stream"] == s) & tr["link"].str.startswith("demand")]["co2_kg_yr"].sum()
+        assert k.loc[(s, "collection_co2_kg_yr"), "value"] == pytest.approx(col, abs=1e-2)
+        assert k.loc[(s, "transport_co2_kg_yr"), "value"] == pytest.approx(first + col + hau, abs=2e-2)
+        total += first + col + hau
+    assert k.loc[("all", "transport_co2_kg_yr"), "value"] == pytest.approx(total, abs=0.1)
+    assert total > 0
