@@ -138,7 +138,8 @@ def test_bad_road_files_raise_input_errors(tmp_path):
 
 
 def test_cache_hits_on_rerun_and_misses_on_new_points(tmp_path, monkeypatch):
-    """Same road file + same points → read from .npy; moved point → recomputed; disabled → no files."""
+    """Same road file + same points → read from .npy (and the graph from .npz); moved point →
+    recomputed; disabled → no cache folder."""
     monkeypatch.setenv("NETPLAN_CACHE", str(tmp_path / "c"))
     road = tmp_path / "r.osm.gz"
     shutil.copy(BAVARIA, road)
@@ -148,9 +149,13 @@ def test_cache_hits_on_rerun_and_misses_on_new_points(tmp_path, monkeypatch):
     assert not net.last_cache_hit
     files = list((tmp_path / "c").glob("*.npy"))
     assert len(files) == 1 and not list((tmp_path / "c").glob("*.tmp"))
-    again = RoadNetwork.from_file(road)
+    assert len(list((tmp_path / "c").glob("graph-*.npz"))) == 1  # the parsed graph, too
+    again = RoadNetwork.from_file(road)  # graph from the cache, no osmnx parse
+    assert again.label == net.label and again.n_raw_nodes == net.n_raw_nodes
     d2 = again.distance_matrix(ll, ll)
     assert again.last_cache_hit and np.array_equal(d1, d2)
+    np.testing.assert_allclose(again.distance_matrix(ll[:3], ll), d1[:3])  # recomputed on it
+    assert not again.last_cache_hit
     again.distance_matrix(ll + 1e-4, ll)
     assert not again.last_cache_hit
     again.distance_matrix(ll, ll, weight="time", vehicle="tractor")

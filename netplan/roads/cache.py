@@ -81,3 +81,34 @@ def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_arrays(folder: Path | None, key: str, arrays: dict[str, NDArray]) -> Path | None:
+    """Write a dict of arrays atomically as ``<folder>/<key>.npz`` (None when disabled)."""
+    if folder is None:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{key}.npz"
+    fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_arrays(folder: Path | None, key: str) -> dict[str, NDArray] | None:
+    """The arrays saved under ``key`` or None."""
+    if folder is None:
+        return None
+    path = folder / f"{key}.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        return None

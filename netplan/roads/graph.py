@@ -203,3 +203,26 @@ def from_networkx(G: nx.MultiDiGraph, speeds: SpeedTable, *, hilly: bool = False
         edge_back=np.array(e_back, np.int64), node_comp=comp.astype(np.int64), main_comp=main,
         speeds=speeds, hilly=hilly,
     )
+
+
+_ARRAYS = ("node_lonlat", "node_xy", "arc_u", "arc_v", "arc_len_m", "arc_class", "arc_maxspeed_kmh",
+           "arc_speed_kmh", "arc_edge", "edge_a", "edge_b", "edge_fwd", "edge_back", "node_comp")
+
+
+def to_arrays(g: RoadGraph) -> dict[str, NDArray]:
+    """Plain numpy arrays of a RoadGraph (no pickles), for the on-disk graph cache."""
+    out = {k: np.asarray(getattr(g, k)) for k in _ARRAYS}
+    out["arc_class"] = out["arc_class"].astype("U")
+    coords, idx = shapely.get_coordinates(g.edge_geom, return_index=True)
+    out["geom_coords"], out["geom_index"] = coords, idx
+    out["scalars"] = np.array([g.epsg, g.main_comp, int(g.hilly)], dtype=np.int64)
+    return out
+
+
+def from_arrays(a: dict[str, NDArray], speeds: SpeedTable) -> RoadGraph:
+    """Inverse of :func:`to_arrays`."""
+    geoms = shapely.linestrings(a["geom_coords"], indices=a["geom_index"])
+    epsg, main, hilly = (int(x) for x in a["scalars"])
+    kw = {k: a[k] for k in _ARRAYS}
+    return RoadGraph(epsg=epsg, edge_geom=np.asarray(geoms, dtype=object), main_comp=main,
+                     speeds=speeds, hilly=bool(hilly), **kw)

@@ -22,7 +22,7 @@ from netplan.errors import InputError
 from netplan.roads import cache as _cache
 from netplan.roads import geometry as _geom
 from netplan.roads import readers
-from netplan.roads.graph import RoadGraph, from_networkx
+from netplan.roads.graph import RoadGraph, from_arrays, from_networkx, to_arrays
 from netplan.roads.matrix import matrix as _matrix
 from netplan.roads.snap import SnapReport, snap_xy
 from netplan.roads.speeds import SpeedTable, load_speeds
@@ -154,13 +154,31 @@ class RoadNetwork:
         """
         p = Path(path)
         table = load_speeds(speeds)
-        t0 = time.perf_counter()
-        with _stage(f"reading {p.name}"):
+        if not p.exists():
+            msg = "road file not found"
+            raise InputError(msg, file=str(p))
+        src_hash = _cache.file_sha256(p)
+        bkey = boundary_key(boundary, buffer_m)
+        gkey = "graph-" + _cache.matrix_key(src_hash, {"b": bkey, "x": sorted(table.exclude)},
+                                            np.empty((0, 2)), np.empty((0, 2)))
+        cdir = _cache.default_cache_dir()
+        arrays = _cache.load_arrays(cdir, gkey)
+        if arrays is not None:
+            g = from_arrays(arrays, table)
+            g.hilly = terrain == "hilly"
+            return cls._from_graph(g, table, name=p.name, source_hash=src_hash, terrain=terrain,
+                                   n_raw=int(arrays["n_raw"][0]), extra=bkey)
+        big = p.stat().st_size > 2**21
+        with _stage(f"reading {p.name} ({p.stat().st_size / 2**20:.0f} MB) with osmium + osmnx",
+                    announce=big):
             G, n_raw = readers.read_osm_graph(p, boundary=readers.boundary_lonlat(boundary),
                                               buffer_m=buffer_m, exclude=table.exclude)
-        return cls._from_nx(G, table, name=p.name, source_hash=_cache.file_sha256(p),
-                            terrain=terrain, n_raw=n_raw, extra=f"{boundary_key(boundary, buffer_m)}",
-                            t0=t0)
+        net = cls._from_nx(G, table, name=p.name, source_hash=src_hash, terrain=terrain,
+                           n_raw=n_raw, extra=bkey)
+        arrays = to_arrays(net.graph)
+        arrays["n_raw"] = np.array([n_raw], dtype=np.int64)
+        _cache.save_arrays(cdir, gkey, arrays)
+        return net
 
     @classmethod
     def from_graphml(cls, path: str | Path, *, boundary: Any = None, buffer_m: float = 2000.0,
@@ -220,13 +238,21 @@ class RoadNetwork:
 
     @classmethod
     def _from_nx(cls, G: nx.MultiDiGraph, table: SpeedTable, *, name: str, source_hash: str,
-                 terrain: str, n_raw: int | None = None, extra: str = "",
-                 t0: float | None = None) -> RoadNetwork:
+                 terrain: str, n_raw: int | None = None, extra: str = "") -> RoadNetwork:
         if terrain not in ("plain", "hilly"):
             msg = f"terrain must be 'plain' or 'hilly', got {terrain!r}"
             raise InputError(msg, field="terrain")
         with _stage("building arrays"):
             g = from_networkx(G, table, hilly=terrain == "hilly")
+        return cls._from_graph(g, table, name=name, source_hash=source_hash, terrain=terrain,
+                               n_raw=n_raw, extra=extra)
+
+    @classmethod
+    def _from_graph(cls, g: RoadGraph, table: SpeedTable, *, name: str, source_hash: str,
+                    terrain: str, n_raw: int | None = None, extra: str = "") -> RoadNetwork:
+        if terrain not in ("plain", "hilly"):
+            msg = f"terrain must be 'plain' or 'hilly', got {terrain!r}"
+            raise InputError(msg, field="terrain")
         n_frag = len(np.unique(g.node_comp))
         label = f"{name} ({g.n_nodes:,} nodes, {g.n_arcs:,} edges"
         if n_frag > 1:
@@ -406,13 +432,19 @@ def boundary_key(boundary: Any, buffer_m: float) -> str:
 
 
 class _stage:
-    """Context manager printing a build stage and its duration to stderr for long builds (> 2 s)."""
+    """Context manager reporting a build stage on stderr: announced up front when ``announce``
+    (large files), and its duration when it took over 2 s."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, announce: bool = False) -> None:
         self.what = what
+        self.announce = announce
 
     def __enter__(self) -> _stage:
         self.t0 = time.perf_counter()
+        if self.announce:
+            import sys
+
+            print(f"netplan.roads: {self.what} ...", file=sys.stderr, flush=True)
         return self
 
     def __exit__(self, *exc: object) -> None:

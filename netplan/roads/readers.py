@@ -140,7 +140,9 @@ def read_osm_graph(path: Path, *, boundary: BaseGeometry | None = None, buffer_m
         G = ox.graph_from_xml(xml, simplify=False, retain_all=True)
     n_raw = G.number_of_nodes()
     if clip is not None:
-        G = ox.truncate.truncate_graph_polygon(G, clip, truncate_by_edge=True)
+        xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+        if not shapely.contains_xy(clip, xy[:, 0], xy[:, 1]).all():  # truncating is slow: only if needed
+            G = ox.truncate.truncate_graph_polygon(G, clip, truncate_by_edge=True)
         if G.number_of_edges() == 0:
             msg = "no roads left inside the boundary (+ buffer); is the boundary in lon/lat?"
             raise InputError(msg, file=str(path))
