@@ -28,11 +28,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="4117 Zhumadian (default) or 4104 Pingdingshan")
     p.add_argument("--villages", type=int, default=None,
                    help="villages per county (default: the generator's calibrated count)")
+    p.add_argument("--lattice-m", type=float, default=None,
+                   help="road lattice spacing, m (default: the generator's; coarser is faster)")
     p.add_argument("--jobs", type=int, default=1, help="counties generated in parallel")
     a = p.parse_args(argv)
     try:
         res = make_region(a.out_dir, counties=a.counties, seed=a.seed, prefecture=a.prefecture,
-                          n_villages=a.villages, jobs=a.jobs)
+                          n_villages=a.villages, lattice_m=a.lattice_m, jobs=a.jobs)
     except NetplanError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ ADCODES = ("411722", "411723", "411724")
 N_VILLAGES = 40
 
 
-def small_scenario(path: Path, county_dir: Path, *, village_capacity_factor: float = 8.0) -> Path:
+def small_scenario(path: Path, county_dir: Path, *, village_capacity_factor: float = 20.0) -> Path:
     """demo.toml with short solver limits; village-point capacities scaled because 40 villages
     carry what ~250 do in a full-size county (same county totals, fewer, larger villages)."""
     text = data_file("scenarios", "demo.toml").read_text(encoding="utf-8")
@@ -39,7 +39,8 @@ def small_scenario(path: Path, county_dir: Path, *, village_capacity_factor: flo
 def region(tmp_path_factory) -> tuple[Path, Path]:
     pytest.importorskip("netplan.synth", reason="the county generator (netplan.synth) is not installed")
     root = tmp_path_factory.mktemp("region")
-    res = make_region(root / "zmd", adcodes=ADCODES, seed=0, n_villages=N_VILLAGES, jobs=2)
+    res = make_region(root / "zmd", adcodes=ADCODES, seed=0, n_villages=N_VILLAGES,
+                      lattice_m=250.0, jobs=2)
     assert all(r["ok"] for r in res), [r.get("error") for r in res]
     dirs = sorted(p for p in (root / "zmd").iterdir() if p.is_dir())
     return root / "zmd", small_scenario(root / "small.toml", dirs[0])

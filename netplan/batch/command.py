@@ -54,8 +54,8 @@ def batch_command(
         def on_result(r, i: int, n: int) -> None:
             bar.update(task, completed=i, total=n, description=f"{r.name}: {r.status}")
             if r.status == "failed":
-                first = (r.error or "").splitlines()[0] if r.error else ""
-                console.print(f"[red]✗ {escape(r.name)}[/] {r.error_kind}: {escape(first)}")
+                console.print(f"[red]✗ {escape(r.name)}[/] {r.error_kind}: "
+                              f"{escape(short_error(r.error))}")
 
         res = run_batch(region_dir, scenario, out_dir, scheduler=scheduler, workers=workers,
                         maps=not no_maps, force=force, only=only, on_result=on_result)
@@ -88,6 +88,13 @@ def batch_command(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def short_error(error: str | None, lines: int = 2) -> str:
+    """The first ``lines`` non-empty lines of an error message, joined (the cause is often on
+    the second line: "no feasible plan" / "- straw county_center capacity: ...")."""
+    parts = [ln.strip() for ln in (error or "").splitlines() if ln.strip()]
+    return " ".join(parts[:lines])
+
+
 def _summary_table(counties) -> Table:
     t = Table(title="Counties — targets met")
     for col in ("county", "", "status", "met", "missed"):
@@ -95,7 +102,7 @@ def _summary_table(counties) -> Table:
     for r in counties.itertuples(index=False):
         met = "–" if r.status == "failed" else f"{int(r.n_met)}/{int(r.n_targets)}"
         colour = "red" if r.status == "failed" else ("green" if r.n_met == r.n_targets else "yellow")
-        detail = ((r.error or "").splitlines() or [""])[0] if r.status == "failed" else r.missed
+        detail = short_error(r.error) if r.status == "failed" else r.missed
         t.add_row(escape(str(r.county)), escape(str(r.county_zh)), f"[{colour}]{r.status}[/]", met,
                   escape(str(detail or "")))
     return t

@@ -32,12 +32,14 @@ def prefecture_adcodes(prefecture: str = "4117") -> list[str]:
     return codes
 
 
-def _one(adcode: str, folder: str, seed: int, n_villages: int | None) -> dict[str, Any]:
+def _one(adcode: str, folder: str, seed: int, n_villages: int | None,
+         lattice_m: float | None) -> dict[str, Any]:
     from netplan.synth import generate_county
 
     t0 = time.perf_counter()
     try:
-        totals = generate_county(adcode, folder, seed=seed, n_villages=n_villages)
+        kw = {} if lattice_m is None else {"lattice_m": lattice_m}
+        totals = generate_county(adcode, folder, seed=seed, n_villages=n_villages, **kw)
     except Exception as exc:  # reported per county by make_region
         return {"adcode": adcode, "folder": folder, "ok": False,
                 "error": f"{type(exc).__name__}: {exc}", "time_s": time.perf_counter() - t0}
@@ -57,7 +59,8 @@ def _folder_name(adcode: str, load_county: Any) -> str:
 
 def make_region(out_dir: str | Path, *, counties: int | None = None, seed: int = 0,
                 prefecture: str = "4117", adcodes: Sequence[str] | None = None,
-                n_villages: int | None = None, jobs: int = 1) -> list[dict[str, Any]]:
+                n_villages: int | None = None, lattice_m: float | None = None,
+                jobs: int = 1) -> list[dict[str, Any]]:
     """Write one synthetic county folder per county into ``out_dir``.
 
     Parameters
@@ -74,6 +77,9 @@ def make_region(out_dir: str | Path, *, counties: int | None = None, seed: int =
         Explicit county codes instead of ``prefecture``/``counties``.
     n_villages
         Villages per county (default: the generator's calibrated count).
+    lattice_m
+        Road lattice spacing of the generator, m (default: the generator's; coarser = fewer
+        road nodes, faster to generate and to read).
     jobs
         Counties generated in parallel (processes).
 
@@ -98,14 +104,15 @@ def make_region(out_dir: str | Path, *, counties: int | None = None, seed: int =
         codes = codes[:counties]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = [(a, str(out / _folder_name(a, load_county)), seed, n_villages) for a in codes]
+    tasks = [(a, str(out / _folder_name(a, load_county)), seed, n_villages, lattice_m)
+             for a in codes]
     if jobs > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             results = list(ex.map(_one, *zip(*tasks, strict=True)))
     else:
         results = [_one(*t) for t in tasks]
     (out / "region.json").write_text(json.dumps({
-        "prefecture": prefecture, "seed": seed, "n_villages": n_villages,
+        "prefecture": prefecture, "seed": seed, "n_villages": n_villages, "lattice_m": lattice_m,
         "note": "synthetic villages, farms, sites and roads inside real county outlines "
                 "(netplan.synth); never real data",
         "counties": results}, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
