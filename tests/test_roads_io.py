@@ -159,7 +159,7 @@ def test_cache_hits_on_rerun_and_misses_on_new_points(tmp_path, monkeypatch):
     again.distance_matrix(ll + 1e-4, ll)
     assert not again.last_cache_hit
     again.distance_matrix(ll, ll, weight="time", vehicle="tractor")
-    assert len(list((tmp_path / "c").glob("*.npy"))) == 3
+    assert len(list((tmp_path / "c").glob("*.npy"))) == 4
     monkeypatch.setenv("NETPLAN_CACHE", "off")
     off = RoadNetwork.from_file(road)
     assert off.cache_dir is None
