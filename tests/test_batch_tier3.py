@@ -86,3 +86,42 @@ def test_streams_are_sited_separately_and_missing_columns_are_reported():
     assert film["saving_cny"] == pytest.approx(2 * straw["saving_cny"], rel=1e-6)
     with pytest.raises(InputError, match="load_t"):
         regional_tier3(_sites().drop(columns="load_t"), params)
+
+
+def test_merge_region_runs_tier3_on_the_merged_sites(tmp_path):
+    """merge_region(tier3=f) calls f with every county's sites (tagged by county) and writes
+    the tier3 layers, region_tier3.csv and the links on the region map."""
+    import pandas as pd
+    import pyogrio
+    from shapely.geometry import box
+
+    from netplan.batch.merge import merge_region
+    from netplan.batch.runner import CountyResult
+    from netplan.export import write_csv, write_gpkg
+
+    allsites = _sites()
+    results = []
+    for name, x0 in (("A", 114.0), ("B", 114.5)):
+        run = tmp_path / "out" / "counties" / name
+        run.mkdir(parents=True)
+        own = allsites[allsites["county"] == name].drop(columns="county")
+        write_gpkg(run / "plan.gpkg", {
+            "sites": own, "boundary": gpd.GeoDataFrame(
+                {"name": [name]}, geometry=[box(x0, LAT - 0.2, x0 + 0.5, LAT + 0.2)], crs="EPSG:4326")})
+        write_csv(run / "kpis.csv", pd.DataFrame(
+            [("straw", "village_coverage", 0.9, 0.82, True, "fraction", "覆盖率")],
+            columns=["stream", "indicator", "value", "target", "met", "unit", "label_zh"]))
+        results.append(CountyResult(name, "done", run, "h"))
+    seen = []
+
+    def t3(sites):
+        seen.append(sites)
+        return regional_tier3(sites, {"straw": Tier3Params(1.0)}, time_limit_s=10)
+
+    out = merge_region(tmp_path / "out", results, tier3=t3, title="t")
+    assert sorted(seen[0]["county"].unique()) == ["A", "B"] and len(seen[0]) == len(allsites)
+    assert {"tier3_links", "tier3_centres"} <= set(pyogrio.list_layers(out.gpkg)[:, 0])
+    t = pd.read_csv(tmp_path / "out" / "region_tier3.csv", encoding="utf-8-sig")
+    assert t.loc[0, "cross_county_links"] == 1
+    html = out.index_html.read_text(encoding="utf-8")
+    assert "A T2 → B PB" in html  # the cross-county link's tooltip
