@@ -17,6 +17,7 @@ Eastings without a zone prefix cannot be placed and must be declared.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,8 +68,8 @@ def parse_crs(text: object) -> CrsSpec:
     if key in _NAMES:
         return CrsSpec(_NAMES[key])
     try:
-        crs = CRS.from_user_input(raw)
-    except CRSError:
+        crs = strict_crs(raw)
+    except ValueError:
         msg = (f"unknown coordinate system '{raw}' (use wgs84, cgcs2000, gcj02 for Gaode/Amap, "
                "bd09 for Baidu, or EPSG:nnnn)")
         raise ValueError(msg) from None
@@ -79,6 +80,22 @@ def parse_crs(text: object) -> CrsSpec:
     if epsg in (4326, 4490):
         return CrsSpec("wgs84")
     return CrsSpec("epsg", epsg)
+
+
+def strict_crs(text: str) -> CRS:
+    """A pyproj CRS from "EPSG:nnnn", a bare EPSG number, a PROJ string or WKT - never from a
+    fuzzy name search (which is slow and matches words like "hilly" to some CRS)."""
+    raw = str(text).strip()
+    m = re.fullmatch(r"(?:epsg:)?\s*(\d{4,6})", raw, flags=re.I)
+    try:
+        if m:
+            return CRS.from_epsg(int(m.group(1)))
+        if raw.startswith("+proj") or "[" in raw:
+            return CRS.from_user_input(raw)
+    except CRSError:
+        pass
+    msg = f"unknown CRS '{raw}' (give it as EPSG:nnnn)"
+    raise ValueError(msg)
 
 
 def classify(x: ArrayLike, y: ArrayLike) -> NDArray[np.str_]:

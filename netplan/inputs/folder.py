@@ -13,13 +13,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
-from pyproj.exceptions import CRSError
 
 from netplan.errors import InputError, Problem
 from netplan.inputs import checks, geom
 from netplan.inputs.columns import area_factor, column_table, map_columns
-from netplan.inputs.crs import WGS84, CrsSpec, metric_crs_for, parse_crs
+from netplan.inputs.crs import WGS84, CrsSpec, metric_crs_for, parse_crs, strict_crs
 from netplan.inputs.tables import GEO_SUFFIXES, SUFFIXES, read_table
 from netplan.model import County
 
@@ -175,13 +173,14 @@ def _metric(meta: Mapping[str, Any], boundary: shapely.Geometry | None, problems
     raw = meta.get("metric_crs")
     if raw is not None:
         try:
-            crs = CRS.from_user_input(str(raw))
+            crs = strict_crs(str(raw))
             if crs.is_projected:
-                return str(raw)
+                epsg = crs.to_epsg()
+                return f"EPSG:{epsg}" if epsg else crs.to_wkt()
             problems.append(Problem("county.toml", None, "metric_crs",
                                     f"'{raw}' is not a projected CRS (use e.g. EPSG:4547)"))
-        except CRSError:
-            problems.append(Problem("county.toml", None, "metric_crs", f"unknown CRS '{raw}'"))
+        except ValueError as exc:
+            problems.append(Problem("county.toml", None, "metric_crs", str(exc)))
     if boundary is not None and not boundary.is_empty:
         c = boundary.centroid
         return metric_crs_for(c.x, c.y)
