@@ -235,12 +235,15 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
     ``dataclasses.replace`` (county_dir, name; the county's own roads file). Returns a small
     record (what :class:`CountyResult` is built from): nothing large travels back.
     """
+    from netplan.batch.merge import county_identity
     from netplan.planner import run_plan, write_plan
     from netplan.scenario import load_scenario
 
     base = load_scenario(scenario_path)
+    zh = county_identity(job.county_dir, job.name)["county_zh"]
     scenario = dataclasses.replace(base, county_dir=Path(job.county_dir), name=job.name,
-                                   title=f"{base.title} — {job.name}", roads_file=None)
+                                   title=f"{zh} 三级回收网络规划 · {base.name} ({job.name})",
+                                   roads_file=None)
     plan = run_plan(scenario)
     write_plan(plan, job.out_dir, maps=maps)
     solve = {s: {k: v for k, v in d.items() if isinstance(v, str | int | float) or v is None}
