@@ -300,3 +300,32 @@ def test_load_county_raises_inputerror_with_every_problem(tmp_path):
     assert ("villages.csv", 2, "population") in fields
     assert ("villages.csv", 3, "village_id") in fields
     assert all(p.severity == "error" for p in ei.value.problems)
+
+
+def test_area_units_header_wins_over_declared(tmp_path):
+    """With area_unit = "ha" declared, unit-less area headers are hectares (×15 mu), while a header
+    stating its unit wins: "wheat_mu" stays mu, "玉米（万亩）" is 10 000 mu."""
+    df = VILLAGES.drop(columns=["cropland_mu", "wheat_mu"]).assign(
+        耕地面积=[10.0, 20.0, 0.0, 1.0], wheat_mu=[5.0, 0.0, 0.0, 0.0], **{"玉米（万亩）": [0.01, 0, 0, 0]})
+    root = build_folder(tmp_path / "c", villages=df, toml_extra="""
+[files.villages]
+path = "villages.csv"
+area_unit = "ha"
+""")
+    c = load_county(root)
+    assert c.villages["cropland_mu"].tolist() == [150.0, 300.0, 0.0, 15.0]
+    assert c.villages["wheat_mu"].tolist() == [5.0, 0.0, 0.0, 0.0]
+    assert c.villages["maize_mu"].tolist() == [100.0, 0.0, 0.0, 0.0]
+
+
+def test_degrees_minutes_seconds_and_thousands_separators(tmp_path):
+    """Coordinates written as 114°36′36″ / 33度0分0秒 and populations with thousands commas read as
+    numbers."""
+    df = VILLAGES.astype(object)
+    df.loc[0, "lon"] = "114°36′36″E"
+    df.loc[0, "lat"] = "33度0分0秒"
+    df.loc[0, "population"] = "1,000"
+    c = load_county(build_folder(tmp_path / "c", villages=df))
+    p = c.villages.geometry.iloc[0]
+    assert abs(p.x - 114.61) < 1e-9 and abs(p.y - 33.0) < 1e-9
+    assert c.villages["population"].iloc[0] == 1000

@@ -55,6 +55,7 @@ def normalise(header: object) -> tuple[str, str | None]:
         s = _SUFFIX.search(low)
         if s and low not in {"mu", "ha"}:
             unit = s.group(1)
+            low = low[: s.start()]
     key = re.sub(r"[\s_\-./]+", "", low)
     return key, unit
 
