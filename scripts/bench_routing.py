@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from netplan.errors import SolverTimeout  # noqa: E402
 from netplan.routing.cvrp import solve_cvrp  # noqa: E402
 from netplan.routing.cvrplib import check_routes, read_vrp  # noqa: E402
 
@@ -59,8 +60,13 @@ def _run_one(args: tuple[str, float, int]) -> list[dict]:
     k = None if Path(path).name.startswith("X-") else int(re.search(r"-k(\d+)", path).group(1))
     rows = []
     for b in BACKENDS:
-        sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=limit,
-                         seed=seed, backend=b, n_vehicles=k)
+        try:
+            sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=limit,
+                             seed=seed, backend=b, n_vehicles=k)
+        except SolverTimeout:  # no feasible solution with the instance's fleet within the limit
+            rows.append({"instance": inst.name, "n": inst.n_customers, "limit_s": limit,
+                         "backend": b, "cost": float("nan"), "vehicles": 0, "time_s": limit})
+            continue
         problems = check_routes(sol.routes, inst.demand, inst.capacity)
         if problems:
             msg = f"{inst.name} {b}: invalid solution: {problems}"
@@ -97,6 +103,7 @@ def main() -> None:
                 rows.append(r)
             print(f"# done {res[0]['instance']} @ {res[0]['limit_s']:g} s: "
                   + ", ".join(f"{r['backend']} {r['gap_pct']:.2f}%" for r in res), flush=True)
+    print(f"# instances: {', '.join(p.name.removesuffix('.vrp.gz') for p in paths)}")
     if a.csv:
         with open(a.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -112,23 +119,33 @@ def main() -> None:
         for p in paths:
             name = p.name.removesuffix(".vrp.gz")
             o, v = key[(name, lim, "ortools")], key[(name, lim, "pyvrp")]
-            print(f"| {name} | {o['n']} | {lim:g} | {o['bks']:.0f} | {o['cost']:.0f} | "
-                  f"{o['gap_pct']:.2f} | {o['vehicles']} | {v['cost']:.0f} | {v['gap_pct']:.2f} | "
-                  f"{v['vehicles']} | {o['bks_vehicles']} | {v['cost'] / o['cost']:.4f} |")
+            print(f"| {name} | {o['n']} | {lim:g} | {o['bks']:.0f} | {_f(o['cost'], 0)} | "
+                  f"{_f(o['gap_pct'])} | {o['vehicles']} | {_f(v['cost'], 0)} | "
+                  f"{_f(v['gap_pct'])} | {v['vehicles']} | {o['bks_vehicles']} | "
+                  f"{_f(v['cost'] / o['cost'], 4)} |")
+    print()
+    print("Means over the instances both backends solved; 'unsolved' = no feasible solution "
+          "within the limit (fixed fleet of the A/P instances).")
     print()
     print("| set | limit s | instances | OR-Tools mean gap % | PyVRP mean gap % | "
-          "PyVRP max gap % | mean PyVRP/OR-Tools |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "PyVRP max gap % | mean PyVRP/OR-Tools | unsolved OR-Tools / PyVRP |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for s in a.sets:
         for lim in a.limits:
             sel = [p.name.removesuffix(".vrp.gz") for p in paths if p.parent.name == s]
             if not sel:
                 continue
-            og = [key[(x, lim, "ortools")]["gap_pct"] for x in sel]
-            pg = [key[(x, lim, "pyvrp")]["gap_pct"] for x in sel]
-            ratio = [key[(x, lim, "pyvrp")]["cost"] / key[(x, lim, "ortools")]["cost"] for x in sel]
+            both = [x for x in sel if all(np.isfinite(key[(x, lim, b)]["cost"]) for b in BACKENDS)]
+            og = [key[(x, lim, "ortools")]["gap_pct"] for x in both]
+            pg = [key[(x, lim, "pyvrp")]["gap_pct"] for x in both]
+            ratio = [key[(x, lim, "pyvrp")]["cost"] / key[(x, lim, "ortools")]["cost"] for x in both]
+            fails = [sum(not np.isfinite(key[(x, lim, b)]["cost"]) for x in sel) for b in BACKENDS]
             print(f"| {s} | {lim:g} | {len(sel)} | {np.mean(og):.2f} | {np.mean(pg):.2f} | "
-                  f"{np.max(pg):.2f} | {np.mean(ratio):.4f} |")
+                  f"{np.max(pg):.2f} | {np.mean(ratio):.4f} | {fails[0]} / {fails[1]} |")
+
+
+def _f(x: float, nd: int = 2) -> str:
+    return "unsolved" if not np.isfinite(x) else f"{x:.{nd}f}"
 
 
 if __name__ == "__main__":

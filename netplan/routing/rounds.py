@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -195,7 +196,8 @@ def plan_rounds(
             for _ in range(full):
                 dm = float(d[0, i] + d[i, 0])
                 trips.append(Trip(vt[kb].name, [i], dm, out_back_s(kb, i) + unload_s, caps[kb],
-                                  t_km=caps[kb] * float(d[i, 0]) / 1000.0))
+                                  t_km=caps[kb] * float(d[i, 0]) / 1000.0,
+                                  stop_load_t=[caps[kb]]))
             rem[i] = max(rest, 0.0) if rest > 1e-9 else 0.0
     if bad:
         msg = f"{len(bad)} of {n} stops cannot be served from the station"
@@ -234,7 +236,8 @@ def plan_rounds(
         for k, r in sorted(res, key=lambda kr: (kr[0], kr[1])):
             stops = [idx[j] for j in r]
             dm, ds, lt, tkm = _trip_metrics(stops, d, times[k], svc, rem, unload_s)
-            trips.append(Trip(vt[k].name, stops, dm, ds, lt, t_km=tkm))
+            trips.append(Trip(vt[k].name, stops, dm, ds, lt, t_km=tkm,
+                              stop_load_t=[float(rem[i]) for i in stops]))
 
     # vehicle-days: pack each type's trips into working days
     by_type: dict[str, list[int]] = {}
@@ -247,8 +250,7 @@ def plan_rounds(
         days[name] = max(day) + 1
         for j, dd in zip(js, day, strict=True):
             tr = trips[j]
-            final[j] = Trip(tr.vehicle, tr.stops, tr.distance_m, tr.duration_s, tr.load_t, dd,
-                            tr.t_km)
+            final[j] = replace(tr, day=dd)
     trips_out = [tr for tr in final if tr is not None]
     trips_out.sort(key=lambda tr: (tr.vehicle, tr.day, tr.stops))
     tpd = {name: len(js) / days[name] for name, js in by_type.items()}

@@ -75,6 +75,8 @@ class Trip:
         Vehicle-day this trip is scheduled on (0-based, per vehicle type), within one round.
     t_km
         Tonne-km of the trip (load on board × length of every leg).
+    stop_load_t
+        Load picked up at each stop (t), aligned with ``stops``.
     """
 
     vehicle: str
@@ -84,6 +86,7 @@ class Trip:
     load_t: float
     day: int = 0
     t_km: float = 0.0
+    stop_load_t: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
