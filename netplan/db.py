@@ -61,7 +61,13 @@ def write_postgis_tables(url: str, layers: Mapping[str, gpd.GeoDataFrame],
                     conn.execute(sa.text(f'DROP TABLE IF EXISTS "{schema}"."{name}"'))
                     continue
                 g = g.to_crs("EPSG:4326") if g.crs is not None else g.set_crs("EPSG:4326")
-                g.to_postgis(name, conn, schema=schema, if_exists="replace", index=False)
+                if g.geometry.notna().any():
+                    g.to_postgis(name, conn, schema=schema, if_exists="replace", index=False)
+                else:  # e.g. townships from a table without outlines: keep a NULL geometry column
+                    pd.DataFrame(g.drop(columns=g.geometry.name)).to_sql(
+                        name, conn, schema=schema, if_exists="replace", index=False)
+                    conn.execute(sa.text(f'ALTER TABLE "{schema}"."{name}" '
+                                         "ADD COLUMN geometry geometry(Geometry, 4326)"))
                 written.append(name)
             for name, df in tables.items():
                 d = pd.DataFrame(df)

@@ -150,3 +150,32 @@ def test_routed_co2_replaces_the_estimate(runs):
         total += first + col + hau
     assert k.loc[("all", "transport_co2_kg_yr"), "value"] == pytest.approx(total, abs=0.1)
     assert total > 0
+
+
+def test_plan_fix_keeps_and_forbids(runs):
+    """`plan --fix`: a site the layout keeps open stays open (even where the optimum had none), a
+    closed one is never used, the rest is optimised."""
+    tmp, s = runs
+    opt = pd.read_csv(tmp / "opt" / "sites.csv", encoding="utf-8-sig")
+    film_pts = opt.loc[(opt["stream"] == "film") & (opt["tier"] == "village_point"), "site_id"]
+    assert "S001" in set(film_pts)   # the optimum uses the agro-input store; forbid it
+    fix = pd.DataFrame([
+        {"site_id": "S001", "streams": "film", "tier": "village_point", "lon": 114.625, "lat": 33.0,
+         "status": "closed"},
+        {"site_id": "T411723001", "streams": "film", "tier": "township_station", "lon": 114.68,
+         "lat": 33.0, "status": "new"},
+    ])
+    fix.to_csv(tmp / "fix.csv", index=False)
+    res = CliRunner().invoke(app, ["plan", str(s.path), "--fix", str(tmp / "fix.csv"),
+                                   "--out", str(tmp / "fixed"), "--no-maps"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_csv(tmp / "fixed" / "sites.csv", encoding="utf-8-sig")
+    film = got[got["stream"] == "film"]
+    pts = set(film.loc[film["tier"] == "village_point", "site_id"])
+    assert "S001" not in pts and pts
+    assert "T411723001" in set(film.loc[film["tier"] == "township_station", "site_id"])
+    assert "T411723001" not in set(opt.loc[(opt["stream"] == "film") & (opt["tier"] == "township_station"),
+                                           "site_id"])
+    # pesticide packaging is not in the fix table: S001 stays available to it
+    k = pd.read_csv(tmp / "fixed" / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
+    assert k.loc[("film", "recovery_rate"), "met"]

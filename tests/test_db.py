@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString, Point
@@ -140,3 +141,29 @@ def test_unreachable_database_is_a_clear_error():
     with pytest.raises(NetplanError, match="cannot write to the database at 127.0.0.1"):
         write_postgis_tables(f"postgresql://x@127.0.0.1:{_free_port()}/db?connect_timeout=2",
                              _layers(), {}, schema="x")
+
+
+def test_plan_to_postgis_matches_the_gpkg(pg_url, tmp_path):
+    """`--db`: a run's layers and tables land in PostGIS with the rows of plan.gpkg and kpis.csv."""
+    import sqlalchemy as sa
+    from test_compare import county_copy, scenario_file
+    from typer.testing import CliRunner
+
+    from netplan.cli import app
+
+    sc = scenario_file(tmp_path, county_copy(tmp_path))
+    res = CliRunner().invoke(app, ["plan", str(sc), "--out", str(tmp_path / "run"), "--no-maps",
+                                   "--db", pg_url])
+    assert res.exit_code == 0, res.output
+    eng = sa.create_engine(engine_url(pg_url))
+    with eng.connect() as c:
+        for layer in ("villages", "sites", "assignments", "routes", "townships"):
+            g = gpd.read_file(tmp_path / "run" / "plan.gpkg", layer=layer)
+            n = c.execute(sa.text(f"SELECT count(*) FROM demo.{layer}")).scalar()
+            assert n == len(g), layer
+        k = pd.read_sql("SELECT * FROM demo.kpis", c)
+        t = pd.read_sql("SELECT count(*) AS n FROM demo.kpis_township", c)["n"].iloc[0]
+    eng.dispose()
+    kc = pd.read_csv(tmp_path / "run" / "kpis.csv", encoding="utf-8-sig")
+    assert len(k) == len(kc) and np.allclose(k["value"], kc["value"])
+    assert t == len(pd.read_csv(tmp_path / "run" / "kpis_township.csv", encoding="utf-8-sig"))
