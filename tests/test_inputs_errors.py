@@ -195,8 +195,8 @@ def test_duplicate_names_in_a_township_warn(tmp_path):
 
 
 def test_boundary_in_declared_crs_shifted(tmp_path):
-    """A boundary drawn on Gaode maps but not declared leaves villages ~540 m off near its edge:
-    declaring crs = "gcj02" for the boundary removes the warning/error."""
+    """A boundary drawn on Gaode maps but not declared leaves villages ~540 m off near its edge: the
+    message suggests declaring it, and declaring crs = "gcj02" for the boundary removes the error."""
     root = build_folder(tmp_path)
     from netplan import coords
     x, y = coords.wgs84_to_gcj02([114.60, 114.70], [32.98, 33.02])
@@ -206,7 +206,10 @@ def test_boundary_in_declared_crs_shifted(tmp_path):
     (root / "villages.csv").unlink()
     df.to_csv(root / "villages.csv", index=False)
     rep = report(root)
-    assert any(p.file == "villages.csv" and p.row == 1 and "outside" in p.message for p in rep.problems)
+    msg = [p.message for p in rep.problems if p.file == "villages.csv" and p.row == 1]
+    assert len(msg) == 1 and "outside the county boundary" in msg[0]
+    assert msg[0].endswith('it would lie inside if the boundary were GCJ-02 (Amap outlines are): '
+                           'declare crs = "gcj02" for the boundary file')
     (root / "county.toml").write_text((root / "county.toml").read_text(encoding="utf-8")
                                       + '[files.boundary]\npath = "boundary.geojson"\ncrs = "gcj02"\n',
                                       encoding="utf-8")
@@ -221,3 +224,15 @@ def test_report_format_lists_every_problem(tmp_path):
     assert "villages.csv, row 1, field 'population': not a number: 'abc'" in text
     assert "villages.csv, row 2, field 'wheat_mu': negative quantity -1" in text
     assert "NOT USABLE - 2 error(s)" in text
+
+
+def test_undeclared_gaode_villages_get_a_hint(tmp_path):
+    """A village picked on Gaode maps near the east edge, read as WGS-84, falls ~300 m outside: the
+    error says it would be inside as GCJ-02 and how to declare it."""
+    from netplan import coords
+    gx, gy = coords.wgs84_to_gcj02(114.698, 33.0)
+    rep = report(build_folder(tmp_path, villages=vill(lon={3: float(gx)}, lat={3: float(gy)})))
+    msg = find(rep, "villages.csv", 4, "lon")
+    assert len(msg) == 1 and "outside the county boundary" in msg[0]
+    assert msg[0].endswith('it would lie inside if its coordinates were GCJ-02 (Gaode/Amap): declare '
+                           'crs = "gcj02" for this file if they were picked on Gaode maps')

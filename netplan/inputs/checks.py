@@ -12,6 +12,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
+from netplan import coords
 from netplan.errors import Problem
 from netplan.inputs.columns import value_aliases
 from netplan.inputs.geom import parse_number
@@ -217,7 +218,24 @@ def check_inside(points: Sequence[Point | None], boundary: shapely.Geometry | No
         assert p is not None
         sev = "warning" if d <= OUTSIDE_ERROR_M else severity
         problems.append(Problem(file, i + 1, "lon", f"{what} at ({p.x:.6f}, {p.y:.6f}) lies "
-                                f"{_fmt_m(d)} outside the county boundary", sev))
+                                f"{_fmt_m(d)} outside the county boundary{_datum_hint(p, boundary, d)}",
+                                sev))
+
+
+def _datum_hint(p: Point, boundary: shapely.Geometry, dist_m: float) -> str:
+    """A hint when the point would be inside had one of the files been declared GCJ-02 (the
+    ~540 m Gaode shift): either the point's file or the boundary (Amap outlines are GCJ-02)."""
+    if dist_m > 1500:
+        return ""
+    wx, wy = coords.gcj02_to_wgs84(p.x, p.y)
+    if boundary.covers(Point(float(wx), float(wy))):
+        return ("; it would lie inside if its coordinates were GCJ-02 (Gaode/Amap): declare "
+                "crs = \"gcj02\" for this file if they were picked on Gaode maps")
+    gx, gy = coords.wgs84_to_gcj02(p.x, p.y)
+    if boundary.covers(Point(float(gx), float(gy))):
+        return ("; it would lie inside if the boundary were GCJ-02 (Amap outlines are): declare "
+                "crs = \"gcj02\" for the boundary file")
+    return ""
 
 
 def _fmt_m(d: float) -> str:
