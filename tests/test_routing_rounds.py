@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netplan._paths import data_file
 from netplan.errors import InfeasibleError, InputError
 from netplan.routing import load_vehicles, plan_haulage, plan_rounds, vehicles_for_stream
 from netplan.routing.vehicles import VehicleType
@@ -16,7 +18,7 @@ from netplan.routing.vehicles import VehicleType
 
 def _veh(name: str, cap: float, per_km: float = 1.0, per_day: float = 80.0) -> VehicleType:
     return VehicleType(name=name, payload_t=cap, volume_m3=100.0, rural_speed_kmh=36.0,
-                       speed_factor=1.0, max_speed_kmh=36.0, cost_cny_per_km=per_km,
+                       cost_cny_per_km=per_km,
                        cost_cny_per_day=per_day, fuel_l_per_100km=10.0)
 
 
@@ -31,6 +33,9 @@ def test_vehicle_file_has_the_scenario_vehicles_and_a_derived_co2_factor():
     IPCC 74,100 kg/TJ × 43.0 TJ/Gg × 0.84 kg/L; capacity is volume-bound for light loads."""
     v = load_vehicles()
     assert {"tractor", "flatbed", "light_truck", "manure_truck", "truck"} <= set(v)
+    # same names as the road engine's speed table, so travel times exist for every vehicle
+    speeds = tomllib.loads(data_file("speeds.toml").read_text(encoding="utf-8"))
+    assert set(v) <= set(speeds["vehicles"])
     assert v["light_truck"].co2_kg_per_l == pytest.approx(74_100 * 43.0e-6 * 0.84, abs=1e-3)
     lt = v["light_truck"]  # 2 t payload, 18 m3
     assert lt.capacity_t("straw") == pytest.approx(2.0)       # 18 × 0.15 = 2.7 > 2

@@ -189,14 +189,23 @@ def solve_cvrp(
         t_int[~np.isfinite(tt)] = big
         svc_int = _as_int(svc, ts, "ceil")
         dur_int = int(_as_int(np.array([max_duration_s]), ts, "floor")[0])
-    if n_vehicles is None:
-        k = n if max_duration_s is not None else min(n, _ffd_bins(dem, capacity) + 2)
-    else:
+    if n_vehicles is not None:
         k = int(n_vehicles)
+    elif backend == "pyvrp" or max_duration_s is not None:
+        k = n  # PyVRP handles an unlimited fleet natively; duration limits need many routes
+    else:
+        # OR-Tools searches faster with a tighter fleet; a first-fit-decreasing packing is
+        # capacity-feasible, the slack lets the path-cheapest-arc start find a solution
+        ffd = _ffd_bins(dem, capacity)
+        k = min(n, max(ffd + 2, math.ceil(1.25 * ffd)))
 
     t0 = time.perf_counter()
     if backend == "ortools":
         routes = _solve_ortools(d_int, q_int, cap_int, t_int, svc_int, dur_int, k, time_limit_s)
+        while routes is None and n_vehicles is None and k < n:
+            k = min(n, 2 * k)  # the start heuristic got stuck: retry with a larger fleet
+            routes = _solve_ortools(d_int, q_int, cap_int, t_int, svc_int, dur_int, k,
+                                    time_limit_s)
     else:
         routes = _solve_pyvrp(d_int, q_int, cap_int, t_int, svc_int, dur_int, k, time_limit_s,
                               seed, max_iterations)

@@ -84,7 +84,7 @@ def plan_rounds(
     time_limit_s: float = 5,
     seed: int = 0,
     backend: str = "auto",
-    max_iterations: int | None = 3000,
+    max_iterations: int | None = 1000,
 ) -> RoundsPlan:
     """Plan the collection rounds of one township station.
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from netplan._paths import data_file
 from netplan.errors import InputError
 
-_REQUIRED = ("payload_t", "volume_m3", "rural_speed_kmh", "speed_factor", "max_speed_kmh",
-             "cost_cny_per_km", "cost_cny_per_day", "fuel_l_per_100km")
+_REQUIRED = ("payload_t", "volume_m3", "rural_speed_kmh", "cost_cny_per_km", "cost_cny_per_day",
+             "fuel_l_per_100km")
 
 
 @dataclass(frozen=True)
@@ -26,9 +26,8 @@ class VehicleType:
     bulk_density_t_m3
         Bulk density per stream as loaded (t/m³); where payload/volume exceeds it, volume binds.
     rural_speed_kmh
-        Typical average speed on rural roads (km/h), for crow-fly estimates.
-    speed_factor, max_speed_kmh
-        Multiplier on a road's free-flow speed and a cap (km/h), applied by the road engine.
+        Typical average speed on rural roads (km/h), for crow-fly estimates; speeds per road class
+        are the road engine's (data/speeds.toml, same vehicle names).
     cost_cny_per_km, cost_cny_per_day
         Running cost per vehicle-km (fuel, wear) and per vehicle-day used (driver, capital).
     fuel_l_per_100km
@@ -41,8 +40,6 @@ class VehicleType:
     payload_t: float
     volume_m3: float
     rural_speed_kmh: float
-    speed_factor: float
-    max_speed_kmh: float
     cost_cny_per_km: float
     cost_cny_per_day: float
     fuel_l_per_100km: float
@@ -87,8 +84,7 @@ def load_vehicles(path: str | Path | None = None) -> dict[str, VehicleType]:
             problems.append(f"vehicles.{name}: missing {', '.join(missing)}")
             continue
         vals = {k: float(v[k]) for k in _REQUIRED}
-        bad = [k for k in ("payload_t", "volume_m3", "rural_speed_kmh", "speed_factor",
-                           "max_speed_kmh") if vals[k] <= 0]
+        bad = [k for k in ("payload_t", "volume_m3", "rural_speed_kmh") if vals[k] <= 0]
         bad += [k for k in ("cost_cny_per_km", "cost_cny_per_day", "fuel_l_per_100km")
                 if vals[k] < 0]
         if bad:
