@@ -1,0 +1,310 @@
+r"""The hierarchical siting model planners use: demands → village points → township stations →
+county centres, for one or several streams solved together.
+
+Formulation (one MIP for all streams; per stream ``s``, tiers ``t = 1..T``, usually ``T = 3``)
+---------------------------------------------------------------------------------------------
+Sets: demands :math:`i` with generation :math:`q_i` (t/yr); candidates :math:`j \in J_t` of tier
+:math:`t`; items of level :math:`t-1` are the demands for :math:`t = 1`, else :math:`J_{t-1}`.
+Only *pairs* :math:`(a, b)` with a finite cost :math:`d_{ab}` within the tier's radius :math:`R_t`
+exist (pair dropping); a candidate that can reach no usable candidate of the tier above is removed
+(top-down reduction), and a demand heavier than a tier-1 candidate's capacity cannot use it.
+
+Variables
+
+* :math:`y_{tj} \in \{0,1\}` open candidate :math:`j` of tier :math:`t` (1 if forced, absent if
+  forbidden);
+* :math:`x_{ij} \in \{0,1\}` demand :math:`i` delivers to village point :math:`j` (single source);
+* :math:`u_{jk} \in \{0,1\}` tier-:math:`(t-1)` site :math:`j` sends to tier-:math:`t` site
+  :math:`k` (single source), with flow :math:`f_{jk} \ge 0` (t/yr);
+* :math:`z_{t\sigma} \in \{0,1\}` physical site :math:`\sigma` open at tier :math:`t` for a
+  co-location group (only where two or more streams of the group have a candidate at
+  :math:`\sigma`).
+
+Objective (CNY/yr)
+
+.. math::
+
+    \min \sum_{t,j \notin \text{shared}} F_{tj} y_{tj} + \sum_{t,\sigma} F_{t\sigma} z_{t\sigma}
+    + \sum_{ij} c_1 q_i \tfrac{d_{ij}}{1000} x_{ij}
+    + \sum_{t \ge 2} \sum_{jk} c_t \tfrac{d_{jk}}{1000} f_{jk}
+    + \pi \sum_i q_i \Bigl(1 - \sum_j x_{ij}\Bigr)
+
+with :math:`c_t` the rate in CNY/(t·km) of the link into tier :math:`t` (costs in metres),
+:math:`\pi` the unserved penalty (CNY/t) and :math:`F_{t\sigma}` the shared fixed cost (``site_fixed_cost``
+if given, else the largest fixed cost among the co-located candidates).
+
+Constraints
+
+.. math::
+
+    x_{ij} &\le y_{1j}                                  && \text{(strong linking, per pair)}\\
+    s_i := \sum_j x_{ij} &\le 1, \quad s_i = 1 \text{ if } i \text{ must be served} \\
+    \sum_i q_i x_{ij} &\le C_{1j} y_{1j}                 && \text{(tier-1 capacity)}\\
+    \sum_k u_{jk} &= y_{t-1,j}, \quad u_{jk} \le y_{tk}   && (t \ge 2)\\
+    f_{jk} &\le M_j u_{jk}, \quad \sum_k f_{jk} = \text{inflow}_j && (t \ge 2)\\
+    \sum_j f_{jk} &\le C_{tk} y_{tk}                     && \text{(tier-}t\text{ capacity)}\\
+    \sum_i q_i s_i &\ge \alpha \sum_i q_i \quad\text{or}\quad
+        \sum_{i \in V} s_i \ge \lceil \alpha |V| \rceil  && \text{(coverage target)}\\
+    m_g \le \sum_{j \in J_t: g(j) = g} y_{tj} &\le M_g   && \text{(sites per township)}\\
+    y_{tj} &\le z_{t\sigma(j)}, \quad z_{t\sigma} \le \sum_{j: \sigma(j)=\sigma} y_{tj}
+        && \text{(co-location)}
+
+where inflow is :math:`\sum_i q_i x_{ij}` for a village point and :math:`\sum_{j'} f_{j'j}` above,
+:math:`M_j` is the smaller of the capacity and the most that can reach :math:`j`, and :math:`V`
+the counted demands (``count_mask``, administrative villages). "Must be served": every demand with
+:math:`q_i > 0` (or every counted one) when :math:`\alpha = 1`.
+
+Solving: streams not linked through ``share`` form independent models and are solved one after
+another, each with its share of the remaining time limit (by model size; unused time rolls over).
+The reported bound is the sum of the models' bounds and the status the weakest of theirs.
+
+Infeasible inputs are diagnosed before solving (no candidate within radius, a demand heavier than
+every reachable site, total capacity short of what must be served, a township rule no candidate
+set can meet, forced-and-forbidden sites) and raise :class:`~netplan.errors.InfeasibleError`
+naming the demands or groups and why.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from netplan.errors import InfeasibleError, InputError, SolverTimeout
+from netplan.siting._mip import make_solver, rel_gap, run
+from netplan.siting._tt_build import build, extract
+from netplan.siting._tt_prep import prepare
+from netplan.siting.solution import ThreeTierSolution
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One tier of one stream: its candidates and the link into it.
+
+    Attributes
+    ----------
+    cost
+        (n_prev, n_cand) link length in metres from each item of the previous level (the
+        demands for the first tier) to each candidate; ``inf`` = not allowed.
+    capacity
+        (n_cand,) or scalar, t/yr of inflow; ``inf`` = uncapacitated.
+    fixed_cost
+        (n_cand,) or scalar, annualised CNY/yr paid when the candidate opens.
+    radius
+        Longest allowed link into this tier, metres; None = any finite cost.
+    rate_per_t_per_km
+        Transport cost of the link into this tier, CNY/(t·km).
+    site
+        (n_cand,) physical-site index per candidate, for co-location across streams.
+    force_open, forbidden
+        Candidate indices (or boolean masks) of existing sites that must open / sites that may not.
+    group
+        (n_cand,) township index per candidate, -1 = none.
+    min_per_group, max_per_group
+        Scalar or per group index: at least / at most this many open candidates per group.
+    """
+
+    cost: np.ndarray
+    capacity: np.ndarray | float = np.inf
+    fixed_cost: np.ndarray | float = 0.0
+    radius: float | None = None
+    rate_per_t_per_km: float = 0.0
+    site: np.ndarray | None = None
+    force_open: np.ndarray | None = None
+    forbidden: np.ndarray | None = None
+    group: np.ndarray | None = None
+    min_per_group: int | np.ndarray | None = None
+    max_per_group: int | np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class StreamModel:
+    """One stream: demands and its tiers (three for the planner; one or two also work).
+
+    Attributes
+    ----------
+    name
+        Stream name (used in ``share`` and in errors).
+    weights
+        (n_demand,) generation, t/yr.
+    tiers
+        Tiers from the demands upwards: village point, township station, county centre.
+    coverage_target
+        Share (0–1) that must be served within the first tier's radius.
+    coverage_on
+        "weight" (share of tonnage) or "count" (share of the ``count_mask`` demands, i.e.
+        administrative villages).
+    count_mask
+        (n_demand,) which demands count for "count" coverage; None = all.
+    unserved_penalty_per_t
+        CNY per t/yr left unserved, so the model serves beyond the target where it pays.
+    """
+
+    name: str
+    weights: np.ndarray
+    tiers: tuple[Tier, ...]
+    coverage_target: float = 1.0
+    coverage_on: str = "weight"
+    count_mask: np.ndarray | None = None
+    unserved_penalty_per_t: float = 0.0
+
+
+def three_tier(
+    streams: StreamModel | Sequence[StreamModel],
+    *,
+    site_fixed_cost: np.ndarray | None = None,
+    share: Sequence[tuple[str, ...]] = (),
+    time_limit_s: float = 30.0,
+    solver: str = "scip",
+    seed: int = 0,
+    mip_gap: float = 1e-4,
+    progress: bool = False,
+    nearest_links: int | None = None,
+    path_cuts: bool = False,
+) -> ThreeTierSolution:
+    """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
+
+    Parameters
+    ----------
+    streams
+        One :class:`StreamModel` or several; streams are coupled only through ``share``.
+    site_fixed_cost
+        Fixed cost in CNY/yr of a shared physical site, shape (n_sites,) (all tiers) or
+        (n_tiers, n_sites); default is the largest fixed cost of the co-located candidates.
+    share
+        Groups of stream names whose candidates at the same ``site`` index and tier pay one fixed
+        cost, e.g. ``[("film", "pesticide_packaging")]``. Names of absent streams are ignored.
+    time_limit_s
+        Solver wall-clock limit, seconds.
+    solver
+        "scip", "highs", "cbc" or "cp-sat".
+    seed
+        Solver random seed.
+    mip_gap
+        Relative gap at which a solution counts as optimal.
+    progress
+        Print the solver log.
+    nearest_links
+        Modelling rule: each site may send only to its ``nearest_links`` nearest candidates of
+        the tier above (plus forced-open ones). Shrinks large models; None = every pair within
+        the radius. Status, bound and gap then refer to the model with this rule.
+    path_cuts
+        Add the demand-to-upper-tier variables and cuts described in ``_tt_build._path_cuts``
+        (tighter LP bound, larger LP).
+
+    Returns
+    -------
+    ThreeTierSolution
+        Per stream and tier the open sites, assignments and loads; objective and bound in CNY/yr.
+
+    Raises
+    ------
+    InfeasibleError
+        Naming the demands, groups or tiers that make the model infeasible, and why.
+    SolverTimeout
+        When the time limit ends before any feasible plan is found.
+    """
+    t_start = time.perf_counter()
+    models = [streams] if isinstance(streams, StreamModel) else list(streams)
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        msg = f"stream names must be unique, got {names}"
+        raise InputError(msg, field="streams")
+    datas, problems = [], []
+    for m in models:
+        sd, probs = prepare(m, nearest_links)
+        datas.append(sd)
+        problems.extend(probs)
+    if problems:
+        msg = "the siting model has no feasible plan"
+        raise InfeasibleError(msg, unservable=problems)
+    comps = _share_components(share, names)
+    in_comp = {i for c in comps for i in c}
+    blocks = comps + [[i] for i in range(len(models)) if i not in in_comp]
+    blocks.sort(key=min)
+    # streams not linked by ``share`` are independent models: solve them one after another, each
+    # with its share of the remaining time (unused time rolls over to the next ones)
+    weights = [sum(_size(datas[i]) for i in b) for b in blocks]
+    results: dict[int, tuple] = {}
+    statuses, objs, bounds = [], [], []
+    for bi, block in enumerate(blocks):
+        left = time_limit_s - (time.perf_counter() - t_start)
+        share_t = weights[bi] / max(sum(weights[bi:]), 1)
+        limit = max(0.5, left * share_t)
+        sub = [datas[i] for i in block]
+        local = [list(range(len(block)))] if len(block) > 1 else []
+        mip = make_solver(solver)
+        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
+        res = run(mip, solver_name=solver, time_limit_s=limit, mip_gap=mip_gap, seed=seed,
+                  hint=handles.hint, progress=progress, offset=handles.offset)
+        if res.status == "infeasible":
+            label = ", ".join(names[i] for i in block)
+            msg = (f"the siting model of {label} has no feasible plan: each demand can reach a "
+                   "site and capacities suffice in total, so the conflict is between capacities, "
+                   "single sourcing, township rules and the coverage target together; relax one "
+                   "of them")
+            raise InfeasibleError(msg, unservable=[])
+        if not res.has_solution:
+            label = ", ".join(names[i] for i in block)
+            msg = f"no feasible siting plan for {label} found within {limit:.0f} s ({solver})"
+            raise SolverTimeout(msg)
+        streams_out, fixed, transport, penalty, shared = extract(handles, sub)
+        obj = fixed + transport + penalty
+        for i, so in zip(block, streams_out, strict=True):
+            results[i] = so
+        statuses.append(res.status)
+        objs.append((fixed, transport, penalty, shared))
+        bounds.append(min(res.bound, obj) if np.isfinite(res.bound) else -np.inf)
+    fixed = sum(o[0] for o in objs)
+    transport = sum(o[1] for o in objs)
+    penalty = sum(o[2] for o in objs)
+    objective = fixed + transport + penalty
+    bound = float(sum(bounds))
+    gap = rel_gap(objective, bound)
+    status = _combine(statuses)
+    n_t = max(len(sd.tiers) for sd in datas)
+    shared_all = tuple(
+        np.unique(np.concatenate([o[3][t] for o in objs if t < len(o[3])] or [np.zeros(0, int)]))
+        .astype(int) for t in range(n_t))
+    return ThreeTierSolution(
+        streams=tuple(results[i] for i in range(len(models))), objective=objective, bound=bound,
+        gap=gap, status=status, solve_time_s=time.perf_counter() - t_start, fixed_cost_cny=fixed,
+        transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all)
+
+
+def _size(sd) -> int:
+    return sum(len(td.pa) for td in sd.tiers) + len(sd.w)
+
+
+def _combine(statuses: list[str]) -> str:
+    """Status of several independent models: the weakest one."""
+    for s in ("time_limit", "feasible"):
+        if s in statuses:
+            return s
+    return "optimal"
+
+
+def _share_components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
+    """Union the share groups into components of stream indices (≥ 2 members each)."""
+    pos = {n: i for i, n in enumerate(names)}
+    parent = list(range(len(names)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for grp in share:
+        if isinstance(grp, str):
+            msg = f"share must be a list of tuples of stream names, got the string {grp!r}"
+            raise InputError(msg, field="share")
+        idx = [pos[n] for n in grp if n in pos]
+        for a in idx[1:]:
+            parent[find(a)] = find(idx[0])
+    comps: dict[int, list[int]] = {}
+    for i in range(len(names)):
+        comps.setdefault(find(i), []).append(i)
+    return [c for c in comps.values() if len(c) >= 2]
