@@ -125,3 +125,30 @@ def test_merge_region_runs_tier3_on_the_merged_sites(tmp_path):
     assert t.loc[0, "cross_county_links"] == 1
     html = out.index_html.read_text(encoding="utf-8")
     assert "A T2 → B PB" in html  # the cross-county link's tooltip
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.floats(114.0, 115.0), st.floats(31.8, 32.2), st.floats(1.0, 500.0),
+                          st.integers(0, 2)), min_size=1, max_size=6),
+       st.lists(st.tuples(st.floats(114.0, 115.0), st.floats(31.8, 32.2)), min_size=3, max_size=3),
+       st.floats(0.0, 1e5))
+def test_region_plan_never_costs_more_than_the_county_plans(stations, centres, fixed):
+    """The county plans' assignment is feasible for the region model, so the region's cost is
+    at most theirs; every station is assigned to an open centre."""
+    rows = [{"county": f"C{c}", "site_id": f"T{i}", "stream": "film", "tier": "township_station",
+             "load_t": w, "capacity_t": 1e4, "parent_id": f"P{c}", "geometry": Point(x, y)}
+            for i, (x, y, w, c) in enumerate(stations)]
+    rows += [{"county": f"C{c}", "site_id": f"P{c}", "stream": "film", "tier": "county_center",
+              "load_t": 0.0, "capacity_t": 1e4, "parent_id": None, "geometry": Point(x, y)}
+             for c, (x, y) in enumerate(centres)]
+    sites = gpd.GeoDataFrame(rows, crs="EPSG:4326")
+    res = regional_tier3(sites, {"film": Tier3Params(2.5, fixed_cost_cny=fixed)}, time_limit_s=10)
+    s = res.summary.iloc[0]
+    assert s["cost_region_cny"] <= s["cost_county_cny"] * (1 + 1e-6) + 1e-6
+    assert len(res.links) == len(stations) and res.links["to_id"].notna().all()
+    assert set(res.links["to_id"]) == set(res.centres["site_id"])
+    assert res.centres["load_t"].sum() == pytest.approx(sum(w for _, _, w, _ in stations), abs=0.01)
