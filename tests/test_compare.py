@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_indicators_demo import recompute
+from test_indicators_demo import recompute, shared_run
 from typer.testing import CliRunner
 
 from netplan._paths import data_file
@@ -47,23 +47,25 @@ def scenario_file(tmp: Path, county: Path) -> Path:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """Three runs: optimised, its layout.csv re-evaluated, and the county's proposal."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    sc = scenario_file(tmp, county_copy(tmp))
-    r = CliRunner()
-    res = r.invoke(app, ["plan", str(sc), "--out", str(tmp / "opt"), "--no-maps"])
-    assert res.exit_code == 0, res.output
-    res = r.invoke(app, ["evaluate", str(tmp / "opt" / "layout.csv"), "--scenario", str(sc),
-                         "--out", str(tmp / "again"), "--no-maps"])
-    assert res.exit_code == 0, res.output
     from netplan.layout_io import proposed_layout, write_layout
     from netplan.planner import load_inputs
 
-    s = load_scenario(sc)
-    write_layout(proposed_layout(load_inputs(s), s), tmp / "proposed.csv")
-    res = r.invoke(app, ["evaluate", str(tmp / "proposed.csv"), "--scenario", str(sc),
-                         "--out", str(tmp / "proposed")])
-    assert res.exit_code == 0, res.output
-    return tmp, s
+    def build(tmp: Path) -> None:
+        sc = scenario_file(tmp, county_copy(tmp))
+        r = CliRunner()
+        res = r.invoke(app, ["plan", str(sc), "--out", str(tmp / "opt"), "--no-maps"])
+        assert res.exit_code == 0, res.output
+        res = r.invoke(app, ["evaluate", str(tmp / "opt" / "layout.csv"), "--scenario", str(sc),
+                             "--out", str(tmp / "again"), "--no-maps"])
+        assert res.exit_code == 0, res.output
+        s = load_scenario(sc)
+        write_layout(proposed_layout(load_inputs(s), s), tmp / "proposed.csv")
+        res = r.invoke(app, ["evaluate", str(tmp / "proposed.csv"), "--scenario", str(sc),
+                             "--out", str(tmp / "proposed")])
+        assert res.exit_code == 0, res.output
+
+    tmp = shared_run(tmp_path_factory, "e2e", build)
+    return tmp, load_scenario(tmp / "s.toml")
 
 
 def test_same_layout_same_scores(runs):
@@ -92,22 +94,22 @@ def test_evaluate_writes_the_plan_outputs(runs):
     assert {"品类", "指标", "数值", "目标值", "是否达标"} <= set(x.columns)
 
 
-def test_compare_cli_writes_three_files(runs):
+def test_compare_cli_writes_three_files(runs, tmp_path):
     """`netplan compare` writes compare.csv/.xlsx/.html with Δ columns and each run's missed targets."""
     tmp, _ = runs
     res = CliRunner().invoke(app, ["compare", str(tmp / "opt"), str(tmp / "proposed"),
-                                   "--out", str(tmp / "cmp")])
+                                   "--out", str(tmp_path / "cmp")])
     assert res.exit_code == 0, res.output
-    c = pd.read_csv(tmp / "cmp" / "compare.csv", encoding="utf-8-sig")
+    c = pd.read_csv(tmp_path / "cmp" / "compare.csv", encoding="utf-8-sig")
     assert {"opt", "proposed", "Δ proposed", "opt met", "proposed met", "target"} <= set(c.columns)
     row = c[(c["stream"] == "film") & (c["indicator"] == "recovery_rate")].iloc[0]
     assert row["Δ proposed"] == pytest.approx(row["proposed"] - row["opt"], abs=1e-6)
     table, misses = compare_runs([tmp / "opt", tmp / "proposed"])
     assert misses["opt"] == []
     assert "pesticide_packaging.village_coverage" in misses["proposed"]
-    h = (tmp / "cmp" / "compare.html").read_text(encoding="utf-8")
+    h = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert "class='diff" in h and "pesticide_packaging.village_coverage" in h
-    assert pd.read_excel(tmp / "cmp" / "compare.xlsx", sheet_name="missed")["run"].tolist() == \
+    assert pd.read_excel(tmp_path / "cmp" / "compare.xlsx", sheet_name="missed")["run"].tolist() == \
         ["opt", "proposed"]
 
 
@@ -152,7 +154,7 @@ def test_routed_co2_replaces_the_estimate(runs):
     assert total > 0
 
 
-def test_plan_fix_keeps_and_forbids(runs):
+def test_plan_fix_keeps_and_forbids(runs, tmp_path):
     """`plan --fix`: a site the layout keeps open stays open (even where the optimum had none), a
     closed one is never used, the rest is optimised."""
     tmp, s = runs
@@ -165,11 +167,11 @@ def test_plan_fix_keeps_and_forbids(runs):
         {"site_id": "T411723001", "streams": "film", "tier": "township_station", "lon": 114.68,
          "lat": 33.0, "status": "new"},
     ])
-    fix.to_csv(tmp / "fix.csv", index=False)
-    res = CliRunner().invoke(app, ["plan", str(s.path), "--fix", str(tmp / "fix.csv"),
-                                   "--out", str(tmp / "fixed"), "--no-maps"])
+    fix.to_csv(tmp_path / "fix.csv", index=False)
+    res = CliRunner().invoke(app, ["plan", str(s.path), "--fix", str(tmp_path / "fix.csv"),
+                                   "--out", str(tmp_path / "fixed"), "--no-maps"])
     assert res.exit_code == 0, res.output
-    got = pd.read_csv(tmp / "fixed" / "sites.csv", encoding="utf-8-sig")
+    got = pd.read_csv(tmp_path / "fixed" / "sites.csv", encoding="utf-8-sig")
     film = got[got["stream"] == "film"]
     pts = set(film.loc[film["tier"] == "village_point", "site_id"])
     assert "S001" not in pts and pts
@@ -177,5 +179,5 @@ def test_plan_fix_keeps_and_forbids(runs):
     assert "T411723001" not in set(opt.loc[(opt["stream"] == "film") & (opt["tier"] == "township_station"),
                                            "site_id"])
     # pesticide packaging is not in the fix table: S001 stays available to it
-    k = pd.read_csv(tmp / "fixed" / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
+    k = pd.read_csv(tmp_path / "fixed" / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
     assert k.loc[("film", "recovery_rate"), "met"]

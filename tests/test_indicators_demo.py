@@ -3,6 +3,10 @@ the real road file, and every indicator of kpis.csv recomputed from plan.gpkg in
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -51,6 +55,22 @@ def recompute(run: Path, sc: Scenario) -> dict[tuple[str, str], float]:
         out[(s, "served_t_yr")] = served
         out[(s, "generation_t_yr")] = gen
     return out
+def shared_run(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built once per test session even under pytest-xdist: the workers share the parent of
+    their base temp dirs and take a file lock; the first builds, the others reuse."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    out = root / f"shared-{name}"
+    with open(root / f"shared-{name}.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        if not (out / ".done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            build(out)
+            (out / ".done").touch()
+    return out
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """Score the shipped proposal on the demo county over its road file and write the outputs.
@@ -66,22 +86,24 @@ def demo_run(tmp_path_factory):
     from netplan.layout_io import layout_from_table, merge_candidates, read_layout
     from netplan.planner import estimate_supply, load_inputs, road_network, travel_matrices
 
-    tmp = tmp_path_factory.mktemp("demo")
     sc = load_scenario(data_file("scenarios", "demo.toml"))
-    table = read_layout(data_file("demo", "layout_proposed.csv"), streams=sc.stream_ids)
-    county = load_inputs(sc)
-    supply = estimate_supply(sc, county)
-    cands = merge_candidates(build_candidates(county), table, county)
-    mats = travel_matrices(road_network(sc, county), supply, cands, sc)
-    lay = layout_from_table(table, sc, supply.demands, cands, mats.dem_site_m, mats.site_site_m)
-    ids = cands["site_id"].to_numpy()
-    ev = evaluate(sc, county, supply, lay, pd.DataFrame(mats.site_site_m, index=ids, columns=ids))
-    routes = gpd.GeoDataFrame({"stream": [], "kind": [], "distance_m": [], "trips_per_year": []},
-                              geometry=[], crs="EPSG:4326")
-    layers = build_layers(county, supply, lay, ev, cands, routes, sc.stream_ids)
-    write_outputs(tmp / "run", layers, ev.kpis)
-    pd.DataFrame(ev.townships).to_csv(tmp / "run" / "kpis_township.csv", index=False)
-    return tmp / "run", sc
+
+    def build(tmp: Path) -> None:
+        table = read_layout(data_file("demo", "layout_proposed.csv"), streams=sc.stream_ids)
+        county = load_inputs(sc)
+        supply = estimate_supply(sc, county)
+        cands = merge_candidates(build_candidates(county), table, county)
+        mats = travel_matrices(road_network(sc, county), supply, cands, sc)
+        lay = layout_from_table(table, sc, supply.demands, cands, mats.dem_site_m, mats.site_site_m)
+        ids = cands["site_id"].to_numpy()
+        ev = evaluate(sc, county, supply, lay, pd.DataFrame(mats.site_site_m, index=ids, columns=ids))
+        routes = gpd.GeoDataFrame({"stream": [], "kind": [], "distance_m": [], "trips_per_year": []},
+                                  geometry=[], crs="EPSG:4326")
+        layers = build_layers(county, supply, lay, ev, cands, routes, sc.stream_ids)
+        write_outputs(tmp / "run", layers, ev.kpis)
+        pd.DataFrame(ev.townships).to_csv(tmp / "run" / "kpis_township.csv", index=False)
+
+    return shared_run(tmp_path_factory, "demo", build) / "run", sc
 
 
 def test_demo_indicators_recomputed_from_gpkg(demo_run):
