@@ -9,6 +9,10 @@ Memory is bounded by chunking: one chunk holds ``chunk × n_nodes`` float64 dist
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
@@ -60,40 +64,82 @@ def _mul(frac: NDArray, w: NDArray) -> NDArray:
     return np.where(np.isfinite(w), frac * np.where(np.isfinite(w), w, 0.0), np.inf)
 
 
+def workers_default() -> int:
+    """Worker processes for large matrices: env NETPLAN_WORKERS, else the CPUs this process may use."""
+    env = os.environ.get("NETPLAN_WORKERS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+PARALLEL_MIN_WORK = 2_000_000  # sources × nodes below which one process is faster than forking
+_SHARED: dict = {}  # arguments inherited by forked workers (no pickling of the graph)
+
+
+def _chunk(rows: NDArray) -> NDArray[np.float64]:
+    """Dijkstra from the virtual sources ``rows``; returns their (len(rows), m) cost block."""
+    u, v, w, n, src_nodes, src_cost, dst_nodes, dst_cost, limit = _SHARED["args"]
+    c = len(rows)
+    vn = n + np.arange(c)
+    vu = np.repeat(vn, 2)
+    vv = src_nodes[rows].ravel()
+    vw = src_cost[rows].ravel()
+    ok = np.isfinite(vw)
+    G = sp.csr_matrix((np.r_[w, np.maximum(vw[ok], 1e-9)], (np.r_[u, vu[ok]], np.r_[v, vv[ok]])),
+                      shape=(n + c, n + c))
+    dist = dijkstra(G, directed=True, indices=vn, limit=limit)
+    return np.minimum(dist[:, dst_nodes[:, 0]] + dst_cost[:, 0],
+                      dist[:, dst_nodes[:, 1]] + dst_cost[:, 1])
+
+
+def _chunk_job(rows: NDArray) -> tuple[NDArray, NDArray]:
+    return rows, _chunk(rows)
+
+
 def one_side(u: NDArray, v: NDArray, w: NDArray, n: int,
              src_nodes: NDArray, src_cost: NDArray, dst_nodes: NDArray, dst_cost: NDArray,
-             *, limit: float = np.inf, chunk: int | None = None,
+             *, limit: float = np.inf, chunk: int | None = None, workers: int | None = None,
              progress: bool = False) -> NDArray[np.float64]:
     """Costs (k, m) from k virtual sources to m virtual targets over arcs (u, v, w) on n nodes.
 
     ``src_nodes``/``src_cost``: (k, 2) nodes a source connects to and at what cost;
     ``dst_nodes``/``dst_cost``: (m, 2) nodes a target is reached from and the cost added.
+    Chunks of sources run in ``workers`` forked processes when the work is large; each chunk
+    holds at most ``MEM_BUDGET_BYTES`` of distances.
     """
     k, m = len(src_nodes), len(dst_nodes)
     out = np.full((k, m), np.inf)
     valid = np.flatnonzero(np.isfinite(src_cost).any(axis=1))
     if len(valid) == 0 or m == 0:
         return out
+    workers = workers_default() if workers is None else max(1, workers)
+    if len(valid) * n < PARALLEL_MIN_WORK:
+        workers = 1
     if chunk is None:
-        chunk = int(max(1, min(len(valid), MEM_BUDGET_BYTES // (8 * (n + 1)) // 2)))
-    d0, d1 = dst_nodes[:, 0], dst_nodes[:, 1]
-    c0, c1 = dst_cost[:, 0], dst_cost[:, 1]
-    starts = range(0, len(valid), chunk)
-    for s in tqdm(starts, desc="road matrix", unit="chunk", leave=False,
-                  disable=not progress or len(starts) < 3):
-        rows = valid[s:s + chunk]
-        c = len(rows)
-        vn = n + np.arange(c)
-        vu = np.repeat(vn, 2)
-        vv = src_nodes[rows].ravel()
-        vw = src_cost[rows].ravel()
-        ok = np.isfinite(vw)
-        G = sp.csr_matrix((np.r_[w, np.maximum(vw[ok], 1e-9)], (np.r_[u, vu[ok]], np.r_[v, vv[ok]])),
-                          shape=(n + c, n + c))
-        dist = dijkstra(G, directed=True, indices=vn, limit=limit)
-        res = np.minimum(dist[:, d0] + c0, dist[:, d1] + c1)
-        out[rows] = res
-        del dist
+        chunk = int(max(1, MEM_BUDGET_BYTES // (8 * (n + 1)) // 2))
+        if workers > 1:  # at least 4 chunks per worker so the processes stay busy
+            chunk = max(1, min(chunk, -(-len(valid) // (4 * workers))))
+    chunks = [valid[s:s + chunk] for s in range(0, len(valid), chunk)]
+    _SHARED["args"] = (u, v, w, n, src_nodes, src_cost, dst_nodes, dst_cost, limit)
+    bar = tqdm(total=len(valid), desc="road matrix", unit="src", leave=False,
+               disable=not progress or len(chunks) < 3)
+    try:
+        if workers == 1 or len(chunks) == 1:
+            for rows in chunks:
+                out[rows] = _chunk(rows)
+                bar.update(len(rows))
+        else:
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+                for rows, res in ex.map(_chunk_job, chunks):
+                    out[rows] = res
+                    bar.update(len(rows))
+    finally:
+        _SHARED.clear()
+        bar.close()
     return out
 
 
