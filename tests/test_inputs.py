@@ -329,3 +329,26 @@ def test_degrees_minutes_seconds_and_thousands_separators(tmp_path):
     p = c.villages.geometry.iloc[0]
     assert abs(p.x - 114.61) < 1e-9 and abs(p.y - 33.0) < 1e-9
     assert c.villages["population"].iloc[0] == 1000
+
+
+def test_excel_title_row_and_summary_rows(tmp_path):
+    """An Excel sheet with a title line above the header and a 小计 row between villages (both
+    common in county spreadsheets) reads: the title is skipped, the summary row dropped (noted),
+    and a problem after it keeps the row number it has in the file."""
+    root = build_folder(tmp_path / "c")
+    (root / "villages.csv").unlink()
+    head = ["行政村代码", "村名", "乡镇", "经度", "纬度", "人口"]
+    rows = [["平舆县行政村基础数据表（2024年）", "", "", "", "", ""], head]
+    for i in range(4):
+        v = VILLAGES.iloc[i]
+        rows.append([v["village_id"], v["name"], v["township"], v["lon"], v["lat"], v["population"]])
+        if i == 1:
+            rows.append(["小计", "", "", "", "", 1600])
+    rows[-1][5] = "n/a?"  # the last village (data row 5 in the file) has a bad population
+    pd.DataFrame(rows).to_excel(root / "villages.xlsx", index=False, header=False)
+    rep = validate_folder(root, roads=False)
+    assert [str(p) for p in rep.errors] == ["villages.xlsx, row 5, field 'population': not a number: 'n/a?'"]
+    notes = [str(p) for p in rep.problems if p.severity == "note" and p.file == "villages.xlsx"]
+    assert "villages.xlsx, row 3: summary row (合计/总计) skipped" in notes
+    assert any("header is on line 2" in n for n in notes)
+    assert len(rep.county.villages) == 4

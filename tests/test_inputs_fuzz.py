@@ -19,7 +19,7 @@ from netplan.inputs import load_county, validate_folder
 from netplan.model import County
 
 #: examples per fuzz test; NETPLAN_FUZZ_EXAMPLES=2000 for a long hunt
-FUZZ = settings(max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "30")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("NETPLAN_FUZZ_EXAMPLES", "15")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

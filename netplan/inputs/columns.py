@@ -163,3 +163,43 @@ def value_aliases(kind: str) -> dict[str, str]:
         for n in [canon, *names]:
             out[str(n).strip().lower()] = canon
     return out
+
+
+#: cells that mark a summary row in planners' spreadsheets (dropped with a note)
+TOTAL_WORDS = {"合计", "总计", "小计", "合  计", "合 计", "总 计", "total", "sum", "subtotal"}
+
+
+def header_score(headers: list[object], table: str) -> int:
+    """How many of ``headers`` are known aliases of ``table``'s columns."""
+    aliases: dict[str, list[str]] = column_table().get(table, {})
+    keys = {normalise(n)[0] for canon, names in aliases.items() for n in [canon, *names]}
+    return sum(1 for h in headers if str(h).strip() and normalise(h)[0] in keys)
+
+
+def tidy_table(df: pd.DataFrame, table: str, file: str, problems: list[Problem]) -> pd.DataFrame:
+    """A spreadsheet made readable: a title row above the header (表头) is skipped when a lower
+    row (within the first five) holds more known headers, and summary rows (合计/总计/小计) are
+    dropped; both are noted. When rows are dropped, ``df.attrs["rows"]`` maps each remaining row
+    to its 1-based data row in the file."""
+    best, best_row = header_score(list(df.columns), table), None
+    for k in range(min(5, len(df))):
+        sc = header_score(list(df.iloc[k]), table)
+        if sc > best:
+            best, best_row = sc, k
+    if best_row is not None:
+        cols = [str(c).strip() or f"column_{i + 1}" for i, c in enumerate(df.iloc[best_row])]
+        df = df.iloc[best_row + 1:].reset_index(drop=True)
+        df.columns = cols
+        problems.append(Problem(file, None, None, f"the header is on line {best_row + 2} of the "
+                                "sheet (title lines above it skipped); rows are counted from it",
+                                "note"))
+    if len(df):
+        total = df.apply(lambda r: any(str(x).strip().lower() in TOTAL_WORDS for x in r.iloc[:4]),
+                         axis=1).to_numpy(dtype=bool)
+        for i in map(int, total.nonzero()[0]):
+            problems.append(Problem(file, i + 1, None, "summary row (合计/总计) skipped", "note"))
+        if total.any():
+            keep = (~total).nonzero()[0]
+            df = df[~total].reset_index(drop=True)
+            df.attrs["rows"] = [int(i) + 1 for i in keep]
+    return df

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import shapely
 
 from netplan.errors import InputError, Problem
 from netplan.inputs import checks, geom
-from netplan.inputs.columns import area_factor, column_table, map_columns
+from netplan.inputs.columns import area_factor, column_table, map_columns, tidy_table
 from netplan.inputs.crs import WGS84, CrsSpec, metric_crs_for, parse_crs, strict_crs
 from netplan.inputs.tables import GEO_SUFFIXES, SUFFIXES, read_table
 from netplan.model import County
@@ -45,6 +45,7 @@ class FileSpec:
     area_unit: str | None = None
     sheet: str | int | None = None
     layer: str | None = None
+    rows: list[int] | None = None  # file row of each table row, when summary rows were dropped
 
     @property
     def name(self) -> str:
@@ -154,7 +155,22 @@ def _read(spec: FileSpec, problems: list[Problem], *, optional: bool) -> pd.Data
         return None
     if note:
         problems.append(Problem(spec.name, None, None, f"read with {note}", "note"))
+    if not isinstance(df, gpd.GeoDataFrame) and spec.key != "roads":
+        df = tidy_table(df, spec.key, spec.name, problems)
+        spec.rows = df.attrs.get("rows")
     return df
+
+
+def _renumber(problems: list[Problem], start: int, spec: FileSpec) -> None:
+    """Rows of the problems found since ``start`` in ``spec``'s file, back to the file's numbering
+    (after summary rows were dropped)."""
+    if not spec.rows:
+        return
+    for k in range(start, len(problems)):
+        p = problems[k]
+        if p.file == spec.name and p.row is not None and 0 < p.row <= len(spec.rows) and \
+                p.message != "summary row (合计/总计) skipped":
+            problems[k] = replace(p, row=spec.rows[p.row - 1])
 
 
 def _layer_crs(spec: FileSpec, gdf: gpd.GeoDataFrame) -> CrsSpec | None:
@@ -236,10 +252,18 @@ def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
 
     boundary_geom, boundary = _boundary(specs["boundary"], problems, meta, root)
     metric = _metric(meta, boundary_geom, problems)
+    n0 = len(problems)
     towns = _townships(specs["townships"], problems, metric, boundary_geom)
+    _renumber(problems, n0, specs["townships"])
+    n0 = len(problems)
     villages = _villages(specs["villages"], problems, metric, towns, boundary_geom)
+    _renumber(problems, n0, specs["villages"])
+    n0 = len(problems)
     farms = _farms(specs["farms"], problems, metric, towns, villages, boundary_geom)
+    _renumber(problems, n0, specs["farms"])
+    n0 = len(problems)
     sites = _sites(specs["sites"], problems, metric, towns, boundary_geom)
+    _renumber(problems, n0, specs["sites"])
     rspec = specs["roads"]
     roads_path = rspec.path if rspec.path is not None and rspec.path.exists() else None
     if roads_path is None:
