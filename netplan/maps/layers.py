@@ -46,7 +46,7 @@ _LAYER_JS = Template(
                 var s = styles[f.properties.c] || {};
                 if (s.shape === "div") {
                     return L.marker(ll, {icon: L.divIcon({html: s.html, className: "np-icon",
-                        iconSize: [s.size, s.size], iconAnchor: [s.size / 2, s.size / 2]}),
+                        iconSize: [s.size, s.size], iconAnchor: [s.size / 2 - (s.dx || 0), s.size / 2]}),
                         interactive: {{ this.interactive|tojson }}, riseOnHover: true});
                 }
                 return L.circleMarker(ll, s);
@@ -394,7 +394,12 @@ def sites_layers(
             s = str(r.get("stream"))
             status = str(r.get("status") or "new")
             key = f"{s}|{status}"
-            styles.setdefault(key, site_style(tier, style.stream_colour(s), status))
+            if key not in styles:
+                styles[key] = site_style(tier, style.stream_colour(s), status)
+                if styles[key].get("shape") == "div" and len(streams) > 1:
+                    # co-located stations of several streams fan out sideways, 7 px apart
+                    k = list(streams).index(s) if s in streams else 0
+                    styles[key]["dx"] = round(7 * (k - (len(streams) - 1) / 2))
             classes.append(key)
             tl = tier_label(s, tier, tier_labels)
             util = r.get("utilisation")
