@@ -1,6 +1,7 @@
 """Set runs side by side: `netplan compare RUN_A RUN_B [...] --out DIR` reads each run folder's
 kpis.csv (and run.json), and writes compare.csv, compare.xlsx and compare.html — indicators, targets,
-costs and CO2 per run, the difference to the first run, and which targets each run misses.
+costs and CO2 per run, the difference to the first run, and which targets each run misses — and
+compare_map.html, the first two layouts on synchronised maps side by side.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import html
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 from netplan.errors import InputError
@@ -76,7 +78,7 @@ def compare_runs(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, li
     return table, misses
 
 
-def compare_html(table: pd.DataFrame, misses: dict[str, list[str]]) -> str:
+def compare_html(table: pd.DataFrame, misses: dict[str, list[str]], *, map_link: bool = False) -> str:
     """Self-contained HTML: the table with differences highlighted and each run's missed targets."""
     labels = table.attrs["runs"]
     e = html.escape
@@ -115,21 +117,53 @@ def compare_html(table: pd.DataFrame, misses: dict[str, list[str]]) -> str:
     return ("<!DOCTYPE html><html lang=zh><head><meta charset=utf-8><title>netplan compare</title>"
             f"<style>{CSS}</style></head><body><h1>方案比选 Layout comparison</h1>"
             f"<p>runs: {links}; Δ = run minus <b>{e(labels[0])}</b>; "
-            "<span class=diff>highlighted</span> = differs from the first run.</p>"
+            "<span class=diff>highlighted</span> = differs from the first run."
+            + (" Maps side by side: <a href='compare_map.html'>compare_map.html</a>." if map_link else "")
+            + "</p>"
             f"<h2>未达标目标 Targets missed</h2><ul>{miss}</ul>"
             f"<h2>指标、成本与碳排放 Indicators, costs and CO2</h2>{''.join(rows)}</body></html>")
 
 
-def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: str | Path) -> list[Path]:
-    """compare.csv, compare.xlsx (Chinese headers, a "missed" sheet) and compare.html, atomically."""
+def _read_layers(gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
+    import pyogrio
+
+    return {name: gpd.read_file(gpkg, layer=name) for name, _ in pyogrio.list_layers(gpkg)}
+
+
+def write_compare_map_of(run_a: Path, run_b: Path, labels: tuple[str, str], path: Path) -> Path | None:
+    """Side-by-side synchronised map of two runs (netplan.maps.write_compare_map); None if a run has
+    no plan.gpkg."""
+    from netplan.maps import write_compare_map
+
+    a, b = Path(run_a) / "plan.gpkg", Path(run_b) / "plan.gpkg"
+    if not (a.exists() and b.exists()):
+        return None
+    crow = any(read_run(r)[2].get("crow_fly", False) for r in (run_a, run_b))
+    return write_compare_map(path, _read_layers(a), _read_layers(b), labels=labels,
+                             kpis_a=read_run(run_a)[1], kpis_b=read_run(run_b)[1], crow_fly=crow)
+
+
+def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: str | Path,
+                  run_dirs: list[str | Path] | None = None) -> list[Path]:
+    """compare.csv, compare.xlsx (Chinese headers, a "missed" sheet), compare.html and — given the
+    run folders — compare_map.html (first two runs side by side), atomically."""
     out = Path(out_dir)
+    names = ["compare.csv", "compare.xlsx", "compare.html"]
     with staging(out) as tmp:
         write_csv(tmp / "compare.csv", table)
         miss = pd.DataFrame([{"run": k, "missed": ";".join(v), "n_missed": len(v)}
                              for k, v in misses.items()])
         write_xlsx(tmp / "compare.xlsx", {"compare": table, "missed": miss})
-        (tmp / "compare.html").write_text(compare_html(table, misses), encoding="utf-8")
-    return [out / "compare.csv", out / "compare.xlsx", out / "compare.html"]
+        has_map = False
+        if run_dirs is not None and len(run_dirs) >= 2:
+            labels = table.attrs["runs"]
+            has_map = write_compare_map_of(Path(run_dirs[0]), Path(run_dirs[1]),
+                                           (labels[0], labels[1]), tmp / "compare_map.html") is not None
+        if has_map:
+            names.append("compare_map.html")
+        (tmp / "compare.html").write_text(compare_html(table, misses, map_link=has_map),
+                                          encoding="utf-8")
+    return [out / n for n in names]
 
 
 def console_table(table: pd.DataFrame, misses: dict[str, list[str]]):
@@ -162,5 +196,5 @@ def compare_command(runs: list[Path], out: Path | None = None) -> None:
     for lab, m in misses.items():
         out_console.print(f"{lab}: " + (f"[red]misses {', '.join(m)}[/]" if m else "[green]all targets met[/]"))
     if out is not None:
-        files = write_compare(table, misses, out)
+        files = write_compare(table, misses, out, run_dirs=list(runs))
         out_console.print(f"wrote {', '.join(f.name for f in files)} to {out}")

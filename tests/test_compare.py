@@ -108,6 +108,7 @@ def test_compare_cli_writes_three_files(runs, tmp_path):
     assert misses["opt"] == []
     assert "pesticide_packaging.village_coverage" in misses["proposed"]
     h = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
+    assert "compare_map.html" in h and (tmp_path / "cmp" / "compare_map.html").stat().st_size > 1000
     assert "class='diff" in h and "pesticide_packaging.village_coverage" in h
     assert pd.read_excel(tmp_path / "cmp" / "compare.xlsx", sheet_name="missed")["run"].tolist() == \
         ["opt", "proposed"]
