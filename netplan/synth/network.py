@@ -243,7 +243,10 @@ def village_loops(net: Network, nodes: list[int], rng: np.random.Generator, *,
         d = float(np.hypot(*(xy[a] - xy[b])))
         if d > max_len_m or rng.random() > share:
             continue
-        path = lat.path_between(nodes[a], nodes[b], limit_m=3.0 * d)
+        # a short search first; the wider one finds the same path when the short one fails
+        path = lat.path_between(nodes[a], nodes[b], limit_m=1.6 * d)
+        if path is None:
+            path = lat.path_between(nodes[a], nodes[b], limit_m=3.0 * d)
         if path is None:
             continue
         net.add_path(path, net.new_road("unclassified"))

@@ -28,7 +28,7 @@ def _pick_near(sk: Skeleton, rank: NDArray[np.int64], rng: np.random.Generator, 
     d = np.hypot(*(sk.lat.xy_m - sk.lat.xy_m[centre]).T)
     for lo, hi, mr in ((r_lo, r_hi, min_rank), (0.0, 2 * r_hi, min_rank), (0.0, 4 * r_hi, 1)):
         cand = np.flatnonzero(sk.net.on_net & (rank >= mr) & (d >= lo) & (d <= hi))
-        cand = np.array([c for c in cand if int(c) not in taken], dtype=np.int64)
+        cand = cand[~np.isin(cand, np.fromiter(taken, dtype=np.int64, count=len(taken)))]
         if len(cand):
             return int(cand[rng.integers(len(cand))])
     return centre
