@@ -17,6 +17,7 @@ The scenario is data/scenarios/demo.toml with the siting time limit set by ``--t
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def scenario(path: Path, county_dir: Path, time_limit_s: float) -> Path:
 def run(region: Path, scen: Path, out: Path, workers: int) -> tuple[float, object, float]:
     """Batch with ``workers`` workers (force) + merge; returns (wall s, BatchResult, merge s)."""
     t0 = time.perf_counter()
+    print(f"{workers} worker(s): load average before {os.getloadavg()[0]:.1f}", flush=True)
     res = run_batch(region, scen, out, workers=workers, force=True, maps=True)
     t1 = time.perf_counter()
     merge_region(out, res.counties, title=f"bench {workers} workers")
@@ -83,20 +85,23 @@ def main(argv: list[str] | None = None) -> int:
             if c.worker and c.peak_rss_mb:
                 per_worker[c.worker] = max(per_worker.get(c.worker, 0.0), c.peak_rss_mb)
         rows.append((w, wall, merge_s, sum(c.ok for c in res.counties), len(res.counties),
-                     sum(c.time_s for c in res.counties), max(per_worker.values(), default=0.0)))
+                     sum(c.time_s for c in res.counties), sum(c.cpu_s for c in res.counties),
+                     max(per_worker.values(), default=0.0), os.getloadavg()[0]))
     anchor = rows[0][1]
     print(f"\n### Prefecture run: Zhumadian, {len(dirs)} counties, siting limit {a.time_limit:g} s/county\n")
-    print("| workers | wall s | speed-up vs 1 worker | merge s | counties ok | Σ county task s | peak RSS per worker MiB |")
-    print("|---|---|---|---|---|---|---|")
-    for w, wall, merge_s, ok, n, tsum, rss in rows:
-        print(f"| {w} | {wall:.1f} | {anchor / wall:.2f}x | {merge_s:.1f} | {ok}/{n} | {tsum:.1f} | {rss:.0f} |")
+    print(f"machine: {os.cpu_count()} CPUs; load average (1 min) after each run in the last column\n")
+    print("| workers | wall s | speed-up vs 1 worker | merge s | counties ok | Σ task wall s | Σ task CPU s | peak RSS per worker MiB | load avg |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for w, wall, merge_s, ok, n, tsum, csum, rss, la in rows:
+        print(f"| {w} | {wall:.1f} | {anchor / wall:.2f}x | {merge_s:.1f} | {ok}/{n} | {tsum:.1f} | "
+              f"{csum:.1f} | {rss:.0f} | {la:.1f} |")
     for c in results[1].counties:
         if c.status == "failed":
             print(f"\nfailed: {c.name}: {c.error_kind}: {(c.error or '').splitlines()[0]}")
 
     # scaling: the 1-worker run's county times (no contention) + Pingyu at larger sizes
     sc = [(c.name, c.info.get("n_villages"), c.info.get("n_demands"), c.info.get("n_candidates"),
-           c.time_s) for c in results[1].counties if c.status == "done"]
+           c.time_s, c.cpu_s) for c in results[1].counties if c.status == "done"]
     pingyu = next((d for d in dirs if d.name.startswith("411723")), None)
     if pingyu is not None:
         from netplan.batch.runner import make_jobs
@@ -108,20 +113,20 @@ def main(argv: list[str] | None = None) -> int:
                 make_region(d, adcodes=["411723"], seed=a.seed, n_villages=int(base_n * f))
             out = work / f"scale_out_{f:g}"
             job = make_jobs(d, scen, out)[0]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 info = plan_county(job, scen, maps=True)
                 sc.append((f"Pingyu x{f:g}", info["n_villages"], info["n_demands"],
-                           info["n_candidates"], time.perf_counter() - t))
+                           info["n_candidates"], time.perf_counter() - t, time.process_time() - c))
             except Exception as exc:  # report, keep the rest of the table
                 print(f"scaling run Pingyu x{f:g} failed: {type(exc).__name__}: {exc}")
     sc.sort(key=lambda r: r[1] or 0)
     print("\n### One county's planning time by size (1-worker run; siting limit "
           f"{a.time_limit:g} s)\n")
-    print("| county | villages | demands | candidates | time s |")
-    print("|---|---|---|---|---|")
-    for name, nv, nd, nc, t in sc:
-        print(f"| {name} | {nv} | {nd} | {nc} | {t:.1f} |")
+    print("| county | villages | demands | candidates | wall s | CPU s |")
+    print("|---|---|---|---|---|---|")
+    for name, nv, nd, nc, t, cpu in sc:
+        print(f"| {name} | {nv} | {nd} | {nc} | {t:.1f} | {cpu:.1f} |")
     if len(sc) >= 3:
         x = np.log([r[1] for r in sc])
         y = np.log([r[4] for r in sc])

@@ -195,9 +195,10 @@ def county_table(results: Sequence[CountyResult]) -> tuple[gpd.GeoDataFrame, pd.
 
 
 def status_table(results: Sequence[CountyResult]) -> pd.DataFrame:
-    """batch_status.csv: county, status, time_s, peak_rss_mb, worker, error_kind, error, input_hash."""
+    """batch_status.csv: county, status, time_s, cpu_s, peak_rss_mb, worker, error_kind, error, input_hash."""
     return pd.DataFrame([{
         "county": r.name, "status": r.status, "time_s": round(r.time_s, 3),
+        "cpu_s": round(r.cpu_s, 3),
         "peak_rss_mb": None if r.peak_rss_mb is None else round(r.peak_rss_mb, 1),
         "worker": r.worker, "error_kind": r.error_kind, "error": r.error,
         "input_hash": r.input_hash} for r in results])

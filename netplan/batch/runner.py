@@ -75,6 +75,8 @@ class CountyResult:
         Input hash of the job.
     time_s
         Wall-clock seconds the task took on its worker (0 when skipped).
+    cpu_s
+        CPU seconds of the worker process during the task (0 when skipped).
     peak_rss_mb
         Peak resident memory of the worker process so far, MiB (None when skipped).
     worker
@@ -93,6 +95,7 @@ class CountyResult:
     out_dir: Path
     input_hash: str
     time_s: float = 0.0
+    cpu_s: float = 0.0
     peak_rss_mb: float | None = None
     worker: str | None = None
     error_kind: str | None = None
@@ -258,7 +261,7 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
 
 def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, kwargs: dict) -> CountyResult:
     """Run ``task`` on a worker, catching every failure into the result (never raises)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         info = task(job, *args, **kwargs) or {}
     except Exception as exc:  # any county failure is reported, the region goes on
@@ -268,16 +271,16 @@ def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, 
             text += "\n" + "".join(traceback.format_exception(exc)[-3:])
         return CountyResult(name=job.name, status="failed", out_dir=job.out_dir,
                             input_hash=job.input_hash, time_s=time.perf_counter() - t0,
-                            peak_rss_mb=peak_rss_mb(), worker=_worker_name(),
-                            error_kind=kind, error=text, county_dir=job.county_dir)
+                            cpu_s=time.process_time() - c0, peak_rss_mb=peak_rss_mb(),
+                            worker=_worker_name(), error_kind=kind, error=text, county_dir=job.county_dir)
     dt = time.perf_counter() - t0
     record = {"input_hash": job.input_hash, "county_dir": str(job.county_dir), "time_s": round(dt, 3),
               "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **info}
     Path(job.out_dir).mkdir(parents=True, exist_ok=True)
     write_done(job.out_dir, record)
     return CountyResult(name=job.name, status="done", out_dir=job.out_dir, input_hash=job.input_hash,
-                        time_s=dt, peak_rss_mb=peak_rss_mb(), worker=_worker_name(),
-                        county_dir=job.county_dir, info=info)
+                        time_s=dt, cpu_s=time.process_time() - c0, peak_rss_mb=peak_rss_mb(),
+                        worker=_worker_name(), county_dir=job.county_dir, info=info)
 
 
 def _is_netplan_error(exc: BaseException) -> bool:
