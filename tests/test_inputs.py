@@ -352,3 +352,24 @@ def test_excel_title_row_and_summary_rows(tmp_path):
     assert "villages.xlsx, row 3: summary row (合计/总计) skipped" in notes
     assert any("header is on line 2" in n for n in notes)
     assert len(rep.county.villages) == 4
+
+
+def test_sites_geopackage_and_farms_geojson(tmp_path):
+    """Existing sites as a GeoPackage point layer in GK zone 38 and farms as GeoJSON with Chinese
+    headers read like their CSV versions; sites without a township column get the township whose
+    polygon holds them."""
+    root = build_folder(tmp_path / "c", farms=False, sites=False)
+    gpd.GeoDataFrame({"编号": ["S1", "S2"], "名称": ["农资店", "电厂"], "类型": ["agro_store", "biomass_plant"],
+                      "回收品类": ["农膜、农药包装", "秸秆"], "层级": ["村级", "县级"], "处理能力": [None, 1e5]},
+                     geometry=[Point(114.625, 33.0), Point(114.695, 33.01)], crs="EPSG:4326"
+                     ).to_crs("EPSG:4526").to_file(root / "sites.gpkg", layer="现有站点")
+    gpd.GeoDataFrame({"养殖场编号": ["F1"], "养殖场名称": ["甲猪场"], "村编号": ["411723101201"],
+                      "畜种": ["生猪"], "存栏": [1000]}, geometry=[Point(114.615, 33.005)],
+                     crs="EPSG:4326").to_file(root / "farms.geojson")
+    c = load_county(root)
+    assert c.sites["township_code"].tolist() == ["411723101", "411723001"]
+    assert c.sites["streams"].tolist() == ["film;pesticide_packaging", "straw"]
+    assert c.sites["tiers"].tolist() == ["village_point", "county_center"]
+    assert coords_m(c.sites.geometry.x, c.sites.geometry.y, [114.625, 114.695], [33.0, 33.01]).max() < 0.01
+    assert c.farms["species"].tolist() == ["pig"] and c.farms["township_code"].tolist() == ["411723101"]
+    assert c.farms["stock_head"].tolist() == [1000]

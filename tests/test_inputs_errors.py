@@ -236,3 +236,11 @@ def test_undeclared_gaode_villages_get_a_hint(tmp_path):
     assert len(msg) == 1 and "outside the county boundary" in msg[0]
     assert msg[0].endswith('it would lie inside if its coordinates were GCJ-02 (Gaode/Amap): declare '
                            'crs = "gcj02" for this file if they were picked on Gaode maps')
+
+
+def test_village_in_another_townships_polygon_warns(tmp_path):
+    """A village listed under 甲镇 whose point lies in 乙街道's polygon is a warning naming both."""
+    rep = report(build_folder(tmp_path, villages=vill(lon={0: 114.69})))
+    assert find(rep, "villages.csv", 1, "township_code", "warning") == [
+        "village lies in 乙街道 (411723001) but is listed under 甲镇 (411723101)"]
+    assert rep.ok

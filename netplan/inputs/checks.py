@@ -250,3 +250,23 @@ def parse_bool(v: object) -> bool | None:
         return bool(v)
     key = "" if v is None or (isinstance(v, float) and v != v) else str(v).strip().lower()
     return {"true": True, "false": False}.get(value_aliases("bool").get(key, ""), None)
+
+
+def check_in_township(points: Sequence[Point | None], codes: Sequence[str], towns: gpd.GeoDataFrame,
+                      file: str, problems: list[Problem], *, what: str = "village") -> None:
+    """Warn where a point lies in another township's polygon than the one its row names (a wrong
+    township, or a coordinate typo); silent where polygons are missing or overlap nothing."""
+    polys = [(str(c), g) for c, g in zip(towns["township_code"], towns.geometry, strict=True)
+             if g is not None and not g.is_empty]
+    if not polys:
+        return
+    names = dict(zip(towns["township_code"].astype(str), towns["name"].astype(str), strict=True))
+    tree = shapely.STRtree([g for _, g in polys])
+    for i, (p, code) in enumerate(zip(points, codes, strict=True)):
+        if p is None or not code:
+            continue
+        hits = [polys[j][0] for j in tree.query(p, predicate="covered_by")]
+        if hits and code not in hits:
+            problems.append(Problem(file, i + 1, "township_code", f"{what} lies in "
+                                    f"{names.get(hits[0], hits[0])} ({hits[0]}) but is listed under "
+                                    f"{names.get(code, code)} ({code})", "warning"))

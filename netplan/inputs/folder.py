@@ -421,6 +421,8 @@ def _villages(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.G
         problems.append(Problem(f, None, "cropland_mu", "no crop area columns: straw, film and "
                                 "pesticide packaging will be zero", "warning"))
     checks.check_inside(pts, boundary, metric, f, problems, what="village")
+    if towns is not None:
+        checks.check_in_township(pts, list(codes), towns, f, problems)
     front = {"village_id": ids.to_numpy(), "name": v["name"].astype(str).str.strip().to_numpy(),
              "township_code": codes.to_numpy()}
     for c in qty:
