@@ -155,6 +155,36 @@ def run_case(name: str, G: nx.MultiDiGraph, net: RoadNetwork, n_o: int, n_d: int
             "max_diff_m": float(diff.max()) if len(diff) else 0.0, "ok": ok}
 
 
+def million_case(rng: np.random.Generator, side: int = 1000, n_o: int = 5000, n_d: int = 1000) -> str:
+    """Memory bound on a 10^6-node graph: the array core (matrix.one_side) on a jittered grid CSR."""
+    import resource
+
+    from netplan.roads import matrix
+    from netplan.roads.graph import min_arcs
+
+    n = side * side
+    idx = np.arange(n).reshape(side, side)
+    u = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    v = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    w = rng.uniform(300, 500, len(u))
+    u, v, w = min_arcs(np.r_[u, v], np.r_[v, u], np.r_[w, w])
+    o = rng.choice(n, n_o)
+    d = rng.choice(n, n_d)
+    zeros = lambda k: np.zeros((k, 2))  # noqa: E731 - points sitting on nodes
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    t0 = time.perf_counter()
+    # fewer destinations than origins: run from the destinations on the reversed graph, as matrix() does
+    res = matrix.one_side(v, u, w, n, np.c_[d, d], zeros(n_d), np.c_[o, o], zeros(n_o)).T
+    dt = time.perf_counter() - t0
+    self_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**10
+    assert res.shape == (n_o, n_d) and np.isfinite(res).all()
+    return (f"{n:,}-node grid ({side} × {side}, {len(u):,} arcs), {n_o:,} × {n_d:,} matrix with the array core "
+            f"(`matrix.one_side`, {matrix.workers_default()} worker processes): {dt:.0f} s; peak RSS "
+            f"{self_mb:,.0f} MB in the parent (before the matrix: {rss0:,.0f} MB) and "
+            f"{child_mb:,.0f} MB in the largest worker.")
+
+
 def table(rows: list[dict], builds: list[str]) -> str:
     """Markdown table of the results."""
     lines = [
@@ -176,6 +206,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small synthetic graph, few networkx origins")
     ap.add_argument("--nx-sample", type=int, default=None,
                     help="run networkx from this many origins and scale its time (default: all)")
+    ap.add_argument("--no-million", action="store_true", help="skip the 10^6-node memory case")
     ap.add_argument("--out", type=Path, default=None, help="write the table into this BENCHMARKS.md")
     args = ap.parse_args()
     rng = np.random.default_rng(1)
@@ -214,6 +245,9 @@ def main() -> None:
             rows.append(r)
             print(f"{name} {r['size']}: netplan {r['t_np']:.2f} s, networkx {r['t_nx']:.1f} s, "
                   f"{r['ratio']:.0f}×, diff {r['max_diff_m']:.2e} m", flush=True)
+    if not args.quick and not args.no_million:
+        builds.append(million_case(rng))
+        print(builds[-1], flush=True)
     cpu = os.cpu_count()
     head = (f"Run: `{' '.join([Path(sys.argv[0]).name] + sys.argv[1:])}` on {cpu} CPUs, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")

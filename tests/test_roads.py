@@ -117,6 +117,23 @@ def test_time_uses_vehicle_speed_per_class_and_slow_access():
     assert t[0, 0] == pytest.approx(expect, rel=1e-6)
 
 
+def test_maxspeed_caps_and_hilly_factor_applies_only_where_untagged():
+    """maxspeed 30 caps a truck's tertiary speed; terrain="hilly" slows only the untagged road."""
+    sp = load_speeds()
+    layer = lines([(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], highway=["tertiary", "tertiary"],
+                  maxspeed=["30", None])
+    a, mid, b = pts((0, 0)), pts((1000, 0)), pts((2000, 0))
+    plain = RoadNetwork.from_lines(layer)
+    hilly = RoadNetwork.from_lines(layer, terrain="hilly")
+    v = sp.speed_kmh("truck", "tertiary")
+    assert plain.distance_matrix(a, mid, weight="time")[0, 0] == pytest.approx(1000 / (30 / 3.6))
+    assert hilly.distance_matrix(a, mid, weight="time")[0, 0] == pytest.approx(1000 / (30 / 3.6))
+    assert plain.distance_matrix(mid, b, weight="time")[0, 0] == pytest.approx(1000 / (v / 3.6))
+    assert hilly.distance_matrix(mid, b, weight="time")[0, 0] == pytest.approx(
+        1000 / (v * sp.hilly_factor / 3.6))
+    assert hilly.distance_matrix(a, b)[0, 0] == plain.distance_matrix(a, b)[0, 0]  # metres unchanged
+
+
 def test_speed_field_and_tractor_ban_on_motorways():
     """An explicit speed column sets the speed (capped by the vehicle); tractors may not use
     motorways, so a place reached only over a motorway is unreachable for them, not for trucks.

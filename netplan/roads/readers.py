@@ -176,7 +176,8 @@ def lines_to_graph(gdf: gpd.GeoDataFrame, *, class_field: str | None = "highway"
     Lines are split where they share a vertex with another line (and at their ends); vertices
     closer than 0.5 m are merged. Roads are two-way unless a ``oneway`` column says yes.
     Edge attributes: ``length`` (m, in the layer's UTM zone), ``highway`` (from ``class_field``;
-    ``"road"`` when missing), ``speed_kmh`` (from ``speed_field``), ``geometry`` (lon/lat).
+    ``"road"`` when missing), ``speed_kmh`` (from ``speed_field``), ``maxspeed`` (from a
+    ``maxspeed`` column when present), ``geometry`` (lon/lat).
     """
     problems = []
     if gdf.crs is None:
@@ -215,6 +216,7 @@ def lines_to_graph(gdf: gpd.GeoDataFrame, *, class_field: str | None = "highway"
               else np.full(len(g), np.nan))
     oneway = (g["oneway"].map(_truthy).to_numpy() if "oneway" in g.columns
               else np.zeros(len(g), bool))
+    maxspeed = g["maxspeed"].to_numpy() if "maxspeed" in g.columns else np.full(len(g), None)
     G = nx.MultiDiGraph(crs="epsg:4326", created_with="netplan.roads.lines_to_graph")
     for li, (s, e) in enumerate(zip(starts, ends, strict=True)):
         cut = s + np.flatnonzero(split[s:e + 1])
@@ -228,6 +230,7 @@ def lines_to_graph(gdf: gpd.GeoDataFrame, *, class_field: str | None = "highway"
                 if n not in G:
                     G.add_node(n, x=float(lonlat[i, 0]), y=float(lonlat[i, 1]))
             attrs = {"length": length, "highway": classes[li], "speed_kmh": speeds[li],
+                     "maxspeed": maxspeed[li],
                      "geometry": LineString(lonlat[a:b + 1]), "source_row": li}
             G.add_edge(u, v, **attrs)
             if not oneway[li]:
