@@ -158,6 +158,13 @@ def test_unknown_vehicle_and_weight_are_input_errors():
         net.distance_matrix(pts((0, 0)), pts((10, 0)), weight="cost")
 
 
+def test_projected_coordinates_without_crs_are_refused():
+    """Raw (n, 2) arrays must be lon/lat; metres are refused instead of being read as degrees."""
+    net = RoadNetwork.from_lines(lines([(0, 0), (1000, 0)], highway=["tertiary"]))
+    with pytest.raises(InputError, match="lon/lat"):
+        net.distance_matrix(np.array([[X0, Y0]]), np.array([[X0 + 10, Y0]]))
+
+
 def test_maxspeed_parsing():
     """OSM maxspeed tags: numbers, units, lists (minimum), and non-numeric zone codes (nan)."""
     assert parse_maxspeed_kmh("60") == 60

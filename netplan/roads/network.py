@@ -51,14 +51,20 @@ def points_lonlat(points: Points) -> tuple[NDArray[np.float64], NDArray | None]:
         points = [points]
     if isinstance(points, Sequence) and len(points) and isinstance(points[0], BaseGeometry):
         arr = np.array(points, dtype=object)
-        return np.column_stack([shapely.get_x(arr), shapely.get_y(arr)]).astype(float), None
-    xy = np.asarray(points, dtype=float)
-    if xy.shape == (2,):
-        xy = xy.reshape(1, 2)
-    if xy.size == 0:
-        return np.empty((0, 2)), None
-    if xy.ndim != 2 or xy.shape[1] != 2:
-        msg = f"points must be a GeoSeries/GeoDataFrame or an (n, 2) lon/lat array, got shape {xy.shape}"
+        xy = np.column_stack([shapely.get_x(arr), shapely.get_y(arr)]).astype(float)
+    else:
+        xy = np.asarray(points, dtype=float)
+        if xy.shape == (2,):
+            xy = xy.reshape(1, 2)
+        if xy.size == 0:
+            return np.empty((0, 2)), None
+        if xy.ndim != 2 or xy.shape[1] != 2:
+            msg = f"points must be a GeoSeries/GeoDataFrame or an (n, 2) lon/lat array, got shape {xy.shape}"
+            raise InputError(msg, field="points")
+    fin = xy[np.isfinite(xy).all(axis=1)]
+    if len(fin) and (np.abs(fin[:, 0]).max() > 180 or np.abs(fin[:, 1]).max() > 90):
+        msg = ("point coordinates are not lon/lat degrees (projected metres?); pass a GeoSeries "
+               "or GeoDataFrame with its CRS instead")
         raise InputError(msg, field="points")
     return xy, None
 
