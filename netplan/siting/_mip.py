@@ -115,7 +115,8 @@ def run(
     if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         obj = solver.Objective().Value() + offset
         try:
-            bound = solver.Objective().BestBound() + offset
+            raw = solver.Objective().BestBound()
+            bound = raw + offset if math.isfinite(raw) and abs(raw) < 1e19 else -math.inf
         except Exception:  # pragma: no cover - backend without bound
             bound = -math.inf
         if code == pywraplp.Solver.OPTIMAL and not math.isfinite(bound):
@@ -130,4 +131,9 @@ def run(
         return RunResult(status, obj, bound, gap, elapsed, True)
     if code == pywraplp.Solver.INFEASIBLE:
         return RunResult("infeasible", math.nan, math.nan, math.nan, elapsed, False)
-    return RunResult("no_solution", math.nan, math.nan, math.inf, elapsed, False)
+    try:
+        raw = solver.Objective().BestBound()
+        bound = raw + offset if math.isfinite(raw) and abs(raw) < 1e19 else -math.inf
+    except Exception:  # pragma: no cover - backend without bound
+        bound = -math.inf
+    return RunResult("no_solution", math.nan, bound, math.inf, elapsed, False)

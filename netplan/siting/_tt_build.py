@@ -63,7 +63,8 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
         xs = []
         for a, b, d in zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(), strict=True):
             v = mip.BoolVar(f"x{s}_{a}_{b}")
-            obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a])
+            obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a]
+                               + (0.0 if t0.extra is None else w[a] * float(t0.extra[len(xs)])))
             xs.append(v)
             if not t0.forced[b]:
                 c = mip.Constraint(-INF, 0.0)
@@ -259,14 +260,65 @@ def _colocation(mip, datas, out, comps, site_fixed_cost) -> list[tuple]:
     return zs
 
 
-def extract(h: Handles, datas: list[StreamData]):
-    """Read assignments from the solved model and recompute loads and the cost split."""
+def read(h: Handles, datas: list[StreamData]) -> list[tuple[list, list]]:
+    """Per stream, (open flags per tier, assignment per tier) from the solved model."""
+    plans = []
+    for sd, sv in zip(datas, h.streams, strict=True):
+        opens = [np.array([v is not None and v.solution_value() > 0.5 for v in sv.y[t]], dtype=bool)
+                 for t in range(len(sd.tiers))]
+        t0 = sd.tiers[0]
+        a0 = np.full(len(sd.w), -1, dtype=int)
+        for p, v in enumerate(sv.x):
+            if v.solution_value() > 0.5:
+                a0[t0.pa[p]] = t0.pb[p]
+        assigns = [a0]
+        for t in range(1, len(sd.tiers)):
+            td, prev = sd.tiers[t], sd.tiers[t - 1]
+            a = np.full(prev.n, -1, dtype=int)
+            for p, v in enumerate(sv.u[t - 1]):
+                if v.solution_value() > 0.5:
+                    a[td.pa[p]] = td.pb[p]
+            assigns.append(a)
+        plans.append((opens, assigns))
+    return plans
+
+
+def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]) -> tuple[list, list]:
+    """Values of every binary and flow variable for a given plan (a MIP start)."""
+    vs, vals = [], []
+    for sd, sv, (opens, assigns) in zip(datas, h.streams, plans, strict=True):
+        for t in range(len(sd.tiers)):
+            for j, v in enumerate(sv.y[t]):
+                if v is not None:
+                    vs.append(v)
+                    vals.append(1.0 if opens[t][j] else 0.0)
+        t0 = sd.tiers[0]
+        a0 = assigns[0]
+        vs.extend(sv.x)
+        vals.extend((a0[t0.pa] == t0.pb).astype(float).tolist())
+        load = np.bincount(a0[a0 >= 0], weights=sd.w[a0 >= 0], minlength=t0.n)
+        for t in range(1, len(sd.tiers)):
+            td = sd.tiers[t]
+            a = assigns[t]
+            on = a[td.pa] == td.pb
+            vs.extend(sv.u[t - 1])
+            vals.extend(on.astype(float).tolist())
+            vs.extend(sv.f[t - 1])
+            vals.extend(np.where(on, load[td.pa], 0.0).tolist())
+            ok = a >= 0
+            load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
+    for t, _sigma, zv, _cost, mem in h.z:
+        vs.append(zv)
+        vals.append(1.0 if any(plans[s][0][t][j] for s, j in mem) else 0.0)
+    return vs, vals
+
+
+def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]):
+    """Loads and the cost split of a plan (from the MIP or a heuristic)."""
     fixed_by_stream = [0.0] * len(datas)
     shared_by_tier: dict[int, list[int]] = {}
-    for t, sigma, zv, cost, mem in h.z:
-        if zv.solution_value() < 0.5:
-            continue
-        openers = sorted({s for s, j in mem if h.streams[s].y[t][j].solution_value() > 0.5})
+    for t, sigma, _zv, cost, mem in h.z:
+        openers = sorted({s for s, j in mem if plans[s][0][t][j]})
         if not openers:
             continue
         if len(openers) >= 2:
@@ -277,35 +329,32 @@ def extract(h: Handles, datas: list[StreamData]):
     tot_f = tot_t = tot_p = 0.0
     for s, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
         T = len(sd.tiers)
-        opens, assigns, loads = [], [], []
+        is_opens, assigns = plans[s]
+        opens, loads = [], []
         for t, td in enumerate(sd.tiers):
-            is_open = np.array([v is not None and v.solution_value() > 0.5 for v in sv.y[t]], dtype=bool)
+            is_open = is_opens[t]
             opens.append(np.flatnonzero(is_open))
             fixed_by_stream[s] += float(td.fixed[is_open & ~sv.shared[t]].sum())
         t0 = sd.tiers[0]
-        a0 = np.full(len(sd.w), -1, dtype=int)
-        dist0 = np.zeros(len(sd.w))
-        for p, v in enumerate(sv.x):
-            if v.solution_value() > 0.5:
-                a0[t0.pa[p]] = t0.pb[p]
-                dist0[t0.pa[p]] = t0.pd[p]
+        a0 = assigns[0]
         served = a0 >= 0
+        dist0 = np.zeros(len(sd.w))
+        c0 = dict(zip(zip(t0.pa.tolist(), t0.pb.tolist(), strict=True), t0.pd.tolist(), strict=True))
+        for i in np.flatnonzero(served):
+            dist0[i] = c0[(int(i), int(a0[i]))]
         transport = float((t0.rate * sd.w * dist0 / 1000.0)[served].sum())
         load = np.bincount(a0[served], weights=sd.w[served], minlength=t0.n)
-        assigns.append(a0)
         loads.append(load)
         for t in range(1, T):
             td, prev = sd.tiers[t], sd.tiers[t - 1]
-            a = np.full(prev.n, -1, dtype=int)
+            a = assigns[t]
+            ct = dict(zip(zip(td.pa.tolist(), td.pb.tolist(), strict=True), td.pd.tolist(), strict=True))
             dist = np.zeros(prev.n)
-            for p, v in enumerate(sv.u[t - 1]):
-                if v.solution_value() > 0.5:
-                    a[td.pa[p]] = td.pb[p]
-                    dist[td.pa[p]] = td.pd[p]
+            for j in np.flatnonzero(a >= 0):
+                dist[j] = ct[(int(j), int(a[j]))]
             ok = a >= 0
             transport += float((td.rate * load * dist / 1000.0)[ok].sum())
             load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
-            assigns.append(a)
             loads.append(load)
         penalty = sd.penalty * float(sd.w[~served].sum())
         wt = float(sd.w.sum())

@@ -81,6 +81,7 @@ class TierData:
     pb: np.ndarray             # pair: candidate index of this tier
     pd: np.ndarray             # pair: length (cost unit, metres for transport cost)
     flow_ub: np.ndarray        # upper bound of inflow per candidate, t/yr
+    extra: np.ndarray | None = None   # per pair, extra CNY/t (heuristic's estimate of onward cost)
 
 
 @dataclass

@@ -74,7 +74,8 @@ import numpy as np
 
 from netplan.errors import InfeasibleError, InputError, SolverTimeout
 from netplan.siting._mip import make_solver, rel_gap, run
-from netplan.siting._tt_build import build, extract
+from netplan.siting._tt_build import build, evaluate, hint_from, read
+from netplan.siting._tt_heur import heuristic
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import ThreeTierSolution
 
@@ -163,6 +164,7 @@ def three_tier(
     progress: bool = False,
     nearest_links: int | None = None,
     path_cuts: bool = False,
+    heuristic_share: float = 0.3,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
 
@@ -190,6 +192,9 @@ def three_tier(
         Modelling rule: each site may send only to its ``nearest_links`` nearest candidates of
         the tier above (plus forced-open ones). Shrinks large models; None = every pair within
         the radius. Status, bound and gap then refer to the model with this rule.
+    heuristic_share
+        Share of the time limit given to the tier-by-tier heuristic whose plan starts the MIP
+        (0 = no heuristic). The better of the two plans is returned, with the MIP's bound.
     path_cuts
         Add the demand-to-upper-tier variables and cuts described in ``_tt_build._path_cuts``
         (tighter LP bound, larger LP).
@@ -233,28 +238,48 @@ def three_tier(
         left = time_limit_s - (time.perf_counter() - t_start)
         share_t = weights[bi] / max(sum(weights[bi:]), 1)
         limit = max(0.5, left * share_t)
+        t_block = time.perf_counter()
         sub = [datas[i] for i in block]
         local = [list(range(len(block)))] if len(block) > 1 else []
+        plans_h = None
+        if heuristic_share > 0:
+            plans_h = []
+            for sd in sub:
+                plan = heuristic(sd, solver, heuristic_share * limit / len(sub), seed)
+                if plan is None:
+                    plans_h = None
+                    break
+                plans_h.append(plan)
         mip = make_solver(solver)
         handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
-        res = run(mip, solver_name=solver, time_limit_s=limit, mip_gap=mip_gap, seed=seed,
-                  hint=handles.hint, progress=progress, offset=handles.offset)
+        hint = hint_from(handles, sub, plans_h) if plans_h is not None else None
+        left = limit - (time.perf_counter() - t_block)
+        res = run(mip, solver_name=solver, time_limit_s=max(0.5, left), mip_gap=mip_gap,
+                  seed=seed, hint=hint, progress=progress, offset=handles.offset)
+        label = ", ".join(names[i] for i in block)
         if res.status == "infeasible":
-            label = ", ".join(names[i] for i in block)
             msg = (f"the siting model of {label} has no feasible plan: each demand can reach a "
                    "site and capacities suffice in total, so the conflict is between capacities, "
                    "single sourcing, township rules and the coverage target together; relax one "
                    "of them")
             raise InfeasibleError(msg, unservable=[])
-        if not res.has_solution:
-            label = ", ".join(names[i] for i in block)
+        candidates = []
+        if res.has_solution:
+            candidates.append(evaluate(handles, sub, read(handles, sub)))
+        if plans_h is not None:
+            candidates.append(evaluate(handles, sub, plans_h))
+        if not candidates:
             msg = f"no feasible siting plan for {label} found within {limit:.0f} s ({solver})"
-            raise SolverTimeout(msg)
-        streams_out, fixed, transport, penalty, shared = extract(handles, sub)
+            raise SolverTimeout(msg, bound=res.bound)
+        best = min(candidates, key=lambda c: c[1] + c[2] + c[3])
+        streams_out, fixed, transport, penalty, shared = best
         obj = fixed + transport + penalty
+        status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
+        if status == "optimal" and rel_gap(obj, res.bound) > max(mip_gap, 1e-6) * 1.01:
+            status = "feasible"
         for i, so in zip(block, streams_out, strict=True):
             results[i] = so
-        statuses.append(res.status)
+        statuses.append(status)
         objs.append((fixed, transport, penalty, shared))
         bounds.append(min(res.bound, obj) if np.isfinite(res.bound) else -np.inf)
     fixed = sum(o[0] for o in objs)
