@@ -275,8 +275,6 @@ def three_tier(
         streams_out, fixed, transport, penalty, shared = best
         obj = fixed + transport + penalty
         status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
-        if status == "optimal" and rel_gap(obj, res.bound) > max(mip_gap, 1e-6) * 1.01:
-            status = "feasible"
         for i, so in zip(block, streams_out, strict=True):
             results[i] = so
         statuses.append(status)
