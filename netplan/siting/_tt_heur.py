@@ -71,6 +71,8 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
         r = _solve_single(sub, solver, per, seed)
         if r is None:
             return None
+        if (r[1] < 0).any():   # an open site could not forward its load: give up
+            return None
         a = np.full(sd.tiers[t - 1].n, -1, dtype=int)
         a[items] = r[1]
         opens.append(r[0])
