@@ -73,6 +73,20 @@ def test_oneway_roads_are_driven_one_way_only():
     assert net.distance_matrix(b, a)[0, 0] == pytest.approx(3000.0, abs=0.05)
 
 
+def test_route_geometry_drives_round_a_oneway_loop():
+    """Against the arrow the drawn route goes round the other three sides (3,000 m), passing the
+    far corners; a multi-stop line is the sum of its legs."""
+    square = [(0, 0), (1000, 0)], [(1000, 0), (1000, 1000)], [(1000, 1000), (0, 1000)], \
+        [(0, 1000), (0, 0)]
+    net = RoadNetwork.from_lines(lines(*square, highway=["residential"] * 4, oneway=["yes"] * 4))
+    line = gpd.GeoSeries([net.route_geometry(pts((1000, 0)), pts((0, 0)))], crs=4326).to_crs(CRS)
+    assert line.length[0] == pytest.approx(3000.0, abs=0.5)
+    corner = pts((1000, 1000))[0]
+    assert line[0].distance(corner) < 0.01
+    tour = gpd.GeoSeries([net.route_line(pts((500, 0), (1000, 500), (500, 0)))], crs=4326).to_crs(CRS)
+    assert tour.length[0] == pytest.approx(1000 + 3000, abs=0.5)
+
+
 def test_far_points_are_reported_not_moved_and_get_inf():
     """A point 2 km from any road is in too_far and its row is inf; others are unaffected."""
     net = RoadNetwork.from_lines(lines([(0, 0), (1000, 0)], highway=["tertiary"]))

@@ -51,47 +51,79 @@ def _line(xy: NDArray) -> LineString | None:
     return LineString(xy) if len(xy) >= 2 else None
 
 
-def route_xy(g: RoadGraph, a: SnapReport, b: SnapReport, a_xy: NDArray, b_xy: NDArray,
-             weight: str, vehicle: str) -> tuple[NDArray, float]:
-    """Coordinates (UTM) of the cheapest route a → b (single points) and its cost; cost inf if none."""
-    if a.edge[0] < 0 or b.edge[0] < 0:
-        return np.vstack([a_xy, b_xy]), np.inf
-    an, ao, _ = end_costs(g, a, weight, vehicle)
-    bn, _, bi = end_costs(g, b, weight, vehicle)
-    dist, pred = _from_virtual(g, weight, vehicle, an[0], ao[0], predecessors=True)
-    ends = dist[bn[0]] + bi[0]
+def _take_rows(rep: SnapReport, rows: NDArray) -> SnapReport:
+    return SnapReport(ids=rep.ids[rows], edge=rep.edge[rows], frac=rep.frac[rows],
+                      offset_m=rep.offset_m[rows], snap_m=rep.snap_m[rows],
+                      fragment=rep.fragment[rows], main_fragment=rep.main_fragment,
+                      snapped_xy=rep.snapped_xy[rows])
+
+
+def routes_xy(g: RoadGraph, rep: SnapReport, xy: NDArray, weight: str, vehicle: str,
+              *, mem_budget_bytes: int = 256 * 2**20) -> list[tuple[NDArray, float]]:
+    """Coordinates (UTM) and cost of the cheapest route of every leg xy[i] → xy[i+1].
+
+    One multi-source Dijkstra (with predecessors) per chunk of leg starts, not one per leg.
+    Legs with an unsnapped end or no route get a straight segment and cost inf.
+    """
+    k = len(xy)
+    legs: list[tuple[NDArray, float]] = [(np.vstack([xy[i], xy[i + 1]]), np.inf) for i in range(k - 1)]
+    starts = np.array([i for i in range(k - 1) if rep.edge[i] >= 0 and rep.edge[i + 1] >= 0])
+    if len(starts) == 0:
+        return legs
+    nodes, out_c, in_c = end_costs(g, rep, weight, vehicle)
+    u, v, w = g.base_arcs(weight, vehicle)
+    n = g.n_nodes
+    chunk = max(1, mem_budget_bytes // (16 * (n + 1)))
+    for s0 in range(0, len(starts), chunk):
+        rows = starts[s0:s0 + chunk]
+        c = len(rows)
+        vn = n + np.arange(c)
+        vw = out_c[rows].ravel()
+        ok = np.isfinite(vw)
+        G = sp.csr_matrix((np.r_[w, np.maximum(vw[ok], 1e-9)],
+                           (np.r_[u, np.repeat(vn, 2)[ok]], np.r_[v, nodes[rows].ravel()[ok]])),
+                          shape=(n + c, n + c))
+        dist, pred = dijkstra(G, directed=True, indices=vn, return_predecessors=True)
+        for r, i in enumerate(rows):
+            legs[i] = _leg(g, _take_rows(rep, np.array([i, i + 1])), xy[i], xy[i + 1], dist[r],
+                           pred[r], n + r, nodes[i + 1], in_c[i + 1], out_c[i], weight, vehicle)
+    return legs
+
+
+def _leg(g: RoadGraph, ab: SnapReport, a_xy: NDArray, b_xy: NDArray, dist: NDArray, pred: NDArray,
+         vnode: int, b_nodes: NDArray, b_in: NDArray, a_out: NDArray, weight: str,
+         vehicle: str) -> tuple[NDArray, float]:
+    """One leg a → b from a Dijkstra row (dist, pred) rooted at virtual node ``vnode``."""
+    ends = dist[b_nodes] + b_in
     best = int(np.argmin(ends))
     cost = float(ends[best])
-    ea, eb = int(a.edge[0]), int(b.edge[0])
+    ea, eb = int(ab.edge[0]), int(ab.edge[1])
+    fa, fb = float(ab.frac[0]), float(ab.frac[1])
     direct = np.inf
     if ea == eb:
         w = g.arc_weight(weight, vehicle)
-        df = b.frac[0] - a.frac[0]
-        arc = g.edge_fwd[ea] if df >= 0 else g.edge_back[ea]
+        arc = g.edge_fwd[ea] if fb >= fa else g.edge_back[ea]
         if arc >= 0 and np.isfinite(w[arc]):
-            direct = abs(df) * w[arc]
-            acc = a.snap_m[0] + b.snap_m[0]
-            direct += acc / (g.speeds.access_kmh / 3.6) if weight == "time" else acc
+            acc = ab.snap_m[0] + ab.snap_m[1]
+            direct = abs(fb - fa) * w[arc] + (acc / (g.speeds.access_kmh / 3.6)
+                                              if weight == "time" else acc)
     parts: list[NDArray] = [np.asarray(a_xy).reshape(1, 2)]
     if direct <= cost:
-        parts.append(_piece(g.edge_geom[ea], a.frac[0], b.frac[0]))
+        parts.append(_piece(g.edge_geom[ea], fa, fb))
         cost = float(direct)
     elif np.isfinite(cost):
-        n = g.n_nodes
-        path = [int(bn[0][best])]
-        while pred[path[-1]] != n:
+        path = [int(b_nodes[best])]
+        while pred[path[-1]] != vnode:
             path.append(int(pred[path[-1]]))
         path.reverse()
-        first = path[0]
-        parts.append(_piece(g.edge_geom[ea], a.frac[0], 1.0 if first == g.edge_b[ea] else 0.0))
+        parts.append(_piece(g.edge_geom[ea], fa, 1.0 if path[0] == g.edge_b[ea] and
+                            np.isfinite(a_out[1]) else 0.0))
         look = _arc_lookup(g, weight, vehicle)
         for x, y in zip(path[:-1], path[1:], strict=True):
             arc = look[(x, y)]
-            geom = g.edge_geom[g.arc_edge[arc]]
-            xy = shapely.get_coordinates(geom)
+            xy = shapely.get_coordinates(g.edge_geom[g.arc_edge[arc]])
             parts.append(xy if g.edge_fwd[g.arc_edge[arc]] == arc else xy[::-1])
-        last = path[-1]
-        parts.append(_piece(g.edge_geom[eb], 0.0 if last == g.edge_a[eb] else 1.0, b.frac[0]))
+        parts.append(_piece(g.edge_geom[eb], 0.0 if path[-1] == g.edge_a[eb] else 1.0, fb))
     parts.append(np.asarray(b_xy).reshape(1, 2))
     xy = np.vstack(parts)
     keep = np.r_[True, np.any(np.abs(np.diff(xy, axis=0)) > 1e-6, axis=1)]

@@ -341,18 +341,6 @@ class RoadNetwork:
             res[res > cutoff] = np.inf
         return res
 
-    def _leg_xy(self, a_ll: NDArray, b_ll: NDArray, weight: str, vehicle: str,
-                max_snap_m: float) -> NDArray:
-        g = self.graph
-        a_xy, b_xy = self._xy(a_ll), self._xy(b_ll)
-        ra = snap_xy(g, a_xy, max_snap_m=max_snap_m, vehicle=vehicle)
-        rb = snap_xy(g, b_xy, max_snap_m=max_snap_m, vehicle=vehicle)
-        xy, cost = _geom.route_xy(g, ra, rb, a_xy[0], b_xy[0], weight, vehicle)
-        if not np.isfinite(cost):
-            warnings.warn(f"no road route between {a_ll[0].tolist()} and {b_ll[0].tolist()}; "
-                          "drawing a straight segment", stacklevel=3)
-        return xy
-
     def route_geometry(self, a: Points, b: Points, *, weight: str = "length",
                        vehicle: str = "truck", max_snap_m: float = 500.0) -> LineString:
         """The cheapest route a → b along the roads, as a lon/lat LineString (for maps).
@@ -374,9 +362,16 @@ class RoadNetwork:
             ll = np.vstack([ll, ll])
         if self.is_crow_fly:
             return LineString(ll)
-        parts = [self._leg_xy(ll[i:i + 1], ll[i + 1:i + 2], weight, vehicle, max_snap_m)
-                 for i in range(len(ll) - 1)]
-        xy = np.vstack(parts)
+        g = self.graph
+        xy_all = self._xy(ll)
+        rep = snap_xy(g, xy_all, max_snap_m=max_snap_m, vehicle=vehicle)
+        legs = _geom.routes_xy(g, rep, xy_all, weight, vehicle)
+        bad = [i for i, (_, c) in enumerate(legs) if not np.isfinite(c)]
+        if bad:
+            warnings.warn(f"no road route for {len(bad)} of {len(legs)} legs (first: "
+                          f"{ll[bad[0]].tolist()} → {ll[bad[0] + 1].tolist()}); drawing straight "
+                          "segments there", stacklevel=2)
+        xy = np.vstack([c for c, _ in legs])
         keep = np.r_[True, np.any(np.abs(np.diff(xy, axis=0)) > 1e-6, axis=1)]
         xy = xy[keep]
         if len(xy) == 1:
