@@ -215,8 +215,8 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
 
 
 def _open_rows(table: pd.DataFrame, stream: str, tier: str) -> pd.DataFrame:
-    t = table[(table["status"] != "closed") & (table["tier"] == tier)]
-    return t[t["streams"].str.split(";").apply(lambda xs: stream in xs)]
+    has = table["streams"].str.split(";").map(lambda xs: stream in xs).astype(bool)
+    return table[(table["status"] != "closed") & (table["tier"] == tier) & has]
 
 
 def _nearest(dist: np.ndarray, radius: float | None) -> tuple[np.ndarray, np.ndarray]:

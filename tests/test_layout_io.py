@@ -4,6 +4,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from netplan.candidates import build_candidates
@@ -165,3 +167,46 @@ def test_proposed_layout_is_the_county_pattern(tmp_path, county):
     assert set(t.loc[t["tier"] == "county_center", "site_id"]) == {"S3"}
     pd.testing.assert_frame_equal(pd.DataFrame(t.drop(columns="geometry")),
                                   pd.DataFrame(proposed_layout(c2, sc).drop(columns="geometry")))
+
+
+def test_assignment_is_the_nearest_open_point_within_reach(tmp_path, county):
+    """Property: every assigned demand goes to the nearest open point of its stream, within the radius;
+    a demand is left unassigned only when no open point is within the radius."""
+    sc = _scenario(tmp_path)
+    sup = estimate(county, load_coefficients(), sc.stream_ids)
+    n = len(sup.demands)
+    base = [{"site_id": "T411723101", "streams": "film", "tier": "township_station", "lon": 114.62,
+             "lat": 33.0, "status": "new"},
+            {"site_id": "S3", "streams": "film", "tier": "county_center", "lon": 114.685, "lat": 33.0,
+             "status": "existing"}]
+    cands = None
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.floats(0, 6000), min_size=2 * n, max_size=2 * n),
+           st.lists(st.booleans(), min_size=2, max_size=2))
+    def check(dists, open_):
+        nonlocal cands
+        rows = [{"site_id": f"P{i}", "streams": "film", "tier": "village_point", "lon": 114.62 + i / 100,
+                 "lat": 33.0, "status": "new" if o else "closed"} for i, o in enumerate(open_)] + base
+        table = gpd.GeoDataFrame(pd.DataFrame(rows).assign(name="", capacity_t=np.nan, parent_id=None),
+                                 geometry=gpd.points_from_xy([r["lon"] for r in rows],
+                                                             [r["lat"] for r in rows]), crs="EPSG:4326")
+        if cands is None:
+            cands = merge_candidates(build_candidates(county), table, county)
+        pos = {s: i for i, s in enumerate(cands["site_id"])}
+        d = np.asarray(dists).reshape(n, 2)
+        d1 = np.full((n, len(cands)), 1e9)
+        for i in range(2):
+            d1[:, pos[f"P{i}"]] = d[:, i]
+        lay = layout_from_table(table, sc, sup.demands, cands, d1, np.zeros((len(cands), len(cands))))
+        dp = lay.demand_point.set_index("demand_id")
+        for k, did in enumerate(sup.demands["demand_id"]):
+            if did not in dp.index:
+                continue
+            reach = [d[k, i] for i in range(2) if open_[i] and d[k, i] <= 3000]
+            if not reach:
+                assert pd.isna(dp.loc[did, "point_id"])
+            else:
+                assert dp.loc[did, "dist_m"] == pytest.approx(min(reach))
+
+    check()
