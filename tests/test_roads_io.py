@@ -194,3 +194,16 @@ def test_service_areas_follow_reach_and_grow_with_the_limit():
     assert to_m(big).area < np.pi * 1600**2
     (by_time,) = net.service_areas(np.array([start]), 120.0, weight="time", vehicle="tractor")
     assert by_time.contains(Point(start))
+
+
+def test_unwritable_cache_warns_and_still_answers(tmp_path, monkeypatch):
+    """A cache folder that cannot be created is not an error: a warning, and the matrix anyway."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("NETPLAN_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="not writable"):
+        net = RoadNetwork.from_file(BAVARIA)
+    ll = net.graph.node_lonlat[:4]
+    with pytest.warns(UserWarning, match="not writable"):
+        d = net.distance_matrix(ll, ll)
+    assert d.shape == (4, 4) and np.all(np.diag(d) == 0)

@@ -53,6 +53,14 @@ def matrix_key(source_hash: str, params: dict, o_lonlat: NDArray, d_lonlat: NDAr
     return h.hexdigest()
 
 
+def _warn_unwritable(folder: Path, exc: OSError) -> None:
+    """A cache that cannot be written is not an error: warn and carry on without it."""
+    import warnings
+
+    warnings.warn(f"netplan cache folder {folder} is not writable ({exc}); results are not cached. "
+                  "Set NETPLAN_CACHE to another folder or to 'off'.", stacklevel=3)
+
+
 def load(folder: Path | None, key: str) -> NDArray[np.float64] | None:
     """The cached matrix for ``key`` or None (missing, disabled, or unreadable)."""
     if folder is None:
@@ -70,9 +78,13 @@ def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None
     """Write ``arr`` atomically as ``<folder>/<key>.npy``; returns the path (None when disabled)."""
     if folder is None:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        _warn_unwritable(folder, exc)
+        return None
     path = folder / f"{key}.npy"
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, arr, allow_pickle=False)
@@ -87,9 +99,13 @@ def save_arrays(folder: Path | None, key: str, arrays: dict[str, NDArray]) -> Pa
     """Write a dict of arrays atomically as ``<folder>/<key>.npz`` (None when disabled)."""
     if folder is None:
         return None
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        _warn_unwritable(folder, exc)
+        return None
     path = folder / f"{key}.npz"
-    fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **arrays)
