@@ -78,6 +78,27 @@ def compare_runs(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, li
     return table, misses
 
 
+def compare_townships(run_dirs: list[str | Path], labels: list[str]) -> pd.DataFrame:
+    """Per township, stream and rate indicator: each run's value and the difference to the first run
+    (runs without kpis_township.csv are left out)."""
+    parts = []
+    for lab, d in zip(labels, run_dirs, strict=True):
+        p = Path(d) / "kpis_township.csv"
+        if not p.exists():
+            continue
+        t = pd.read_csv(p, encoding="utf-8-sig", dtype={"township_code": str})
+        t = t[t["unit"] == "fraction"]
+        parts.append(t.set_index(["township_code", "township", "stream", "indicator"])["value"]
+                     .rename(lab))
+    if not parts:
+        return pd.DataFrame()
+    wide = pd.concat(parts, axis=1).reset_index()
+    have = [lab for lab in labels if lab in wide.columns]
+    for lab in have[1:]:
+        wide[f"Δ {lab}"] = (wide[lab] - wide[have[0]]).round(6)
+    return wide
+
+
 def compare_html(table: pd.DataFrame, misses: dict[str, list[str]], *, map_link: bool = False) -> str:
     """Self-contained HTML: the table with differences highlighted and each run's missed targets."""
     labels = table.attrs["runs"]
@@ -146,14 +167,22 @@ def write_compare_map_of(run_a: Path, run_b: Path, labels: tuple[str, str], path
 def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: str | Path,
                   run_dirs: list[str | Path] | None = None) -> list[Path]:
     """compare.csv, compare.xlsx (Chinese headers, a "missed" sheet), compare.html and — given the
-    run folders — compare_map.html (first two runs side by side), atomically."""
+    run folders — compare_township.csv (per-township rates) and compare_map.html (first two runs side
+    by side), atomically."""
     out = Path(out_dir)
     names = ["compare.csv", "compare.xlsx", "compare.html"]
     with staging(out) as tmp:
         write_csv(tmp / "compare.csv", table)
         miss = pd.DataFrame([{"run": k, "missed": ";".join(v), "n_missed": len(v)}
                              for k, v in misses.items()])
-        write_xlsx(tmp / "compare.xlsx", {"compare": table, "missed": miss})
+        sheets = {"compare": table, "missed": miss}
+        if run_dirs is not None:
+            towns = compare_townships(list(run_dirs), table.attrs["runs"])
+            if len(towns):
+                write_csv(tmp / "compare_township.csv", towns)
+                names.append("compare_township.csv")
+                sheets["townships"] = towns
+        write_xlsx(tmp / "compare.xlsx", sheets)
         has_map = False
         if run_dirs is not None and len(run_dirs) >= 2:
             labels = table.attrs["runs"]

@@ -112,6 +112,11 @@ def test_compare_cli_writes_three_files(runs, tmp_path):
     assert "class='diff" in h and "pesticide_packaging.village_coverage" in h
     assert pd.read_excel(tmp_path / "cmp" / "compare.xlsx", sheet_name="missed")["run"].tolist() == \
         ["opt", "proposed"]
+    tw = pd.read_csv(tmp_path / "cmp" / "compare_township.csv", encoding="utf-8-sig",
+                     dtype={"township_code": str})
+    r = tw[(tw["township_code"] == "411723101") & (tw["stream"] == "straw")
+           & (tw["indicator"] == "village_coverage")].iloc[0]
+    assert r["Δ proposed"] == pytest.approx(r["proposed"] - r["opt"])
 
 
 def test_compare_needs_run_folders(tmp_path):
