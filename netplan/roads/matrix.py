@@ -4,7 +4,9 @@ Every snapped point becomes a *virtual node*: for sources, arcs from the virtual
 ends of its edge costing the partial edge (plus the access leg); targets are read off the two
 end nodes of their edge plus the partial edge. One compiled multi-source Dijkstra per chunk of
 virtual sources, run from the smaller side (on the reversed graph when there are fewer targets).
-Memory is bounded by chunking: one chunk holds ``chunk × n_nodes`` float64 distances.
+Memory is bounded by chunking: one chunk holds ``chunk × n_nodes`` float64 distances. Large
+matrices run their chunks in forked worker processes (``NETPLAN_WORKERS``, default: the CPUs this
+process may use); scipy's Dijkstra holds the GIL, so threads would not help.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import scipy.sparse as sp
@@ -116,8 +119,8 @@ def one_side(u: NDArray, v: NDArray, w: NDArray, n: int,
     if len(valid) == 0 or m == 0:
         return out
     workers = workers_default() if workers is None else max(1, workers)
-    if len(valid) * n < PARALLEL_MIN_WORK:
-        workers = 1
+    if len(valid) * n < PARALLEL_MIN_WORK or mp.current_process().daemon:
+        workers = 1  # small work, or inside a daemonic worker (dask, a pool) that may not fork
     if chunk is None:
         chunk = int(max(1, MEM_BUDGET_BYTES // (8 * (n + 1)) // 2))
         if workers > 1:  # at least 4 chunks per worker so the processes stay busy
@@ -132,11 +135,15 @@ def one_side(u: NDArray, v: NDArray, w: NDArray, n: int,
                 out[rows] = _chunk(rows)
                 bar.update(len(rows))
         else:
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-                for rows, res in ex.map(_chunk_job, chunks):
-                    out[rows] = res
-                    bar.update(len(rows))
+            try:
+                ctx = mp.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+                    for rows, res in ex.map(_chunk_job, chunks):
+                        out[rows] = res
+                        bar.update(len(rows))
+            except (OSError, BrokenProcessPool, ValueError):  # no fork here: do it in-process
+                for rows in chunks:
+                    out[rows] = _chunk(rows)
     finally:
         _SHARED.clear()
         bar.close()
