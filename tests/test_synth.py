@@ -137,6 +137,14 @@ def _reach_check(folder: Path, max_m: float = 50.0) -> None:
     assert set(edges["highway"].astype(str)) >= {"trunk", "residential", "unclassified"}
 
 
+def _reach_check_points(folder: Path, max_m: float = 50.0) -> None:
+    g = ox.truncate.largest_component(ox.graph_from_xml(folder / "roads.osm"), strongly=True)
+    edges = ox.convert.graph_to_gdfs(ox.project_graph(g, to_crs="EPSG:4547"), nodes=False)
+    pts = _points(folder, "villages.csv").to_crs(4547)
+    _, dist = shapely.STRtree(edges.geometry.values).query_nearest(pts.values, return_distance=True)
+    assert dist.max() <= max_m
+
+
 @pytest.mark.parametrize("which", ["small", "small_hilly"])
 def test_roads_load_in_osmnx_connected_and_reach_everything(which: str, request: pytest.FixtureRequest) -> None:
     """roads.osm loads with osmnx.graph_from_xml as one strongly connected graph, and every
@@ -287,3 +295,17 @@ def test_chaikin_keeps_ends_and_stays_in_hull(pts: list[tuple[float, float]]) ->
     line = shapely.LineString(xy) if len(np.unique(xy, axis=0)) > 1 else None
     if line is not None:
         assert max(line.distance(shapely.Point(p)) for p in out) < 1e-6 * (1 + np.abs(xy).max())
+
+
+def test_urban_district_without_farming_townships(tmp_path: Path) -> None:
+    """A district of 街道 only (石龙区) gets urban communities, no farmland and no farms, and its
+    roads still form one network reaching every community."""
+    out = tmp_path / "shilong"
+    totals = generate_county("410404", out, seed=0)
+    v = pd.read_csv(out / "villages.csv")
+    assert totals["villages"] == 0 and len(v) == totals["communities"] > 0
+    assert v["name"].str.endswith("社区").all() and v["cropland_mu"].sum() == 0
+    assert len(pd.read_csv(out / "farms.csv")) == 0
+    tw = gpd.read_file(out / "townships.geojson")
+    assert not tw["farming"].any()
+    _reach_check_points(out)

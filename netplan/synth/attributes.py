@@ -62,7 +62,9 @@ def village_table(
     pop = np.zeros(n)
     pop[is_community] = _split(0.75 * urban, w_pop[is_community])
     pop[is_seat_village] += _split(0.25 * urban, w_pop[is_seat_village])
-    pop[rural] += _split(pop_total - urban, w_pop[rural] * (0.5 + land_weight[rural] / land_weight[rural].mean()))
+    if rural.any():
+        pop[rural] += _split(pop_total - urban,
+                             w_pop[rural] * (0.5 + land_weight[rural] / land_weight[rural].mean()))
     pop_i = allocate(int(round(pop_total)), pop, minimum=0) if pop.sum() > 0 else np.zeros(n, dtype=np.int64)
     hh = np.round(pop_i / float(prof["household_size"]) * rng.uniform(0.93, 1.07, n)).astype(np.int64)
     crop_total = area_km2 * float(prof["cropland_share"]) * MU_PER_KM2

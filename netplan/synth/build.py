@@ -108,11 +108,12 @@ def build_skeleton(
     n_comm_each = int(prof["communities_per_subdistrict"])
     n_total = int(n_villages if n_villages is not None else prof.get(
         "n_villages", round(prof["villages_per_township"] * farming.sum() + n_comm_each * n_sub)))
-    n_comm = min(n_comm_each * n_sub, max(n_total // 6, n_sub))
+    n_comm = min(n_comm_each * n_sub, max(n_total // 6, n_sub)) if farming.any() else n_total
     n_rural = n_total - n_comm
     fidx = np.flatnonzero(farming)
     weight = np.array([suit[(town_of == t) & (margin > 100)].sum() for t in fidx]) + 1e-9
-    n_town = allocate(n_rural, weight ** (0.8 if hilly else 1.0), minimum=min(3, n_rural // max(len(fidx), 1)))
+    n_town = (allocate(n_rural, weight ** (0.8 if hilly else 1.0), minimum=min(3, n_rural // max(len(fidx), 1)))
+              if len(fidx) else np.zeros(0, dtype=np.int64))
     comm_town = allocate(n_comm, np.ones(n_sub), minimum=0) if n_sub else np.zeros(0, dtype=np.int64)
     namer = NameMaker(stage_rng(seed, admin.adcode, "names"), terrain_kind)
     v_node: list[int] = []
@@ -188,7 +189,7 @@ def build_skeleton(
     occupied = np.zeros(lat.n, dtype=bool)
     occupied[v_node] = True
     vw = suit[[v_node[i] for i in rural_idx]]
-    for _ in range(n_farms):
+    for _ in range(n_farms if rural_idx else 0):
         for _try in range(50):
             i = rural_idx[int(rng.choice(len(rural_idx), p=vw / vw.sum()))]
             ang = rng.uniform(0, 2 * np.pi)

@@ -57,11 +57,14 @@ def make_sites(sk: Skeleton, villages: Any, prof: dict[str, Any], rng: np.random
     n_store = int(round(prof["agro_stores_per_village"] * rural.sum()))
     n_seat_store = int(round(0.4 * n_store))
     fidx = np.flatnonzero(farming)
-    per_seat = allocate(n_seat_store, np.ones(len(fidx)), minimum=0)
+    if len(fidx) == 0:   # an urban district: no farming township
+        n_seat_store = 0
+    per_seat = allocate(n_seat_store, np.ones(len(fidx)), minimum=0) if len(fidx) else []
     for t, k in zip(fidx, per_seat, strict=True):
         for j in range(int(k)):
             node = _pick_near(sk, rank, rng, int(seats.node[t]), 0.0, 450.0, taken)
-            add(f"{tbase[t]}惠农农资门店{'一二三四五六'[j]}店" if k > 1 else f"{tbase[t]}惠农农资门店",
+            num = "一二三四五六七八九十"[j] if j < 10 else str(j + 1)
+            add(f"{tbase[t]}惠农农资门店{num}店" if k > 1 else f"{tbase[t]}惠农农资门店",
                 "agro_store", node, "film;pesticide_packaging", VP, None)
     cand_v = np.flatnonzero(rural)
     for i in sorted(rng.choice(cand_v, size=min(n_store - n_seat_store, len(cand_v)), replace=False)):
@@ -84,7 +87,8 @@ def make_sites(sk: Skeleton, villages: Any, prof: dict[str, Any], rng: np.random
     crop = villages["cropland_mu"].to_numpy()
     big = np.argsort(-crop, kind="stable")[: max(4 * int(prof["straw_yards"]), 1)]
     lo, hi = cfg["straw_yard_t"]
-    for i in sorted(rng.choice(big, size=min(int(prof["straw_yards"]), len(big)), replace=False)):
+    n_yards = min(int(prof["straw_yards"]), int((crop > 0).sum()))
+    for i in sorted(rng.choice(big, size=n_yards, replace=False)):
         node = _pick_near(sk, rank, rng, int(vnode[i]), 200.0, 800.0, taken)
         add(f"{vbase[i]}秸秆收储点", "straw_yard", node, "straw", f"{VP};{TS}",
             float(round(rng.uniform(lo, hi), -2)))
