@@ -11,12 +11,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from pyproj import Transformer
 from shapely.geometry import Point, box
 
 from netplan import coords
 from netplan.errors import InputError
 from netplan.inputs import load_county, validate_folder
+from netplan.inputs.crs import transformer
 
 DATA = Path(__file__).parent / "data" / "inputs"
 BOUNDARY = box(114.60, 32.98, 114.70, 33.02)
@@ -149,7 +149,7 @@ crs = "gcj02"
 
 def coords_m(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Distance in metres between two sets of WGS-84 points (EPSG:4547)."""
-    t = Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
+    t = transformer("EPSG:4326", "EPSG:4547")
     x1, y1 = t.transform(np.asarray(lon1, float), np.asarray(lat1, float))
     x2, y2 = t.transform(np.asarray(lon2, float), np.asarray(lat2, float))
     return np.hypot(np.asarray(x1) - x2, np.asarray(y1) - y2)
@@ -171,7 +171,7 @@ def test_gbk_csv_with_chinese_headers_is_decoded(tmp_path):
 def test_gauss_kruger_with_zone_prefix_is_detected(tmp_path, surveyor_order):
     """CGCS2000 3-degree GK coordinates with the zone prefix (38 -> EPSG:4526) are recognised
     without a declaration, also in the surveyor's X = northing order, and land within 1 cm."""
-    t = Transformer.from_crs("EPSG:4326", "EPSG:4526", always_xy=True)
+    t = transformer("EPSG:4326", "EPSG:4526")
     e, n = t.transform(VILLAGES["lon"].to_numpy(), VILLAGES["lat"].to_numpy())
     assert 38.4e6 < e.min() < 38.6e6
     df = VILLAGES.drop(columns=["lon", "lat"]).assign(X=n, Y=e) if surveyor_order else \
@@ -185,7 +185,7 @@ def test_gauss_kruger_with_zone_prefix_is_detected(tmp_path, surveyor_order):
 def test_declared_epsg_without_zone_prefix_and_baidu(tmp_path):
     """Eastings without zone prefix read when the file declares EPSG:4547; Baidu (BD-09) villages
     read when declared bd09 - both within 0.05 m of the truth."""
-    t = Transformer.from_crs("EPSG:4326", "EPSG:4547", always_xy=True)
+    t = transformer("EPSG:4326", "EPSG:4547")
     e, n = t.transform(VILLAGES["lon"].to_numpy(), VILLAGES["lat"].to_numpy())
     df = VILLAGES.drop(columns=["lon", "lat"]).assign(东坐标=e, 北坐标=n)
     root = build_folder(tmp_path / "gk", villages=df, toml_extra="""

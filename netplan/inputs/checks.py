@@ -15,6 +15,7 @@ from shapely.geometry import Point
 from netplan import coords
 from netplan.errors import Problem
 from netplan.inputs.columns import value_aliases
+from netplan.inputs.crs import transformer
 from netplan.inputs.geom import parse_number
 
 #: a point further than this outside the county boundary is an error; closer, a warning (metres)
@@ -210,9 +211,15 @@ def check_inside(points: Sequence[Point | None], boundary: shapely.Geometry | No
     if inside.all():
         return
     out_idx = [idx[k] for k in np.flatnonzero(~inside)]
-    pm = gpd.GeoSeries([points[i] for i in out_idx], crs="EPSG:4326").to_crs(metric_crs)
-    bm = gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(metric_crs).iloc[0]
-    dist = pm.distance(bm).to_numpy()
+    tr = transformer("EPSG:4326", metric_crs)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    pm = shapely.transform(np.asarray([points[i] for i in out_idx], dtype=object), fn)
+    bm = shapely.transform(boundary, fn)
+    dist = shapely.distance(pm, bm)
     for i, d in zip(out_idx, dist, strict=True):
         p = points[i]
         assert p is not None
