@@ -238,12 +238,14 @@ def test_committed_totals_in_calibrated_ranges(folder: Path, adcode: str) -> Non
 
 @pytest.mark.parametrize("folder", [DEMO, HILLS])
 def test_committed_files_match_readme_checksums(folder: Path) -> None:
-    """Every file listed in the folder's README carries the SHA-256 recorded there."""
+    """Every file listed in the folder's README carries the SHA-256 recorded there; the folder
+    stays under 15 MB."""
     readme = (folder / "README.md").read_text(encoding="utf-8")
     sums = dict(re.findall(r"\| `([\w.]+)` \| `([0-9a-f]{64})` \|", readme))
     assert set(sums) == {"county.toml", *FILES.values()}
     for name, h in sums.items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == h, name
+    assert sum((folder / f).stat().st_size for f in OWN_FILES) <= 15 * 2**20
 
 
 def test_committed_demo_matches_fresh_generation(tmp_path: Path) -> None:

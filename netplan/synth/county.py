@@ -9,6 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,9 @@ from shapely.geometry import mapping
 
 from netplan.synth import attributes as at
 from netplan.synth.admin import county_profile, default_terrain, load_county
-from netplan.synth.build import Skeleton, build_skeleton, node_lonlat, stage_rng
+from netplan.synth.build import build_skeleton, node_lonlat, stage_rng
 from netplan.synth.osm import write_osm
-from netplan.synth.places import township_cells
+from netplan.synth.places import suitability, township_cells
 from netplan.synth.report import totals_table, write_readme
 from netplan.synth.sites import make_sites
 
@@ -108,9 +111,23 @@ def generate_county(
         road km by class, OSM nodes) and the elapsed time in seconds.
     """
     t0 = time.perf_counter()
-    adcode = str(adcode)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out_dir)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        totals = _generate(str(adcode), tmp, final.name, seed=seed, terrain=terrain,
+                           n_villages=n_villages, metric_crs=metric_crs, lattice_m=lattice_m)
+        final.mkdir(exist_ok=True)
+        for f in sorted(tmp.iterdir()):      # all files written: move them in (atomic per file)
+            os.replace(f, final / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    totals["elapsed_s"] = round(time.perf_counter() - t0, 2)
+    return totals
+
+
+def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: str | None,
+              n_villages: int | None, metric_crs: str | None, lattice_m: float) -> dict[str, Any]:
     admin = load_county(adcode)
     terrain = terrain or default_terrain(adcode)
     prof = county_profile(adcode, terrain)
@@ -145,7 +162,7 @@ def generate_county(
     vt = _townships_of(vlon, vlat, cells)
     is_comm = np.asarray(sk.village_is_community)
     is_seat = np.isin(np.asarray(sk.village_node), sk.seats.node) & ~is_comm
-    suit_w = at.land_weights(sk.lat.xy_m, _suit(sk), sk.lat.xy_m[sk.village_node], ~is_comm)
+    suit_w = at.land_weights(sk.lat.xy_m, suitability(sk.lat, sk.terrain), sk.lat.xy_m[sk.village_node], ~is_comm)
     vdf = at.village_table(prof=prof, area_km2=area_km2, rng=stage_rng(seed, adcode, "attributes"),
                            land_weight=suit_w, is_community=is_comm, is_seat_village=is_seat)
     order = sorted(range(len(vt)), key=lambda i: (admin.townships[vt[i]].code, not is_seat[i], i))
@@ -208,15 +225,9 @@ def generate_county(
     write_readme(out / "README.md", admin=admin, prof=prof, terrain=terrain, seed=seed, totals=totals,
                  checksums=sums, n_sites={k: sum(1 for s in sites if s["kind"] == k) for k in
                                           dict.fromkeys(s["kind"] for s in sites)},
-                 metric_crs=metric_crs, lattice_m=lattice_m, version=GENERATOR_VERSION)
-    totals["elapsed_s"] = round(time.perf_counter() - t0, 2)
+                 metric_crs=metric_crs, lattice_m=lattice_m, version=GENERATOR_VERSION,
+                 folder_name=folder_name)
     return totals
-
-
-def _suit(sk: Skeleton) -> np.ndarray:
-    from netplan.synth.places import suitability
-
-    return suitability(sk.lat, sk.terrain)
 
 
 def _write_toml(out: Path, admin: Any, terrain: str, metric_crs: str, seed: int, n_town: int) -> None:

@@ -79,12 +79,12 @@ def in_range(value: float, rng: list[float] | None) -> str:
 
 def write_readme(path: Path, *, admin: CountyAdmin, prof: dict[str, Any], terrain: str, seed: int,
                  totals: dict[str, Any], checksums: dict[str, str], n_sites: dict[str, int],
-                 metric_crs: str, lattice_m: float, version: str) -> None:
+                 metric_crs: str, lattice_m: float, version: str, folder_name: str) -> None:
     """README.md of a county folder: real vs synthetic, calibration table, checksums."""
     tg = prof.get("targets", {})
     kinds = {t.kind for t in admin.townships}
     counts = ", ".join(f"{sum(t.kind == k for t in admin.townships)} {k}" for k in ("街道", "镇", "乡") if k in kinds)
-    out_rel = path.parent.name
+    out_rel = folder_name
     lines = [
         f"# {admin.name} {admin.name_zh} ({admin.prefecture}, {admin.province}) — synthetic-but-grounded demo county",
         "",
