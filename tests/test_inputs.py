@@ -373,3 +373,13 @@ def test_sites_geopackage_and_farms_geojson(tmp_path):
     assert coords_m(c.sites.geometry.x, c.sites.geometry.y, [114.625, 114.695], [33.0, 33.01]).max() < 0.01
     assert c.farms["species"].tolist() == ["pig"] and c.farms["township_code"].tolist() == ["411723101"]
     assert c.farms["stock_head"].tolist() == [1000]
+
+
+def test_excel_unicode_text_export_utf16_tabs(tmp_path):
+    """Excel's "Unicode text" export (UTF-16 with BOM, tab-separated) is detected and read."""
+    root = build_folder(tmp_path / "c")
+    text = VILLAGES.rename(columns={"name": "村名"}).to_csv(sep="\t", index=False)
+    (root / "villages.csv").write_bytes(text.encode("utf-16"))
+    c = load_county(root)
+    assert c.villages["name"].tolist() == VILLAGES["name"].tolist()
+    assert c.villages["population"].tolist() == VILLAGES["population"].tolist()

@@ -244,3 +244,14 @@ def test_village_in_another_townships_polygon_warns(tmp_path):
     assert find(rep, "villages.csv", 1, "township_code", "warning") == [
         "village lies in 乙街道 (411723001) but is listed under 甲镇 (411723101)"]
     assert rep.ok
+
+
+def test_old_xls_asks_for_xlsx(tmp_path):
+    """An old .xls workbook (no reader installed) is an error asking to save it as .xlsx or .csv."""
+    root = build_folder(tmp_path)
+    (root / "villages.csv").unlink()
+    (root / "villages.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    rep = report(root)
+    msgs = [p.message for p in rep.errors if p.file == "villages.xls"]
+    assert msgs == ["old Excel format (.xls): save the sheet as .xlsx or .csv"] or \
+        any("cannot read" in m for m in msgs)

@@ -38,11 +38,14 @@ def _codec(encoding: str) -> str:
 
 
 def detect_encoding(data: bytes) -> str:
-    """Best codec for ``data``: "utf-8-sig" if it decodes as UTF-8, else "gb18030".
+    """Best codec for ``data``: "utf-16" with a UTF-16 byte-order mark, "utf-8-sig" if it decodes as
+    UTF-8, else "gb18030".
 
     GB18030 decodes any byte string GBK produces; text that is neither decodes to replacement
     characters there, which the caller reports as unknown names rather than crashing.
     """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"  # Excel's "Unicode text" export (tab-separated)
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -91,6 +94,12 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | int | No
                              sep=_delimiter(text), skipinitialspace=True)
             codec = _codec(encoding) if encoding else detect_encoding(data)
             return _clean_headers(df), f"encoding {codec.replace('-sig', '')}"
+        if suffix == ".xls":
+            try:
+                import xlrd  # noqa: F401
+            except ImportError:
+                msg = "old Excel format (.xls): save the sheet as .xlsx or .csv"
+                raise InputError(msg, file=path.name) from None
         if suffix in (".xlsx", ".xlsm", ".xls"):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
