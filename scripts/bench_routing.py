@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -60,12 +62,14 @@ def _run_one(args: tuple[str, float, int]) -> list[dict]:
     k = None if Path(path).name.startswith("X-") else int(re.search(r"-k(\d+)", path).group(1))
     rows = []
     for b in BACKENDS:
+        cpu0 = time.process_time()
         try:
             sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=limit,
                              seed=seed, backend=b, n_vehicles=k)
         except SolverTimeout:  # no feasible solution with the instance's fleet within the limit
             rows.append({"instance": inst.name, "n": inst.n_customers, "limit_s": limit,
-                         "backend": b, "cost": float("nan"), "vehicles": 0, "time_s": limit})
+                         "backend": b, "cost": float("nan"), "vehicles": 0, "time_s": limit,
+                         "cpu_s": round(time.process_time() - cpu0, 1)})
             continue
         problems = check_routes(sol.routes, inst.demand, inst.capacity)
         if problems:
@@ -73,7 +77,8 @@ def _run_one(args: tuple[str, float, int]) -> list[dict]:
             raise AssertionError(msg)
         rows.append({"instance": inst.name, "n": inst.n_customers, "limit_s": limit,
                      "backend": b, "cost": sol.cost, "vehicles": sol.vehicles_used,
-                     "time_s": round(sol.solve_time_s, 2)})
+                     "time_s": round(sol.solve_time_s, 2),
+                     "cpu_s": round(time.process_time() - cpu0, 1)})
     return rows
 
 
@@ -92,6 +97,7 @@ def main() -> None:
     bks = _bks(a.data)
     paths = _instances(a.data, a.sets, a.max_n, a.every)
     tasks = [(str(p), lim, a.seed) for lim in a.limits for p in paths]
+    print(f"# load average at start: {os.getloadavg()} on {os.cpu_count()} CPUs", flush=True)
     rows: list[dict] = []
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:
         for res in ex.map(_run_one, tasks):
@@ -104,6 +110,7 @@ def main() -> None:
             print(f"# done {res[0]['instance']} @ {res[0]['limit_s']:g} s: "
                   + ", ".join(f"{r['backend']} {r['gap_pct']:.2f}%" for r in res), flush=True)
     print(f"# instances: {', '.join(p.name.removesuffix('.vrp.gz') for p in paths)}")
+    print(f"# load average at end: {os.getloadavg()}")
     if a.csv:
         with open(a.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -111,25 +118,27 @@ def main() -> None:
             w.writerows(rows)
 
     print()
-    print("| instance | n | limit s | BKS | OR-Tools cost | gap % | veh | PyVRP cost | gap % | veh "
-          "| BKS veh | PyVRP/OR-Tools |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("CPU s = CPU time the solver process got within the wall-clock limit (shared machine).")
+    print()
+    print("| instance | n | limit s | BKS | OR-Tools cost | gap % | veh | CPU s | PyVRP cost | gap % "
+          "| veh | CPU s | BKS veh | PyVRP/OR-Tools |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     key = {(r["instance"], r["limit_s"], r["backend"]): r for r in rows}
     for lim in a.limits:
         for p in paths:
             name = p.name.removesuffix(".vrp.gz")
             o, v = key[(name, lim, "ortools")], key[(name, lim, "pyvrp")]
             print(f"| {name} | {o['n']} | {lim:g} | {o['bks']:.0f} | {_f(o['cost'], 0)} | "
-                  f"{_f(o['gap_pct'])} | {o['vehicles']} | {_f(v['cost'], 0)} | "
-                  f"{_f(v['gap_pct'])} | {v['vehicles']} | {o['bks_vehicles']} | "
+                  f"{_f(o['gap_pct'])} | {o['vehicles']} | {o['cpu_s']:.0f} | {_f(v['cost'], 0)} | "
+                  f"{_f(v['gap_pct'])} | {v['vehicles']} | {v['cpu_s']:.0f} | {o['bks_vehicles']} | "
                   f"{_f(v['cost'] / o['cost'], 4)} |")
     print()
     print("Means over the instances both backends solved; 'unsolved' = no feasible solution "
           "within the limit (fixed fleet of the A/P instances).")
     print()
     print("| set | limit s | instances | OR-Tools mean gap % | PyVRP mean gap % | "
-          "PyVRP max gap % | mean PyVRP/OR-Tools | unsolved OR-Tools / PyVRP |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+          "PyVRP max gap % | mean PyVRP/OR-Tools | unsolved OR-Tools / PyVRP | mean CPU s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for s in a.sets:
         for lim in a.limits:
             sel = [p.name.removesuffix(".vrp.gz") for p in paths if p.parent.name == s]
@@ -140,8 +149,10 @@ def main() -> None:
             pg = [key[(x, lim, "pyvrp")]["gap_pct"] for x in both]
             ratio = [key[(x, lim, "pyvrp")]["cost"] / key[(x, lim, "ortools")]["cost"] for x in both]
             fails = [sum(not np.isfinite(key[(x, lim, b)]["cost"]) for x in sel) for b in BACKENDS]
+            cpu = np.mean([key[(x, lim, b)]["cpu_s"] for x in sel for b in BACKENDS])
             print(f"| {s} | {lim:g} | {len(sel)} | {np.mean(og):.2f} | {np.mean(pg):.2f} | "
-                  f"{np.max(pg):.2f} | {np.mean(ratio):.4f} | {fails[0]} / {fails[1]} |")
+                  f"{np.max(pg):.2f} | {np.mean(ratio):.4f} | {fails[0]} / {fails[1]} | "
+                  f"{cpu:.1f} |")
 
 
 def _f(x: float, nd: int = 2) -> str:

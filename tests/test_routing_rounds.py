@@ -78,6 +78,8 @@ def test_round_by_hand_with_oversize_stop():
     assert plan.vehicle_days == {"truck2": 1}
     assert plan.trips_per_vehicle_day == {"truck2": 4.0}
     assert plan.cost_cny == pytest.approx(10 * (20 * 1.0 + 1 * 80.0))
+    groups = {tuple(t.stops): c for t, c in plan.trip_groups()}
+    assert groups[(3,)] == 2 and sum(groups.values()) == 4
     assert plan.co2_kg == pytest.approx(200 * 0.1 * 2.676)
 
 

@@ -128,6 +128,19 @@ class RoundsPlan:
         """Distance of one round (m)."""
         return float(sum(t.distance_m for t in self.trips))
 
+    def trip_groups(self) -> list[tuple[Trip, int]]:
+        """Identical trips (same vehicle, stops and loads; e.g. the full direct loads of a big
+        stop) merged: (first such trip, count), in first-seen order. For maps and tables that
+        would otherwise draw the same line many times."""
+        groups: dict[tuple, list] = {}
+        for t in self.trips:
+            key = (t.vehicle, tuple(t.stops), tuple(round(q, 9) for q in t.stop_load_t))
+            if key in groups:
+                groups[key][1] += 1
+            else:
+                groups[key] = [t, 1]
+        return [(t, c) for t, c in groups.values()]
+
 
 @dataclass(frozen=True)
 class HaulagePlan:
