@@ -131,9 +131,5 @@ def run(
         return RunResult(status, obj, bound, gap, elapsed, True)
     if code == pywraplp.Solver.INFEASIBLE:
         return RunResult("infeasible", math.nan, math.nan, math.nan, elapsed, False)
-    try:
-        raw = solver.Objective().BestBound()
-        bound = raw + offset if math.isfinite(raw) and abs(raw) < 1e19 else -math.inf
-    except Exception:  # pragma: no cover - backend without bound
-        bound = -math.inf
-    return RunResult("no_solution", math.nan, bound, math.inf, elapsed, False)
+    # without a solution pywraplp's bound is not reliable across backends (HiGHS reports 0)
+    return RunResult("no_solution", math.nan, -math.inf, math.inf, elapsed, False)
