@@ -2,7 +2,7 @@
 
 ``generate_county(adcode, out_dir, *, seed=0, terrain=None, n_villages=None, ...)`` writes a
 county folder (county.toml, boundary.geojson, townships.geojson, villages.csv, farms.csv,
-sites.csv, roads.osm, README.md) that :func:`netplan.inputs` reads like a planner's own data.
+sites.csv, roads.osm, README.md) that :func:`netplan.inputs.load_county` reads like a planner's own data.
 """
 
 from netplan.synth.admin import available_adcodes, load_county

@@ -80,7 +80,8 @@ class Lattice:
             d = np.where(mask, d, np.inf)
         return int(np.argmin(d))
 
-    def _trace(self, pred: NDArray, src: int, tgt: int) -> list[int]:
+    def trace(self, pred: NDArray, src: int, tgt: int) -> list[int]:
+        """Node path src -> tgt from a Dijkstra predecessor array."""
         path = [tgt]
         while path[-1] != src:
             p = int(pred[path[-1]])
@@ -101,7 +102,7 @@ class Lattice:
             reach = np.flatnonzero(np.isfinite(dist) & targets)
             if len(reach):
                 tgt = int(reach[np.argmin(dist[reach])])
-                return self._trace(pred, src, tgt)
+                return self.trace(pred, src, tgt)
             limit *= 2.0
         msg = f"node {src} cannot reach the network"
         raise RuntimeError(msg)
@@ -112,7 +113,7 @@ class Lattice:
                               limit=np.inf if limit_m is None else limit_m)
         if not np.isfinite(dist[b]):
             return None
-        return self._trace(pred, a, b)
+        return self.trace(pred, a, b)
 
 
 def build_lattice(

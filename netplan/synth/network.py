@@ -178,7 +178,7 @@ def county_roads(net: Network, seat_nodes: list[int], names: list[str], rng: np.
             if not np.isfinite(dist[tgt]):
                 path = lat.path_between(seat_nodes[a], tgt)
             else:
-                path = lat._trace(pred, seat_nodes[a], tgt)
+                path = lat.trace(pred, seat_nodes[a], tgt)
             if path is None:
                 continue
             name = f"{names[a][:1]}{names[b][:1]}路"

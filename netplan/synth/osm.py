@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pyproj import Transformer
 
-from netplan.synth.network import RANK_HIGHWAY, Network
+from netplan.synth.network import Network
 
 
 @dataclass(frozen=True)
@@ -186,4 +186,4 @@ def write_osm(
                     length_km={k: round(v, 1) for k, v in sorted(length_km.items())})
 
 
-__all__ = ["OsmStats", "RANK_HIGHWAY", "chains", "chaikin", "write_osm"]
+__all__ = ["OsmStats", "chains", "chaikin", "write_osm"]
