@@ -189,12 +189,15 @@ def test_random_instances_give_valid_routes(seed, n, backend):
 
 
 def test_x_instance_near_best_known_with_default_backend():
-    """X-n101-k25 (BKS 27591) within 3 % in 3 s with the default backend (PyVRP reaches
-    0.1 % on an idle core; the margin absorbs a loaded CI machine)."""
+    """X-n101-k25 (BKS 27591) within 1 % with the default backend after 5000 PyVRP iterations
+    (~2.5 s of CPU; an iteration budget keeps the result independent of machine load, the
+    30 s wall-clock limit is only a safety net)."""
     inst = read_vrp(DATA / "X-n101-k25.vrp.gz")
-    sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=3)
+    sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=30,
+                     max_iterations=5000)
+    assert sol.backend == "pyvrp"
     assert check_routes(sol.routes, inst.demand, inst.capacity) == []
-    assert sol.cost <= 27591 * 1.03
+    assert sol.cost <= 27591 * 1.01
 
 
 def test_ortools_near_optimum_on_augerat_a():
