@@ -206,3 +206,13 @@ def test_ortools_near_optimum_on_augerat_a():
     sol = solve_cvrp(inst.distance, inst.demand, inst.capacity, time_limit_s=1, backend="ortools")
     assert check_routes(sol.routes, inst.demand, inst.capacity) == []
     assert 784 <= sol.cost <= 784 * 1.03
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_missing_arcs_are_never_used(backend):
+    """An ``inf`` arc (no road between two customers) is avoided: the two customers go on
+    separate routes although one route would fit their demand, and the cost stays finite."""
+    d = np.array([[0, 10, 10], [10, 0, np.inf], [10, np.inf, 0.0]])
+    d[2, 1] = np.inf
+    sol = solve_cvrp(d, np.array([0, 1, 1]), 5, time_limit_s=0.3, backend=backend)
+    assert sorted(sol.routes) == [[1], [2]] and sol.cost == 40
