@@ -108,8 +108,8 @@ def test_indicator_bounds(tmp_path_factory, county, dists, cap):
     for ind in ("village_coverage", "tonnage_coverage", "recovery_rate", "township_coverage"):
         assert 0.0 <= k[("film", ind)] <= 1.0
     assert k[("film", "recovery_rate")] <= k[("film", "tonnage_coverage")] + 1e-9
-    assert k[("film", "served_t_yr")] <= k[("film", "generation_t_yr")] + 1e-6
-    assert k[("film", "served_t_yr")] <= cap + 1e-6
+    assert k[("film", "served_t_yr")] <= k[("film", "generation_t_yr")] + 5e-4
+    assert k[("film", "served_t_yr")] <= cap + 5e-4  # kpis.csv rounds tonnage to 1 kg
 
 
 @pytest.mark.parametrize("name,stream,indicator,value", [
