@@ -1,11 +1,22 @@
 """Siting engine: facility-location models on cost arrays (the array core of netplan).
 
-Public API
-----------
+Every function takes numpy arrays (``cost`` of shape (n_demand, n_candidate), metres or seconds,
+``inf`` = not allowed), solver controls ``time_limit_s``, ``solver`` ("scip", "highs", "cbc",
+"cp-sat") and ``seed``, and returns an immutable result with ``open``, ``assignment``,
+``objective``, ``bound``, ``gap``, ``status`` ("optimal", "feasible", "infeasible",
+"time_limit") and ``solve_time_s``. Infeasible inputs raise
+:class:`~netplan.errors.InfeasibleError` naming the demands and why.
+
+- :func:`set_cover` (LSCP, partial coverage), :func:`max_cover` (MCLP)
+- :func:`p_median`, :func:`p_center`
+- :func:`capacitated` (CFLP, single- or multi-source)
 - :func:`three_tier` with :class:`Tier`, :class:`StreamModel` → :class:`ThreeTierSolution`
-- :class:`Solution`, :class:`StreamSolution`
+  (the planner's model: village point → township station → county centre)
 """
 
+from netplan.siting.cflp import capacitated
+from netplan.siting.coverage import max_cover, set_cover
+from netplan.siting.median import p_center, p_median
 from netplan.siting.solution import Solution, StreamSolution, ThreeTierSolution
 from netplan.siting.three_tier import StreamModel, Tier, three_tier
 
@@ -15,5 +26,10 @@ __all__ = [
     "StreamSolution",
     "ThreeTierSolution",
     "Tier",
+    "capacitated",
+    "max_cover",
+    "p_center",
+    "p_median",
+    "set_cover",
     "three_tier",
 ]
