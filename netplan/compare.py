@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -195,7 +196,7 @@ def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: st
     return [out / n for n in names]
 
 
-def console_table(table: pd.DataFrame, misses: dict[str, list[str]]):
+def console_table(table: pd.DataFrame, misses: dict[str, list[str]]) -> Any:
     """A rich Table of the comparison (targets and the main cost/CO2 rows)."""
     from rich.table import Table
 
