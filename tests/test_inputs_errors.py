@@ -255,3 +255,16 @@ def test_old_xls_asks_for_xlsx(tmp_path):
     msgs = [p.message for p in rep.errors if p.file == "villages.xls"]
     assert msgs == ["old Excel format (.xls): save the sheet as .xlsx or .csv"] or \
         any("cannot read" in m for m in msgs)
+
+
+def test_files_in_different_crs_summarised(tmp_path):
+    """When most villages fall outside the boundary (here all four sit ~150 km west, as when the
+    villages and the outline use different coordinate systems), a file-level error says so, besides
+    the per-row errors."""
+    df = vill(lon={i: 113.0 + i * 0.01 for i in range(4)})
+    rep = report(build_folder(tmp_path, villages=df))
+    msgs = find(rep, "villages.csv", None, "lon")
+    assert msgs == ["4 of 4 villages lie outside the county boundary: the villages and the boundary "
+                    "are probably in different coordinate systems - check the `crs` declarations in "
+                    "county.toml"]
+    assert len([p for p in rep.errors if p.row is not None and "outside" in p.message]) == 4

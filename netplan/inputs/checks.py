@@ -195,21 +195,21 @@ def check_duplicate_names(names: pd.Series, groups: pd.Series, file: str,
 
 def check_inside(points: Sequence[Point | None], boundary: shapely.Geometry | None, metric_crs: str,
                  file: str, problems: list[Problem], *, what: str = "point",
-                 severity: str = "error") -> None:
+                 severity: str = "error") -> int:
     """Points outside the county boundary, with their distance from it (m, in ``metric_crs``).
 
     Within :data:`OUTSIDE_ERROR_M` of the boundary is a warning (digitising slack); further is
-    ``severity``.
+    ``severity``. Returns how many points lie further out than that.
     """
     if boundary is None or boundary.is_empty:
-        return
+        return 0
     idx = [i for i, p in enumerate(points) if p is not None]
     if not idx:
-        return
+        return 0
     geo = gpd.GeoSeries([points[i] for i in idx], crs="EPSG:4326")
-    inside = geo.within(boundary).to_numpy() | geo.intersects(boundary).to_numpy()
+    inside = geo.intersects(boundary).to_numpy()
     if inside.all():
-        return
+        return 0
     out_idx = [idx[k] for k in np.flatnonzero(~inside)]
     tr = transformer("EPSG:4326", metric_crs)
 
@@ -227,6 +227,7 @@ def check_inside(points: Sequence[Point | None], boundary: shapely.Geometry | No
         problems.append(Problem(file, i + 1, "lon", f"{what} at ({p.x:.6f}, {p.y:.6f}) lies "
                                 f"{_fmt_m(d)} outside the county boundary{_datum_hint(p, boundary, d)}",
                                 sev))
+    return int((dist > OUTSIDE_ERROR_M).sum())
 
 
 def _datum_hint(p: Point, boundary: shapely.Geometry, dist_m: float) -> str:

@@ -222,10 +222,9 @@ def _geo_or_points(df: pd.DataFrame, spec: FileSpec, problems: list[Problem], me
 
 
 def _area_factors(df: pd.DataFrame, spec: FileSpec) -> dict[str, float]:
-    units = {}
+    """Multiplier to mu per canonical area column, from its header's unit or the file's area_unit."""
     mapped = map_columns(df.iloc[:0], spec.key, spec.name, override=spec.columns)
-    units = mapped.units
-    return {c: area_factor(u, spec.area_unit) for c, u in units.items()}
+    return {c: area_factor(u, spec.area_unit) for c, u in mapped.units.items()}
 
 
 def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
@@ -420,7 +419,12 @@ def _villages(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.G
     if not any(c in v.columns for c in area_cols):
         problems.append(Problem(f, None, "cropland_mu", "no crop area columns: straw, film and "
                                 "pesticide packaging will be zero", "warning"))
-    checks.check_inside(pts, boundary, metric, f, problems, what="village")
+    n_out = checks.check_inside(pts, boundary, metric, f, problems, what="village")
+    n_pts = sum(p is not None for p in pts)
+    if n_pts >= 3 and n_out > n_pts / 2:
+        problems.append(Problem(f, None, "lon", f"{n_out} of {n_pts} villages lie outside the county "
+                                "boundary: the villages and the boundary are probably in different "
+                                "coordinate systems - check the `crs` declarations in county.toml"))
     if towns is not None:
         checks.check_in_township(pts, list(codes), towns, f, problems)
     front = {"village_id": ids.to_numpy(), "name": v["name"].astype(str).str.strip().to_numpy(),
