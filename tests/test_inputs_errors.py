@@ -268,3 +268,11 @@ def test_files_in_different_crs_summarised(tmp_path):
                     "are probably in different coordinate systems - check the `crs` declarations in "
                     "county.toml"]
     assert len([p for p in rep.errors if p.row is not None and "outside" in p.message]) == 4
+
+
+def test_zero_zero_coordinates_are_placeholders(tmp_path):
+    """(0, 0) coordinates are reported as a placeholder for a missing position, not as a village
+    thousands of kilometres away."""
+    rep = report(build_folder(tmp_path, villages=vill(lon={2: 0}, lat={2: 0})))
+    assert find(rep, "villages.csv", 3, "lon") == ["coordinates (0, 0): a placeholder for a missing "
+                                                   "position?"]

@@ -344,6 +344,13 @@ def _townships(spec: FileSpec, problems: list[Problem], metric: str,
         names = codes.astype(str)
     else:
         names = t["name"].astype(str).str.strip()
+        first: dict[str, int] = {}
+        for i, n in enumerate(names):
+            if n in first:
+                problems.append(Problem(f, i + 1, "name", f"duplicate township name '{n}' (also row "
+                                        f"{first[n]}): rows naming it are matched to the first",
+                                        "warning"))
+            first.setdefault(n, i + 1)
     kinds = []
     for n, k in zip(names, t["kind"] if "kind" in t.columns else [""] * len(t), strict=True):
         k = str(k).strip() if k is not None and str(k).strip().lower() not in ("", "nan") else ""

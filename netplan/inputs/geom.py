@@ -102,6 +102,11 @@ def table_points(df: pd.DataFrame, file: str, declared: CrsSpec | None, problems
                 bad[i] = True
             else:
                 arr[i] = v
+    zero = ~bad & (xs == 0) & (ys == 0)
+    for i in np.flatnonzero(zero):
+        problems.append(Problem(file, int(i) + 1, lon, "coordinates (0, 0): a placeholder for a "
+                                "missing position?"))
+    bad |= zero
     fam = classify(xs, ys)
     usable = ~bad & (fam != "nan")
     spec = declared
