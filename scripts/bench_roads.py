@@ -135,7 +135,14 @@ def run_case(name: str, G: nx.MultiDiGraph, net: RoadNetwork, n_o: int, n_d: int
     net.cache_dir = None
     net.progress = False
     D, t_np = timed(lambda: net.distance_matrix(o_ll, d_ll, max_snap_m=5))
+    # traced in one process (forked workers are invisible to tracemalloc): serial run
+    old = os.environ.get("NETPLAN_WORKERS")
+    os.environ["NETPLAN_WORKERS"] = "1"
     mem_np = peak_mb(lambda: net.distance_matrix(o_ll, d_ll, max_snap_m=5))
+    if old is None:
+        del os.environ["NETPLAN_WORKERS"]
+    else:
+        os.environ["NETPLAN_WORKERS"] = old
     rows = np.arange(n_o) if nx_sample is None else rng.choice(n_o, min(nx_sample, n_o), replace=False)
     o_nodes = [ids[i] for i in o_idx[rows]]
     d_nodes = [ids[i] for i in d_idx]
@@ -189,7 +196,7 @@ def table(rows: list[dict], builds: list[str]) -> str:
     """Markdown table of the results."""
     lines = [
         "| graph | nodes / edges (simplified) | matrix | netplan s | networkx s | ratio | "
-        "netplan peak MB | networkx peak MB | max diff m | within 0.5 m / 0.01 % |",
+        "netplan peak MB (serial) | networkx peak MB | max diff m | within 0.5 m / 0.01 % |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -255,8 +262,14 @@ def main() -> None:
         builds.append(million_case(rng))
         print(builds[-1], flush=True)
     cpu = os.cpu_count()
-    head = (f"Run: `{' '.join([Path(sys.argv[0]).name] + sys.argv[1:])}` on {cpu} CPUs, "
-            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    argv = [a for a in sys.argv[1:] if a != "--out" and not a.endswith(".md")]
+    head = (f"Run: `scripts/bench_roads.py {' '.join(argv)}` on {cpu} CPUs (shared machine, load "
+            f"average {load:.1f} at the end), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
+            "Times are wall-clock of one call each, first call on the network included; networkx "
+            "ran from at most 500 origins and its time is scaled linearly to all origins (marked). "
+            "Peak MB: tracemalloc (numpy + Python objects); networkx = one Dijkstra's dicts + the "
+            "output matrix.")
     text = head + "\n\n" + table(rows, builds)
     print(text)
     if args.out:
