@@ -383,3 +383,21 @@ def test_excel_unicode_text_export_utf16_tabs(tmp_path):
     c = load_county(root)
     assert c.villages["name"].tolist() == VILLAGES["name"].tolist()
     assert c.villages["population"].tolist() == VILLAGES["population"].tolist()
+
+
+def test_zipped_gbk_shapefile(tmp_path):
+    """A zipped Shapefile (as sent by chat apps) with GBK attributes and no .cpg reads, its code
+    page detected from the .dbf inside the zip."""
+    import zipfile
+    root = build_folder(tmp_path / "c")
+    shp_dir = tmp_path / "shp"
+    shp_dir.mkdir()
+    write_townships(shp_dir / "乡镇.shp", encoding="GBK")
+    (shp_dir / "乡镇.cpg").unlink(missing_ok=True)
+    with zipfile.ZipFile(root / "townships.zip", "w") as zf:
+        for f in shp_dir.iterdir():
+            zf.write(f, f.name)
+    (root / "townships.geojson").unlink()
+    c = load_county(root)
+    assert c.townships["name"].tolist() == ["甲镇", "乙街道"]
+    assert any("townships.zip: read with encoding GB18030 (detected)" in n for n in c.notes["notes"])

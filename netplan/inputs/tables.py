@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -159,16 +160,21 @@ def _clean_headers(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def dbf_encoding(shp: Path) -> str | None:
-    """Code page of a Shapefile's attributes: the .cpg file's, else detected from the .dbf bytes."""
-    cpg = shp.with_suffix(".cpg")
-    if cpg.exists():
-        name = cpg.read_text(errors="ignore").strip()
-        if name:
-            return name
-    dbf = shp.with_suffix(".dbf")
-    if not dbf.exists():
-        return None
-    data = dbf.read_bytes()
+    """Code page of a Shapefile's attributes (also inside a .zip): the .cpg file's, else detected
+    from the .dbf bytes; None when the attributes are plain ASCII or there is no .dbf."""
+    if shp.suffix.lower() == ".zip":
+        with zipfile.ZipFile(shp) as zf:
+            names = zf.namelist()
+            cpg = [n for n in names if n.lower().endswith(".cpg")]
+            dbf = [n for n in names if n.lower().endswith(".dbf")]
+            cpg_text = zf.read(cpg[0]).decode("ascii", "ignore") if cpg else ""
+            data = zf.read(dbf[0]) if dbf else b""
+    else:
+        cpg_path, dbf_path = shp.with_suffix(".cpg"), shp.with_suffix(".dbf")
+        cpg_text = cpg_path.read_text(errors="ignore") if cpg_path.exists() else ""
+        data = dbf_path.read_bytes() if dbf_path.exists() else b""
+    if cpg_text.strip():
+        return cpg_text.strip()
     if len(data) < 32:
         return None
     header_len = struct.unpack("<H", data[8:10])[0]
@@ -181,10 +187,15 @@ def dbf_encoding(shp: Path) -> str | None:
 def _read_geo(path: Path, *, encoding: str | None, layer: str | None) -> tuple[gpd.GeoDataFrame, str]:
     kwargs: dict[str, object] = {}
     note = ""
-    if path.suffix.lower() == ".shp":
+    if path.suffix.lower() in (".shp", ".zip"):
         enc = encoding or dbf_encoding(path)
         if enc:
-            kwargs["encoding"] = "GB18030" if _codec(enc) == "gb18030" else enc
+            try:
+                codec = _codec(enc)
+            except InputError:
+                msg = f"unknown attribute encoding '{enc}' (.cpg file or `encoding`); use utf-8 or gbk"
+                raise InputError(msg, file=path.name) from None
+            kwargs["encoding"] = "GB18030" if codec == "gb18030" else enc
             note = f"encoding {kwargs['encoding']}" + ("" if encoding else " (detected)")
     elif encoding:
         kwargs["encoding"] = encoding
