@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,12 @@ def write_compare_map_of(run_a: Path, run_b: Path, labels: tuple[str, str], path
     if not (a.exists() and b.exists()):
         return None
     crow = any(read_run(r)[2].get("crow_fly", False) for r in (run_a, run_b))
-    return write_compare_map(path, _read_layers(a), _read_layers(b), labels=labels,
-                             kpis_a=read_run(run_a)[1], kpis_b=read_run(run_b)[1], crow_fly=crow)
+    out = write_compare_map(path, _read_layers(a), _read_layers(b), labels=labels,
+                            kpis_a=read_run(run_a)[1], kpis_b=read_run(run_b)[1], crow_fly=crow)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(out, 0o666 & ~umask)  # the map writer's temp file is private (0600); publish like the rest
+    return out
 
 
 def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: str | Path,
