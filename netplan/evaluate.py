@@ -219,8 +219,8 @@ def with_route_co2(kpis: pd.DataFrame, routes: pd.DataFrame, transport: pd.DataF
 
     Adds ``collection_co2_kg_yr`` and ``haulage_co2_kg_yr`` per stream (distance × trips of each
     collection round and haulage trip, vehicle fuel × emission factor) and sets
-    ``transport_co2_kg_yr`` = village → point estimate + routed collection + routed haulage, for the
-    streams and the county. Without a vehicle table or routes, ``kpis`` is returned unchanged.
+    ``transport_co2_kg_yr`` (and ``vehicle_km_yr``) = village → point estimate + routed collection +
+    routed haulage, for the streams and the county. Without a vehicle table or routes, ``kpis`` is returned unchanged.
     """
     from netplan.costs import route_co2_kg
 
@@ -228,9 +228,11 @@ def with_route_co2(kpis: pd.DataFrame, routes: pd.DataFrame, transport: pd.DataF
     if vehicles is None or len(routes) == 0 or "co2_kg_yr" not in transport:
         return kpis
     r = pd.DataFrame(routes).assign(co2=route_co2_kg(routes, vehicles).to_numpy())
+    r["km"] = r["distance_m"].astype(float) / 1000.0 * r["trips_per_year"].astype(float)
     k = kpis.copy()
     rows = []
-    first = transport[transport["link"].str.startswith("demand->")].set_index("stream")["co2_kg_yr"]
+    link1 = transport[transport["link"].str.startswith("demand->")].set_index("stream")
+    first = link1["co2_kg_yr"]
     for sid in first.index:
         rs = r[r["stream"] == sid]
         parts = {kind: float(rs.loc[rs["kind"] == kind, "co2"].sum()) for kind in ("collection", "haulage")}
@@ -240,6 +242,9 @@ def with_route_co2(kpis: pd.DataFrame, routes: pd.DataFrame, transport: pd.DataF
                          "label_zh": "收运二氧化碳排放" if kind == "collection" else "转运二氧化碳排放"})
         m = (k["stream"] == sid) & (k["indicator"] == "transport_co2_kg_yr")
         k.loc[m, "value"] = round(float(first[sid]) + sum(parts.values()), 3)
-    per = k[(k["stream"] != "all") & (k["indicator"] == "transport_co2_kg_yr")]["value"].sum()
-    k.loc[(k["stream"] == "all") & (k["indicator"] == "transport_co2_kg_yr"), "value"] = round(per, 3)
+        m = (k["stream"] == sid) & (k["indicator"] == "vehicle_km_yr")
+        k.loc[m, "value"] = round(float(link1.at[sid, "vehicle_km_yr"]) + float(rs["km"].sum()), 3)
+    for ind in ("transport_co2_kg_yr", "vehicle_km_yr"):
+        per = k[(k["stream"] != "all") & (k["indicator"] == ind)]["value"].sum()
+        k.loc[(k["stream"] == "all") & (k["indicator"] == ind), "value"] = round(per, 3)
     return pd.concat([k, pd.DataFrame(rows, columns=KPI_COLUMNS)], ignore_index=True)

@@ -156,6 +156,9 @@ def test_routed_co2_replaces_the_estimate(runs):
         assert k.loc[(s, "collection_co2_kg_yr"), "value"] == pytest.approx(col, abs=1e-2)
         assert k.loc[(s, "transport_co2_kg_yr"), "value"] == pytest.approx(first + col + hau, abs=2e-2)
         total += first + col + hau
+        km1 = tr[(tr["stream"] == s) & tr["link"].str.startswith("demand")]["vehicle_km_yr"].sum()
+        km = float((r["distance_m"] / 1000 * r["trips_per_year"]).sum())
+        assert k.loc[(s, "vehicle_km_yr"), "value"] == pytest.approx(km1 + km, abs=2e-2)
     assert k.loc[("all", "transport_co2_kg_yr"), "value"] == pytest.approx(total, abs=0.1)
     assert total > 0
 
