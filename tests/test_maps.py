@@ -46,6 +46,7 @@ def test_write_maps_writes_index_and_one_page_per_stream(tmp_path):
         assert 't.version="1.9.4"' in html  # the bundled leaflet.js is inside the page
         assert "Boundaries" in html and "L.control.layers(" in html
     assert not (tmp_path / "lib").exists()
+    assert all(p.stat().st_mode & 0o044 == 0o044 for p in paths)  # group/world readable
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 

@@ -176,6 +176,7 @@ def _save_atomic(fig: Figure, path: Path, dpi: int) -> Path:
     try:
         FigureCanvasAgg(fig)
         fig.savefig(tmp, dpi=dpi, format="png")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
