@@ -69,6 +69,11 @@ def reference(net: RoadNetwork, o_xy: np.ndarray, d_xy: np.ndarray) -> np.ndarra
                 H.add_edge(x, y, weight=piece)
             if b >= 0 and np.isfinite(w[b]):
                 H.add_edge(y, x, weight=piece)
+        for fp, p in seq[1:-1]:  # a point snapped onto an end node is at that node, both ways
+            for fn, node in ((0.0, seq[0][1]), (1.0, seq[-1][1])):
+                if abs(fp - fn) * L <= 0.01:
+                    H.add_edge(p, node, weight=0.0)
+                    H.add_edge(node, p, weight=0.0)
     out = np.full((len(o_xy), len(d_xy)), np.inf)
     for i in range(len(o_xy)):
         dist = nx.single_source_dijkstra_path_length(H, ("out", "o", i), weight="weight")
