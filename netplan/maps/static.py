@@ -176,7 +176,7 @@ def _save_atomic(fig: Figure, path: Path, dpi: int) -> Path:
     try:
         FigureCanvasAgg(fig)
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; publish like other files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -231,3 +231,9 @@ def write_pngs(
                       va="bottom", ha="left", transform=side.transAxes)
             written.append(_save_atomic(fig, Path(out_dir) / f"{page}.png", dpi))
     return written
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
