@@ -17,8 +17,8 @@ def _text(path: str | Path) -> str:
     path = Path(path)
     if path.suffix == ".gz":
         with gzip.open(path, "rt") as fh:
-            return fh.read()
-    return path.read_text()
+            return fh.read().replace("\x00", " ")
+    return path.read_text().replace("\x00", " ")
 
 
 def read_pmed(path: str | Path) -> tuple[np.ndarray, int]:

@@ -41,6 +41,46 @@ def _check_p(p: int, m: int) -> int:
     return int(p)
 
 
+def _lagrangian(c: np.ndarray, w: np.ndarray, p: int, ub: float, *, iters: int = 4000,
+                deadline: float = INF) -> tuple[float, np.ndarray, np.ndarray]:
+    """Lagrangian bound of the p-median (assignment constraints relaxed), subgradient ascent.
+
+    ``L(λ) = Σ λ_i + Σ_{p smallest} C_j``, ``C_j = Σ_i min(0, w_i d_ij − λ_i)``. Returns the best
+    bound, and the ``C_j`` and ``L`` of the best multipliers for variable fixing.
+    """
+    n, m = c.shape
+    wc = w[:, None] * np.where(np.isfinite(c), c, 1e18)
+    srt = np.sort(wc, axis=1)
+    lam = srt[:, min(1, m - 1)].copy()
+    best, best_cj = -INF, np.zeros(m)
+    theta, stall = 2.0, 0
+    for _ in range(iters):
+        red = np.minimum(wc - lam[:, None], 0.0)
+        cj = red.sum(axis=0)
+        pick = np.argpartition(cj, p - 1)[:p] if p < m else np.arange(m)
+        val = float(lam.sum() + cj[pick].sum())
+        if best == -INF or val > best + 1e-9 * max(1.0, abs(best)):
+            best, best_cj, stall = val, cj.copy(), 0
+        else:
+            stall += 1
+            if stall >= 40:
+                theta, stall = theta / 2, 0
+        if theta < 1e-4 or best >= ub - 1e-9 or time.perf_counter() > deadline:
+            break
+        g = 1.0 - (red[:, pick] < 0).sum(axis=1)
+        norm = float(g @ g)
+        if norm == 0:
+            best = max(best, val)
+            break
+        lam = lam + theta * (ub - val) / norm * g
+    return best, best_cj, np.sort(best_cj)
+
+
+def _integral(c: np.ndarray, w: np.ndarray) -> bool:
+    fin = c[np.isfinite(c)]
+    return bool(np.all(fin == np.round(fin)) and np.all(w == np.round(w)))
+
+
 def p_median(
     cost: np.ndarray,
     p: int,
@@ -51,6 +91,7 @@ def p_median(
     seed: int = 0,
     mip_gap: float = 1e-7,
     extra_pairs: int = 5,
+    full_pairs: int = 250_000,
 ) -> Solution:
     """Open ``p`` candidates minimising Σ weight × cost to the nearest open one.
 
@@ -66,6 +107,8 @@ def p_median(
         Solver controls (see :mod:`netplan.siting`).
     extra_pairs
         Pairs kept per demand beyond its heuristic distance in the first restricted model.
+    full_pairs
+        Instances with at most this many (demand, candidate) pairs are built in full at once.
 
     Returns
     -------
@@ -74,18 +117,36 @@ def p_median(
     """
     t0 = time.perf_counter()
     c, w = check_cost(cost, weights)
+    c0 = c
     n, m = c.shape
     p = _check_p(p, m)
     require_reachable(c)
     best_open = interchange(c, greedy_median(c, p, w), w)
     best_obj = median_objective(c, best_open, w)
-    order = np.argsort(c, axis=1, kind="stable")
+    integral = _integral(c, w)
+    raw_lb, cj, cj_sorted = _lagrangian(c, w, p, best_obj, deadline=t0 + 0.3 * time_limit_s)
+    lb = math.ceil(raw_lb - 1e-6) if integral else raw_lb
+    if best_obj - lb <= max(mip_gap * abs(best_obj), 1e-9):
+        return Solution(open=np.sort(best_open), assignment=nearest_open(c, best_open),
+                        objective=best_obj, bound=min(lb, best_obj), gap=rel_gap(best_obj, min(lb, best_obj)),
+                        status="optimal", solve_time_s=time.perf_counter() - t0,
+                        info={"rounds": 0, "proof": "lagrangian"})
+    # Lagrangian variable fixing: a site whose opening would push the bound past the incumbent
+    # stays closed (the p-th/p+1-th smallest C_j are the swap partners)
+    p_th = cj_sorted[p - 1] if p <= m else 0.0
+    slack = 1.0 - 1e-6 if integral else -1e-9 * max(1.0, abs(best_obj))
+    closed = raw_lb + cj - p_th > best_obj - slack
+    closed[best_open] = False
+    order = np.argsort(np.where(closed[None, :], np.inf, c), axis=1, kind="stable")
+    c = np.where(closed[None, :], np.inf, c)
     sorted_c = np.take_along_axis(c, order, axis=1)
     d_h = c[np.arange(n), nearest_open(c, best_open)]
     keep = (sorted_c <= d_h[:, None] + 1e-12).sum(axis=1) + extra_pairs
+    if n * m <= full_pairs:
+        keep = np.full(n, m)
     keep = np.minimum(keep, np.isfinite(sorted_c).sum(axis=1))
     keep = np.minimum(keep, m - p + 1)   # the nearest open site is among the m-p+1 nearest
-    bound = -INF
+    bound = float(lb)
     status = "time_limit"
     rounds = 0
     while True:
@@ -95,6 +156,8 @@ def p_median(
             break
         mip = make_solver(solver)
         y = [mip.BoolVar(f"y{j}") for j in range(m)]
+        for j in np.flatnonzero(closed):
+            y[j].SetUb(0.0)
         card = mip.Constraint(p, p)
         for v in y:
             card.SetCoefficient(v, 1.0)
@@ -143,16 +206,20 @@ def p_median(
             break
         for i in used_far:   # grow those demands' pair sets and solve again
             keep[i] = min(max(2 * keep[i], keep[i] + 5), m - p + 1, m)
+    if integral and math.isfinite(bound):
+        bound = math.ceil(bound - 1e-6)
     gap = rel_gap(best_obj, bound) if math.isfinite(bound) else INF
     if status == "optimal" and gap > max(mip_gap, 1e-9) * 10 + 1e-9:
         status = "feasible"
     if not math.isfinite(best_obj):   # pragma: no cover - heuristic always gives a finite plan
         msg = "no p-median solution found within the time limit"
         raise SolverTimeout(msg)
-    return Solution(open=np.sort(best_open), assignment=nearest_open(c, best_open),
+    if integral and math.isfinite(bound):
+        bound = math.ceil(bound - 1e-6)
+    return Solution(open=np.sort(best_open), assignment=nearest_open(c0, best_open),
                     objective=best_obj, bound=bound if math.isfinite(bound) else -INF,
                     gap=gap, status=status, solve_time_s=time.perf_counter() - t0,
-                    info={"rounds": rounds, "pairs": int(keep.sum())})
+                    info={"rounds": rounds, "pairs": int(keep.sum()), "closed_by_lagrange": int(closed.sum())})
 
 
 def p_center(

@@ -1,0 +1,145 @@
+"""Single-level siting models: published values (OR-Library, Holmberg, spopt SF) and brute force."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netplan.errors import InfeasibleError
+from netplan.siting import capacitated, max_cover, p_center, p_median, set_cover
+from netplan.siting.instances import read_cap, read_holmberg, read_pmed, read_sf
+
+DATA = Path(__file__).parent / "data" / "siting"
+
+
+@pytest.fixture(scope="module")
+def sf():
+    return read_sf(DATA)
+
+
+def test_sf_p_median_matches_spopt(sf):
+    """spopt's PMedian test: p=4 on San Francisco gives mean distance 2982.1268579890657."""
+    c, w = sf
+    s = p_median(c, 4, weights=w, time_limit_s=30)
+    assert s.status == "optimal"
+    assert s.objective / w.sum() == pytest.approx(2982.1268579890657, rel=1e-9)
+
+
+def test_sf_max_cover_matches_spopt(sf):
+    """spopt's MCLP test: R=5000, p=4 leaves 21 tracts uncovered (89.756 % of tracts)."""
+    c, w = sf
+    s = max_cover(c, 5000.0, 4, weights=w, time_limit_s=30)
+    assert s.status == "optimal"
+    assert int((s.assignment < 0).sum()) == 21
+    assert s.objective == pytest.approx(875247.0)
+
+
+def test_sf_set_cover_and_p_center(sf):
+    """LSCP at R=5000 needs 8 stores; p-center with p=4 has radius 7403.0638 m."""
+    c, _ = sf
+    s = set_cover(c, 5000.0, time_limit_s=30)
+    assert s.status == "optimal" and s.objective == 8
+    assert (s.assignment >= 0).all()
+    pc = p_center(c, 4, time_limit_s=30)
+    assert pc.status == "optimal"
+    assert pc.objective == pytest.approx(7403.0638, abs=1e-3)
+
+
+@pytest.mark.parametrize(("name", "opt"), [("pmed1", 5819), ("pmed2", 4093), ("pmed5", 1355)])
+def test_orlib_pmedian_reaches_optimum(name, opt):
+    """OR-Library pmed1, pmed2 and pmed5 are solved to their published optima, proven."""
+    d, p = read_pmed(DATA / f"{name}.txt.gz")
+    s = p_median(d, p, time_limit_s=30)
+    assert s.status == "optimal"
+    assert s.objective == pytest.approx(opt)
+    assert s.bound == pytest.approx(opt, abs=1e-6 * opt)
+
+
+@pytest.mark.parametrize(("name", "opt"), [("cap41", 1040444.375), ("cap71", 932615.750)])
+def test_orlib_cflp_reaches_optimum(name, opt):
+    """OR-Library cap41/cap71 (split demand) reach Beasley's optimum."""
+    cost, dem, cap, fx = read_cap(DATA / f"{name}.txt.gz")
+    s = capacitated(cost, dem, cap, fx, single_source=False, weights=np.ones(len(dem)),
+                    time_limit_s=30)
+    assert s.status == "optimal"
+    assert s.objective == pytest.approx(opt, rel=1e-6)
+
+
+@pytest.mark.parametrize(("name", "opt"), [("p1", 8848), ("p5", 8838)])
+def test_holmberg_single_source_reaches_optimum(name, opt):
+    """Holmberg's single-source CFLP p1 and p5 reach their published optima."""
+    cost, dem, cap, fx = read_holmberg(DATA / f"{name}.txt.gz")
+    s = capacitated(cost, dem, cap, fx, weights=np.ones(len(dem)), time_limit_s=30)
+    assert s.status == "optimal"
+    assert s.objective == pytest.approx(opt)
+    loads = np.bincount(s.assignment, weights=dem, minlength=len(cap))
+    assert (loads <= cap + 1e-9).all()
+
+
+def _tiny(seed: int, n: int, m: int):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 100, (n + m, 2))
+    c = np.linalg.norm(pts[:n, None] - pts[None, n:], axis=2).round(1)
+    return c, rng.integers(1, 10, n).astype(float)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), p=st.integers(1, 3))
+def test_median_center_cover_match_brute_force(seed, p):
+    """p-median, p-center and MCLP optima equal enumeration of all p-subsets (7 × 5 instances)."""
+    c, w = _tiny(seed, 7, 5)
+    subsets = [list(s) for s in itertools.combinations(range(5), p)]
+    med = min(float(w @ c[:, s].min(axis=1)) for s in subsets)
+    ctr = min(float(c[:, s].min(axis=1).max()) for s in subsets)
+    r = float(np.median(c))
+    cov = max(float(w[(c[:, s] <= r).any(axis=1)].sum()) for s in subsets)
+    assert p_median(c, p, weights=w, time_limit_s=10).objective == pytest.approx(med)
+    assert p_center(c, p, time_limit_s=10).objective == pytest.approx(ctr)
+    assert max_cover(c, r, p, weights=w, time_limit_s=10).objective == pytest.approx(cov)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_set_cover_and_cflp_match_brute_force(seed):
+    """LSCP (full and 70 % partial) and single-source CFLP equal enumeration on tiny instances."""
+    c, w = _tiny(seed, 6, 4)
+    r = float(np.percentile(c, 60))
+    ok = c <= r
+    if ok.any(axis=1).all():
+        best = min(k for k in range(1, 5) for s in itertools.combinations(range(4), k)
+                   if ok[:, list(s)].any(axis=1).all())
+        assert set_cover(c, r, time_limit_s=10).objective == best
+    reach = ok.any(axis=1)
+    if w[reach].sum() >= 0.7 * w.sum():
+        best = min(k for k in range(1, 5) for s in itertools.combinations(range(4), k)
+                   if w[ok[:, list(s)].any(axis=1)].sum() >= 0.7 * w.sum() - 1e-9)
+        assert set_cover(c, r, weights=w, target=0.7, time_limit_s=10).objective == best
+    cap = np.full(4, 20.0)
+    fixed = np.array([30.0, 50.0, 40.0, 60.0])
+    best = np.inf
+    for a in itertools.product(range(4), repeat=6):
+        a = np.array(a)
+        if (np.bincount(a, weights=w, minlength=4) > cap).any():
+            continue
+        best = min(best, fixed[np.unique(a)].sum() + float((w * c[np.arange(6), a]).sum()))
+    s = capacitated(c, w, cap, fixed, time_limit_s=10)
+    assert s.objective == pytest.approx(best, rel=1e-6)
+
+
+def test_infeasible_inputs_name_demands():
+    """Radius too small and capacity short raise InfeasibleError naming the demands."""
+    c = np.array([[1.0, 2.0], [50.0, 60.0]])
+    with pytest.raises(InfeasibleError) as ei:
+        set_cover(c, 10.0)
+    assert [u.index for u in ei.value.unservable] == [1]
+    with pytest.raises(InfeasibleError) as ei:
+        capacitated(c, np.array([5.0, 30.0]), np.array([10.0, 20.0]), 1.0)
+    assert [u.index for u in ei.value.unservable] == [1]
+    assert "exceeds" in str(ei.value)
+    with pytest.raises(InfeasibleError):
+        p_median(np.array([[1.0, np.inf], [np.inf, np.inf]]), 1)
