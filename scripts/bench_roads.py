@@ -96,12 +96,17 @@ def synth_osm(path: Path, *, side: int = 120, spacing_m: float = 400.0, shape_no
     return len(nodes)
 
 
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def timed(fn):
-    """Run fn(); return (result, seconds). No tracing: tracemalloc would slow Python code down."""
+    """Run fn(); return (result, wall s, CPU s incl. worker processes). No tracing here."""
     gc.collect()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     res = fn()
-    return res, time.perf_counter() - t0
+    return res, time.perf_counter() - t0, _cpu() - c0
 
 
 def peak_mb(fn) -> float:
@@ -134,7 +139,7 @@ def run_case(name: str, G: nx.MultiDiGraph, net: RoadNetwork, n_o: int, n_d: int
     o_ll, d_ll = g.node_lonlat[o_idx], g.node_lonlat[d_idx]
     net.cache_dir = None
     net.progress = False
-    D, t_np = timed(lambda: net.distance_matrix(o_ll, d_ll, max_snap_m=5))
+    D, t_np, c_np = timed(lambda: net.distance_matrix(o_ll, d_ll, max_snap_m=5))
     # traced in one process (forked workers are invisible to tracemalloc): serial run
     old = os.environ.get("NETPLAN_WORKERS")
     os.environ["NETPLAN_WORKERS"] = "1"
@@ -146,8 +151,9 @@ def run_case(name: str, G: nx.MultiDiGraph, net: RoadNetwork, n_o: int, n_d: int
     rows = np.arange(n_o) if nx_sample is None else rng.choice(n_o, min(nx_sample, n_o), replace=False)
     o_nodes = [ids[i] for i in o_idx[rows]]
     d_nodes = [ids[i] for i in d_idx]
-    R, t_nx = timed(lambda: nx_matrix(G, o_nodes, d_nodes))
+    R, t_nx, c_nx = timed(lambda: nx_matrix(G, o_nodes, d_nodes))
     t_nx_full = t_nx * n_o / len(rows)
+    c_nx_full = c_nx * n_o / len(rows)
     # networkx memory: one Dijkstra's dicts + the full output matrix (8 bytes per cell)
     mem_nx = peak_mb(lambda: nx_matrix(G, o_nodes[:3], d_nodes)) + n_o * n_d * 8 / 2**20
     sub = D[rows]
@@ -158,6 +164,7 @@ def run_case(name: str, G: nx.MultiDiGraph, net: RoadNetwork, n_o: int, n_d: int
     ok = same_inf and bool(np.all((diff <= 0.5) | (rel <= 1e-4)))
     return {"graph": name, "size": f"{n_o:,} × {n_d:,}", "nodes": g.n_nodes, "edges": g.n_arcs,
             "t_np": t_np, "t_nx": t_nx_full, "nx_rows": len(rows), "ratio": t_nx_full / t_np,
+            "c_np": c_np, "c_nx": c_nx_full, "cpu_ratio": c_nx_full / max(c_np, 1e-9),
             "mem_np": mem_np, "mem_nx": mem_nx,
             "max_diff_m": float(diff.max()) if len(diff) else 0.0, "ok": ok}
 
@@ -196,14 +203,16 @@ def table(rows: list[dict], builds: list[str]) -> str:
     """Markdown table of the results."""
     lines = [
         "| graph | nodes / edges (simplified) | matrix | netplan s | networkx s | ratio | "
+        "CPU s netplan / networkx | CPU ratio | "
         "netplan peak MB (serial) | networkx peak MB | max diff m | within 0.5 m / 0.01 % |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         nxs = f"{r['t_nx']:.1f}" + ("" if r["nx_rows"] == int(r["size"].split(" × ")[0].replace(",", ""))
                                     else f" (from {r['nx_rows']} origins)")
         lines.append(f"| {r['graph']} | {r['nodes']:,} / {r['edges']:,} | {r['size']} | {r['t_np']:.2f} | "
-                     f"{nxs} | {r['ratio']:.0f}× | {r['mem_np']:.0f} | {r['mem_nx']:.0f} | "
+                     f"{nxs} | {r['ratio']:.0f}× | {r['c_np']:.2f} / {r['c_nx']:.1f} | "
+                     f"{r['cpu_ratio']:.0f}× | {r['mem_np']:.0f} | {r['mem_nx']:.0f} | "
                      f"{r['max_diff_m']:.2e} | {'yes' if r['ok'] else 'NO'} |")
     return "\n".join(lines + [""] + [f"- {b}" for b in builds])
 
@@ -266,7 +275,8 @@ def main() -> None:
     argv = [a for a in sys.argv[1:] if a != "--out" and not a.endswith(".md")]
     head = (f"Run: `scripts/bench_roads.py {' '.join(argv)}` on {cpu} CPUs (shared machine, load "
             f"average {load:.1f} at the end), {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
-            "Times are wall-clock of one call each, first call on the network included; networkx "
+            "Times are wall-clock of one call each (CPU s: user + system, netplan's worker processes "
+            "included, less sensitive to the shared load), first call on the network included; networkx "
             "ran from at most 500 origins and its time is scaled linearly to all origins (marked). "
             "Peak MB: tracemalloc (numpy + Python objects); networkx = one Dijkstra's dicts + the "
             "output matrix.")
