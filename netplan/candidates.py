@@ -42,7 +42,7 @@ def build_candidates(county: County) -> gpd.GeoDataFrame:
         "township_code": seats["township_code"].astype(str),
         "status": "new",
         "streams": "*",
-        "tiers": "township_station;village_point",
+        "tiers": "township_station;village_point;county_center",
         "capacity_t": np.nan,
     })
     geoms += [Point(float(x), float(y)) for x, y in zip(seats["seat_lon"], seats["seat_lat"], strict=True)]

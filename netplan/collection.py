@@ -15,7 +15,8 @@ from netplan.layout import Layout
 from netplan.scenario import Scenario
 
 ROUTE_COLUMNS = ["stream", "route_id", "kind", "station_id", "vehicle", "stops", "n_stops",
-                 "distance_m", "duration_s", "load_t", "trips_per_year", "crow_fly"]
+                 "distance_m", "duration_s", "load_t", "trips_per_round", "trips_per_year",
+                 "fleet_peak", "crow_fly"]
 
 
 def _empty_routes() -> gpd.GeoDataFrame:
@@ -63,9 +64,11 @@ def plan_routes(scenario: Scenario, layout: Layout, ev: Evaluation, cands: gpd.G
             d = site_site_m[np.ix_(idx, idx)]
             t = t_mat[np.ix_(idx, idx)]
             plan = plan_rounds(per_round, d, t, [veh], workday_s=scenario.workday_h * 3600,
-                               rounds_per_year=sp.rounds_per_year,
+                               rounds_per_year=sp.rounds_per_year, stream=sid,
+                               peak_days=sp.peak_days, peak_share=sp.peak_share,
                                time_limit_s=scenario.routing_time_limit_s, seed=scenario.seed)
-            for k, trip in enumerate(plan.trips):
+            fleet = ";".join(f"{k}:{v}" for k, v in sorted(plan.fleet_peak.items()))
+            for k, (trip, count) in enumerate(plan.trip_groups()):
                 stop_ids = [pts["site_id"].iloc[i - 1] for i in trip.stops]
                 line = net.route_line([cands.geometry.iloc[pos[x]] for x in
                                        [st.site_id, *stop_ids, st.site_id]])
@@ -75,8 +78,9 @@ def plan_routes(scenario: Scenario, layout: Layout, ev: Evaluation, cands: gpd.G
                              "distance_m": round(float(trip.distance_m), 1),
                              "duration_s": round(float(trip.duration_s), 1),
                              "load_t": round(float(trip.load_t), 4),
-                             "trips_per_year": float(sp.rounds_per_year), "crow_fly": crow,
-                             "geometry": line})
+                             "trips_per_round": int(count),
+                             "trips_per_year": float(sp.rounds_per_year * count),
+                             "fleet_peak": fleet, "crow_fly": crow, "geometry": line})
         # haulage: station -> centre, full truckloads
         centres = s[s["tier"] == "county_center"]
         for st in stations.itertuples(index=False):
@@ -94,8 +98,8 @@ def plan_routes(scenario: Scenario, layout: Layout, ev: Evaluation, cands: gpd.G
                          "station_id": st.site_id, "vehicle": haul.name, "stops": st.parent_id,
                          "n_stops": 1, "distance_m": round(float(site_site_m[a, b]) * 2, 1),
                          "duration_s": round(float(h.trip_duration_s[0]), 1),
-                         "load_t": round(float(h.load_per_trip_t[0]), 4),
-                         "trips_per_year": float(h.trips[0]), "crow_fly": crow, "geometry": line})
+                         "load_t": round(float(h.load_per_trip_t[0]), 4), "trips_per_round": 1,
+                         "trips_per_year": float(h.trips[0]), "fleet_peak": "", "crow_fly": crow, "geometry": line})
         if progress:
             progress(f"routes for {sid}: {sum(1 for r in rows if r['stream'] == sid)}")
     if not rows:

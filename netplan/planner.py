@@ -188,9 +188,27 @@ def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataF
     share = [g for groups in scenario.sharing.values() for g in groups]
     progress(f"siting {len(models)} streams (three-tier MIP, {scenario.solver}, "
              f"limit {scenario.time_limit_s:.0f} s)")
-    sol = three_tier(models, share=tuple(share), time_limit_s=scenario.time_limit_s,
-                     solver=scenario.solver, seed=scenario.seed)
+    try:
+        sol = three_tier(models, share=tuple(share), time_limit_s=scenario.time_limit_s,
+                         solver=scenario.solver, seed=scenario.seed)
+    except InfeasibleError as exc:
+        raise _named(exc, index, supply) from None
     return layout_from_solution(sol, models, index, cands, supply, mats, scenario)
+
+
+def _named(exc: InfeasibleError, index: dict[str, dict[str, Any]], supply: Supply) -> InfeasibleError:
+    """Replace the core's 'stream demand i' labels with the village or farm id and name."""
+    dem = supply.demands
+    out = []
+    for u in exc.unservable:
+        label = u.label or ""
+        stream, _, rest = label.partition(" demand ")
+        if rest.isdigit() and stream in index:
+            g = int(index[stream]["demands"][int(rest)])
+            label = f"{stream}: {dem['kind'].iloc[g]} {dem['demand_id'].iloc[g]} {dem['name'].iloc[g]}"
+        out.append(Unservable(u.index, u.reason, label=label))
+    first = str(exc).splitlines()[0]
+    return InfeasibleError(first, unservable=out)
 
 
 def layout_from_solution(sol: Any, models: list[Any], index: dict[str, dict[str, Any]],

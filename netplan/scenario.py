@@ -33,7 +33,7 @@ _TIER_KEYS = {
 _STREAM_KEYS = {
     "capture_rate", "baseline_use_share", "coverage_on", "coverage_target",
     "unserved_penalty_cny_per_t", "collection_vehicle", "haul_vehicle", "rounds_per_year",
-    "enabled", *TIERS,
+    "enabled", "peak_days", "peak_share", *TIERS,
 }
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
@@ -88,6 +88,8 @@ class StreamParams:
     haul_vehicle: str
     rounds_per_year: float
     tiers: Mapping[str, TierParams]
+    peak_days: float | None = None
+    peak_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -291,6 +293,13 @@ def load_scenario(path: str | Path) -> Scenario:
                                                 default=0.0),
             rounds_per_year=c.number(sraw, "rounds_per_year", path_s, lo=0.01, default=12.0),
         )
+        peak = dict(
+            peak_days=c.number(sraw, "peak_days", path_s, lo=1, hi=366, default=None, allow_none=True),
+            peak_share=c.number(sraw, "peak_share", path_s, lo=0.0001, hi=1, default=None,
+                                allow_none=True),
+        )
+        if (peak["peak_days"] is None) != (peak["peak_share"] is None):
+            c.err(f"{path_s}.peak_days", "give both peak_days and peak_share, or neither")
         veh = {k: sraw.get(k, "light_truck") for k in ("collection_vehicle", "haul_vehicle")}
         for k, v in veh.items():
             if not isinstance(v, str):
@@ -298,7 +307,7 @@ def load_scenario(path: str | Path) -> Scenario:
         if len(tiers) == len(TIERS) and all(v is not None for v in vals.values()):
             streams[sid] = StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
                                         collection_vehicle=str(veh["collection_vehicle"]),
-                                        haul_vehicle=str(veh["haul_vehicle"]), **vals)
+                                        haul_vehicle=str(veh["haul_vehicle"]), **vals, **peak)
 
     # targets: {stream: {indicator: value}}
     targets: dict[tuple[str, str], float] = {}
