@@ -41,7 +41,7 @@ def _check_p(p: int, m: int) -> int:
     return int(p)
 
 
-def _lagrangian(c: np.ndarray, w: np.ndarray, p: int, ub: float, *, iters: int = 4000,
+def _lagrangian(c: np.ndarray, w: np.ndarray, p: int, ub: float, *, iters: int = 1500,
                 deadline: float = INF) -> tuple[float, np.ndarray, np.ndarray]:
     """Lagrangian bound of the p-median (assignment constraints relaxed), subgradient ascent.
 
@@ -63,7 +63,7 @@ def _lagrangian(c: np.ndarray, w: np.ndarray, p: int, ub: float, *, iters: int =
             best, best_cj, stall = val, cj.copy(), 0
         else:
             stall += 1
-            if stall >= 40:
+            if stall >= 30:
                 theta, stall = theta / 2, 0
         if theta < 1e-4 or best >= ub - 1e-9 or time.perf_counter() > deadline:
             break
@@ -91,7 +91,7 @@ def p_median(
     seed: int = 0,
     mip_gap: float = 1e-7,
     extra_pairs: int = 5,
-    full_pairs: int = 250_000,
+    full_pairs: int = 0,
 ) -> Solution:
     """Open ``p`` candidates minimising Σ weight × cost to the nearest open one.
 
@@ -124,7 +124,7 @@ def p_median(
     best_open = interchange(c, greedy_median(c, p, w), w)
     best_obj = median_objective(c, best_open, w)
     integral = _integral(c, w)
-    raw_lb, cj, cj_sorted = _lagrangian(c, w, p, best_obj, deadline=t0 + 0.3 * time_limit_s)
+    raw_lb, cj, cj_sorted = _lagrangian(c, w, p, best_obj, deadline=t0 + 0.15 * time_limit_s)
     lb = math.ceil(raw_lb - 1e-6) if integral else raw_lb
     if best_obj - lb <= max(mip_gap * abs(best_obj), 1e-9):
         return Solution(open=np.sort(best_open), assignment=nearest_open(c, best_open),
@@ -205,7 +205,7 @@ def p_median(
             bound = max(bound, res.bound)
             break
         for i in used_far:   # grow those demands' pair sets and solve again
-            keep[i] = min(max(2 * keep[i], keep[i] + 5), m - p + 1, m)
+            keep[i] = min(max(3 * keep[i], keep[i] + 10), m - p + 1, m)
     if integral and math.isfinite(bound):
         bound = math.ceil(bound - 1e-6)
     gap = rel_gap(best_obj, bound) if math.isfinite(bound) else INF

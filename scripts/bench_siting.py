@@ -1,0 +1,132 @@
+"""Siting benchmark: OR-Library pmed1-40 and random instances, netplan vs spopt (PySAL) in one run.
+
+Usage: .venv/bin/python scripts/bench_siting.py [--data /work/shared/data] [--limit 60]
+       [--spopt-max-n 400] [--spopt-limit 120] [--out table.md]
+
+Needs the ``bench`` extra (spopt, pulp). Prints a Markdown table: per instance our objective,
+status, gap and time; spopt's objective and time (CBC through PuLP, spopt's default); the time ratio
+spopt / netplan. spopt is run on instances with n <= --spopt-max-n (its dense n x n model takes
+minutes and GBs beyond that); the large 5,000 x 1,000 instance is ours only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from netplan.siting import max_cover, p_center, p_median, set_cover  # noqa: E402
+from netplan.siting.instances import read_pmed, read_sf  # noqa: E402
+
+
+def spopt_pmedian(c: np.ndarray, w: np.ndarray, p: int, limit: float) -> tuple[float, float, str]:
+    import pulp
+    from spopt.locate import PMedian
+
+    t = time.perf_counter()
+    m = PMedian.from_cost_matrix(c, w, p_facilities=p)
+    m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    return float(pulp.value(m.problem.objective)), time.perf_counter() - t, pulp.LpStatus[m.problem.status]
+
+
+def spopt_other(kind: str, c: np.ndarray, w: np.ndarray, r: float, p: int, limit: float):
+    import pulp
+    from spopt.locate import LSCP, MCLP, PCenter
+
+    t = time.perf_counter()
+    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit)
+    if kind == "lscp":
+        m = LSCP.from_cost_matrix(c, r).solve(solver)
+    elif kind == "mclp":
+        m = MCLP.from_cost_matrix(c, w, r, p_facilities=p).solve(solver)
+    else:
+        m = PCenter.from_cost_matrix(c, p_facilities=p).solve(solver)
+    return float(pulp.value(m.problem.objective)), time.perf_counter() - t
+
+
+def random_instance(seed: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    dem = rng.uniform(0, 50_000, (n, 2))
+    cand = rng.uniform(0, 50_000, (m, 2))
+    c = np.linalg.norm(dem[:, None] - cand[None], axis=2).round()
+    return c, rng.integers(1, 100, n).astype(float)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--limit", type=float, default=60.0)
+    ap.add_argument("--spopt-max-n", type=int, default=400)
+    ap.add_argument("--spopt-limit", type=float, default=120.0)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--out", default="")
+    a = ap.parse_args()
+    data = Path(a.data)
+    opt = {ln.split()[0]: float(ln.split()[1]) for ln in
+           (data / "orlib_pmedian/pmedopt.txt").read_text().splitlines()[1:] if ln.strip()}
+    rows = []
+    tot_us = tot_sp = tot_us_cmp = 0.0
+    worse = 0
+
+    def record(name, n, m, p, ours, ref, sp):
+        nonlocal tot_us, tot_sp, tot_us_cmp, worse
+        tot_us += ours.solve_time_s
+        reached = "" if ref is None else ("yes" if abs(ours.objective - ref) <= 1e-6 * max(1, ref) else "NO")
+        sp_obj = sp_t = ratio = ""
+        if sp is not None:
+            tot_sp += sp[1]
+            tot_us_cmp += ours.solve_time_s
+            sp_obj = f"{sp[0]:.6g}"
+            sp_t = f"{sp[1]:.2f}"
+            ratio = f"{sp[1] / max(ours.solve_time_s, 1e-3):.1f}"
+            if ours.objective > sp[0] + 1e-6 * max(1.0, abs(sp[0])) and name.startswith(("pmed", "rand")):
+                worse += 1
+        line = (f"| {name} | {n}x{m} | {p} | {ours.objective:.6g} | {'' if ref is None else f'{ref:.6g}'} "
+                f"| {reached} | {ours.status} | {ours.gap:.1e} | {ours.solve_time_s:.2f} | {sp_obj} | {sp_t} | {ratio} |")
+        rows.append(line)
+        print(line, flush=True)
+
+    print("| instance | n x m | p | netplan obj | published opt | reached | status | gap | time s | spopt obj | spopt s | spopt/netplan |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    names = [f"pmed{i}" for i in range(1, 41)]
+    if a.only:
+        names = [x for x in names if x in a.only.split(",")]
+    for name in names:
+        d, p = read_pmed(data / f"orlib_pmedian/pmed/{name}.txt.gz")
+        ours = p_median(d, p, time_limit_s=a.limit)
+        sp = None
+        if len(d) <= a.spopt_max_n:
+            o, t, st = spopt_pmedian(d, np.ones(len(d)), p, a.spopt_limit)
+            sp = (o, t)
+        record(name, len(d), len(d), p, ours, opt[name], sp)
+    for seed, (n, m, p) in enumerate([(300, 100, 10), (500, 200, 20), (1000, 300, 30)]):
+        c, w = random_instance(seed, n, m)
+        ours = p_median(c, p, weights=w, time_limit_s=a.limit)
+        o, t, st = spopt_pmedian(c, w, p, a.spopt_limit)
+        record(f"rand{seed}-pmedian", n, m, p, ours, None, (o, t))
+    c, w = read_sf(data / "spopt_tests")
+    record("SF-pmedian", 205, 16, 4, p_median(c, 4, weights=w, time_limit_s=a.limit), 2848268129.7145,
+           spopt_pmedian(c, w, 4, a.spopt_limit)[:2])
+    record("SF-mclp R=5000", 205, 16, 4, max_cover(c, 5000.0, 4, weights=w, time_limit_s=a.limit),
+           875247.0, spopt_other("mclp", c, w, 5000.0, 4, a.spopt_limit))
+    record("SF-lscp R=5000", 205, 16, "-", set_cover(c, 5000.0, time_limit_s=a.limit), 8.0,
+           spopt_other("lscp", c, w, 5000.0, 4, a.spopt_limit))
+    record("SF-pcenter", 205, 16, 4, p_center(c, 4, time_limit_s=a.limit), 7403.0638,
+           spopt_other("pcenter", c, w, 5000.0, 4, a.spopt_limit))
+    c, w = random_instance(99, 5000, 1000)
+    record("large-pmedian", 5000, 1000, 100, p_median(c, 100, weights=w, time_limit_s=a.limit), None, None)
+    summary = (f"\nTotal netplan time {tot_us:.1f} s; on the instances spopt also solved: netplan "
+               f"{tot_us_cmp:.1f} s vs spopt {tot_sp:.1f} s = {tot_sp / max(tot_us_cmp, 1e-9):.1f}x; "
+               f"instances where netplan's p-median objective is worse than spopt's: {worse}.")
+    print(summary)
+    if a.out:
+        Path(a.out).write_text("\n".join(rows) + "\n" + summary + "\n")
+
+
+if __name__ == "__main__":
+    main()
