@@ -108,8 +108,10 @@ def test_layer_control_lists_every_layer_of_a_stream_page():
     assert len(vill) == 12
     assert sum(f["properties"]["c"] == "unc" for f in vill) == 2  # V09, V12 uncovered for straw
     stations = lay["乡镇收储中心 Township station"].data["features"]
-    t2 = next(f for f in stations if "(T2)" in f["properties"]["p"])
-    assert "125.0%" in t2["properties"]["p"] and "超负荷" in t2["properties"]["p"]
+    t2 = next(f["properties"] for f in stations if "(T2)" in f["properties"]["h"])
+    row = dict(zip(lay["乡镇收储中心 Township station"].labels, t2["r"], strict=True))
+    assert row["负荷 Load"] == "1,500.0 t/yr" and row["能力 Capacity"] == "1,200.0 t/yr"
+    assert "125.0%" in row["利用率 Utilisation"] and "超负荷" in row["利用率 Utilisation"]
     routes = lay["收运路线 Collection routes (colour per vehicle)"]
     colours = {routes.styles[f["properties"]["c"]]["color"] for f in routes.data["features"]}
     assert len(colours) == 2  # one colour per vehicle round
@@ -132,8 +134,52 @@ def test_amap_background_shifts_every_overlay_to_gcj02():
     np.testing.assert_allclose(b[:, 1], glat, atol=1e-6)
     assert np.all(np.abs(b - a) > 1e-4)
     bnd = pages["amap"]["县界/乡镇界 Boundaries"].data["features"][-1]["geometry"]
-    x0, y0 = bnd["coordinates"][0][0]
-    assert abs(x0 - 114.75) > 1e-4  # polygons are shifted too
+    ring = _decode(bnd["e"][0])
+    glon, glat = wgs84_to_gcj02(114.75, 32.85)  # the outline's first vertex, shifted
+    assert abs(ring[0][0] - glon) < 2e-5 and abs(ring[0][1] - glat) < 2e-5  # polygons too
+
+
+def _decode(text: str) -> list[tuple[float, float]]:
+    """Reference decoder of encoded polylines (lon, lat, 1e-5 degrees)."""
+    out, i, acc = [], 0, [0, 0]
+    while i < len(text):
+        for k in range(2):
+            shift = res = 0
+            while True:
+                b = ord(text[i]) - 63
+                i += 1
+                res |= (b & 31) << shift
+                shift += 5
+                if b < 32:
+                    break
+            acc[k] += ~(res >> 1) if res & 1 else res >> 1
+        out.append((acc[0] / 1e5, acc[1] / 1e5))
+    return out
+
+
+@given(st.lists(st.tuples(st.floats(73, 135), st.floats(3, 54)), min_size=1, max_size=30))
+def test_encoded_polyline_round_trips_to_one_metre(points):
+    """Encoded lines decode to the input rounded to 1e-5 degrees (about 1 m), deltas included."""
+    from netplan.maps.layers import encode_polyline
+
+    xy = np.array(points)
+    back = np.array(_decode(encode_polyline(xy)))
+    np.testing.assert_allclose(back, np.round(xy, 5), atol=1e-9)
+
+
+def test_routes_are_stored_encoded_and_simplified():
+    """Route lines along roads travel as encoded polylines with at most their input vertices."""
+    from shapely.geometry import LineString
+
+    layers, _, _ = fake_plan()
+    r = layers["routes"].copy()
+    zigzag = LineString([(114.6 + 1e-6 * i, 32.9 + (1e-7 if i % 2 else 0)) for i in range(500)])
+    r.loc[0, "geometry"] = zigzag  # 500 vertices within 1 m of a straight line
+    from netplan.maps.layers import routes_layers
+
+    coll = routes_layers(r, ["straw"])[0].data["features"][0]["geometry"]
+    assert coll["type"] == "LineString" and "coordinates" not in coll
+    assert len(_decode(coll["e"])) == 2
 
 
 def test_unknown_background_is_an_input_error(tmp_path):

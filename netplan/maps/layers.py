@@ -26,6 +26,8 @@ from netplan.coords import wgs84_to_gcj02
 from netplan.maps import style
 
 COORD_DECIMALS = 6  # 0.1 m
+LINE_DECIMALS = 5  # 1 m: lines and polygons
+LINE_SIMPLIFY_DEG = 2e-5  # ~2 m: below a pixel up to zoom 15
 LARGE_VILLAGES = 5000  # above this many villages their circles are drawn without an outline
 
 _LAYER_JS = Template(
@@ -33,13 +35,36 @@ _LAYER_JS = Template(
     {% macro script(this, kwargs) %}
     var {{ this.get_name() }} = (function () {
         var styles = {{ this.styles|tojson }}, labels = {{ this.labels|tojson }};
+        var data = {{ this.data_json }};
+        function dec(s) {  // encoded polyline (lon, lat order, 1e-5 degrees)
+            var c = [], i = 0, x = 0, y = 0;
+            while (i < s.length) {
+                var r = [0, 0];
+                for (var k = 0; k < 2; k++) {
+                    var sh = 0, res = 0, b;
+                    do { b = s.charCodeAt(i++) - 63; res |= (b & 31) << sh; sh += 5; }
+                    while (b >= 32);
+                    r[k] = (res & 1) ? ~(res >> 1) : (res >> 1);
+                }
+                x += r[0]; y += r[1];
+                c.push([x / 1e5, y / 1e5]);
+            }
+            return c;
+        }
+        function dd(e) { return typeof e === "string" ? dec(e) : e.map(dd); }
+        data.features.forEach(function (f) {
+            if (f.geometry && f.geometry.e !== undefined) {
+                f.geometry.coordinates = dd(f.geometry.e);
+                delete f.geometry.e;
+            }
+        });
         function table(p) {
             var rows = p.r.map(function (v, i) {
                 return "<tr><th>" + labels[i] + "</th><td>" + v + "</td></tr>"; });
             return '<div class="np-popup"><b>' + p.h + "</b><table>" + rows.join("") +
                 "</table></div>";
         }
-        return L.geoJSON({{ this.data_json }}, {
+        return L.geoJSON(data, {
             interactive: {{ this.interactive|tojson }},
             style: function (f) { return styles[f.properties.c] || {}; },
             pointToLayer: function (f, ll) {
@@ -132,8 +157,50 @@ def to_display(gdf: gpd.GeoDataFrame | None, *, gcj02: bool) -> gpd.GeoDataFrame
     return out
 
 
-def _round_geom(geom: shapely.Geometry) -> dict[str, Any]:
-    return mapping(shapely.transform(geom, lambda xy: np.round(xy, COORD_DECIMALS)))
+def encode_polyline(xy: np.ndarray) -> str:
+    """Encoded-polyline text of an (n, 2) lon/lat array at 1e-5 degrees (~1 m).
+
+    The Google polyline algorithm with (lon, lat) order: zig-zag varints of the deltas in
+    base-32 digits offset by 63; 2-6 ASCII bytes per coordinate instead of ~20 in JSON.
+    """
+    ints = np.round(np.asarray(xy, dtype=float) * 1e5).astype(np.int64)
+    deltas = np.diff(ints, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).ravel()
+    zz = np.where(deltas < 0, ~(deltas << 1), deltas << 1)
+    out = []
+    for v in zz.tolist():
+        while v >= 0x20:
+            out.append(chr((0x20 | (v & 0x1F)) + 63))
+            v >>= 5
+        out.append(chr(v + 63))
+    return "".join(out)
+
+
+def _encoded(geom: shapely.Geometry) -> dict[str, Any]:
+    t = geom.geom_type
+
+    def ring(g: shapely.Geometry) -> str:
+        return encode_polyline(np.asarray(g.coords)[:, :2])
+
+    if t == "LineString":
+        e: Any = ring(geom)
+    elif t == "MultiLineString":
+        e = [ring(g) for g in geom.geoms]
+    elif t == "Polygon":
+        e = [ring(geom.exterior)] + [ring(r) for r in geom.interiors]
+    elif t == "MultiPolygon":
+        e = [[ring(p.exterior)] + [ring(r) for r in p.interiors] for p in geom.geoms]
+    else:
+        return mapping(shapely.transform(geom, lambda xy: np.round(xy, LINE_DECIMALS)))
+    return {"type": t, "e": e}
+
+
+def _round_geom(geom: shapely.Geometry, decimals: int = COORD_DECIMALS,
+                simplify_deg: float = 0.0) -> dict[str, Any]:
+    if simplify_deg > 0 and geom.geom_type != "Point":
+        geom = shapely.simplify(geom, simplify_deg, preserve_topology=True)
+    if decimals == LINE_DECIMALS and geom.geom_type != "Point":
+        return _encoded(geom)
+    return mapping(shapely.transform(geom, lambda xy: np.round(xy, decimals)))
 
 
 def feature_collection(
@@ -141,11 +208,17 @@ def feature_collection(
     classes: Iterable[str],
     popups: Iterable[str | tuple[str, Sequence[str]] | None] | None = None,
     tooltips: Iterable[str | None] | None = None,
+    *,
+    decimals: int = COORD_DECIMALS,
+    simplify_deg: float = 0.0,
 ) -> dict[str, Any]:
     """GeoJSON FeatureCollection of ``gdf``'s non-empty geometries with c/p/t properties.
 
     A popup is either HTML (``p``) or a ``(title, values)`` pair stored as ``h`` and ``r``, whose
     table the browser builds with the layer's row labels (compact for thousands of villages).
+    Lines and polygons can be simplified (Douglas-Peucker, ``simplify_deg`` degrees); coordinates
+    are rounded to ``decimals`` (6 = 0.1 m); with ``decimals=5`` (1 m) lines and polygons are
+    stored as encoded polylines (``geometry.e``) that the page decodes.
     """
     n = len(gdf)
     popups = list(popups) if popups is not None else [None] * n
@@ -161,7 +234,8 @@ def feature_collection(
             props["p"] = p
         if t:
             props["t"] = t
-        feats.append({"type": "Feature", "geometry": _round_geom(geom), "properties": props})
+        feats.append({"type": "Feature", "geometry": _round_geom(geom, decimals, simplify_deg),
+                      "properties": props})
     return {"type": "FeatureCollection", "features": feats}
 
 
@@ -238,8 +312,8 @@ def boundaries_layer(
         "county": {"color": "#222222", "weight": 3, "fill": False},
         "township": {"color": "#777777", "weight": 1.2, "dashArray": "4 3", "fill": False},
     }
-    return GeoJsonLayer("县界/乡镇界 Boundaries", feature_collection(gdf, classes), styles,
-                        interactive=False)
+    fc = feature_collection(gdf, classes, decimals=LINE_DECIMALS)
+    return GeoJsonLayer("县界/乡镇界 Boundaries", fc, styles, interactive=False)
 
 
 def township_coverage(
@@ -319,7 +393,7 @@ def township_choropleth_layer(
                          f" {verdict}"))
         popups.append(popup_table(f"{esc(name)} 乡镇覆盖率 / target", rows))
         tips.append(f"{name}: " + ", ".join(fmt_pct(cov[s][i]) for s in streams))
-    fc = feature_collection(townships, classes, popups, tips)
+    fc = feature_collection(townships, classes, popups, tips, decimals=LINE_DECIMALS)
     return GeoJsonLayer("乡镇覆盖率对比目标 Township coverage vs target", fc, _CHORO_STYLES)
 
 
@@ -404,25 +478,28 @@ def sites_layers(
             tl = tier_label(s, tier, tier_labels)
             util = r.get("utilisation")
             over = (util is not None and not pd.isna(util) and float(util) > 1.0)
-            rows = [
-                ("类别 Stream", esc(stream_labels.get(s, s))),
-                ("层级 Tier", esc(tl)),
-                ("状态 Status", "新建 new" if status == "new" else "现有 existing"),
-                ("乡镇 Township", esc(r.get("township_code"))),
-                ("负荷 Load", fmt_num(r.get("load_t")) + " t/yr"),
-                ("能力 Capacity", fmt_num(r.get("capacity_t")) + " t/yr"),
-                ("利用率 Utilisation",
-                 fmt_pct(util) + (' <span class="np-bad">超负荷 over capacity</span>' if over
-                                  else "")),
-                ("上级 Sends to", esc(r.get("parent_id")) or "—"),
+            values = [
+                esc(stream_labels.get(s, s)),
+                esc(tl),
+                "新建 new" if status == "new" else "现有 existing",
+                esc(r.get("township_code")),
+                fmt_num(r.get("load_t")) + " t/yr",
+                fmt_num(r.get("capacity_t")) + " t/yr",
+                fmt_pct(util) + (' <span class="np-bad">超负荷 over capacity</span>' if over
+                                 else ""),
+                esc(r.get("parent_id")) or "—",
             ]
-            popups.append(popup_table(f"{esc(r.get('name'))} ({esc(r.get('site_id'))})", rows))
+            popups.append((f"{esc(r.get('name'))} ({esc(r.get('site_id'))})", values))
             tips.append(f"{tl} · {r.get('name')}")
         fc = feature_collection(part, classes, popups, tips)
         name = tier_label(streams[0], tier, tier_labels) if len(streams) == 1 else \
             f"{style.TIER_ZH[tier]} {style.TIER_EN[tier]}"
-        out.append(GeoJsonLayer(name, fc, styles))
+        out.append(GeoJsonLayer(name, fc, styles, labels=SITE_ROWS))
     return out
+
+
+SITE_ROWS = ("类别 Stream", "层级 Tier", "状态 Status", "乡镇 Township", "负荷 Load",
+             "能力 Capacity", "利用率 Utilisation", "上级 Sends to")
 
 
 def tier_label(stream: str, tier: str, tier_labels: Mapping[str, Mapping[str, str]] | None) -> str:
@@ -446,12 +523,11 @@ def assignments_layer(
                                 "opacity": 0.8 if link == "up" else 0.55})
         classes.append(key)
         f_id, t_id = str(r.get("from_id")), str(r.get("to_id"))
-        popups.append(popup_table(
-            f"{esc(names.get(f_id, f_id))} → {esc(names.get(t_id, t_id))}",
-            [("质量 Mass", fmt_num(r.get("mass_t")) + " t/yr"),
-             ("路网距离 Road distance", fmt_num(_km(r.get("dist_m"))) + " km")]))
-    fc = feature_collection(sel, classes, popups)
-    return GeoJsonLayer("服务连线 Catchments", fc, styles)
+        popups.append((f"{esc(names.get(f_id, f_id))} → {esc(names.get(t_id, t_id))}",
+                       [fmt_num(r.get("mass_t")) + " t/yr", fmt_num(_km(r.get("dist_m"))) + " km"]))
+    fc = feature_collection(sel, classes, popups, decimals=LINE_DECIMALS)
+    return GeoJsonLayer("服务连线 Catchments", fc, styles,
+                        labels=("质量 Mass", "路网距离 Road distance"))
 
 
 def _km(dist_m: Any) -> float:
@@ -483,19 +559,23 @@ def routes_layers(
                 st["dashArray"] = "8 6" if straight else "2 6"
             styles.setdefault(key, st)
             classes.append(key)
-            rows = [("车辆 Vehicle", esc(r.get("vehicle"))),
-                    ("站点 Station", esc(r.get("station_id"))),
-                    ("停靠 Stops", f"{esc(r.get('n_stops'))}: {esc(r.get('stops'))}"),
-                    ("里程 Distance", fmt_num(_km(r.get("distance_m"))) + " km"),
-                    ("时长 Duration", fmt_num(_hours(r.get("duration_s"))) + " h"),
-                    ("每趟载重 Load per trip", fmt_num(r.get("load_t"), 2) + " t"),
-                    ("年趟数 Trips per year", fmt_num(r.get("trips_per_year"), 0))]
-            if straight:
-                rows.append(("注 Note", "直线示意 straight lines (no road network)"))
-            popups.append(popup_table(f"{esc(r.get('route_id'))}", rows))
+            values = [esc(r.get("vehicle")), esc(r.get("station_id")),
+                      f"{esc(r.get('n_stops'))}: {esc(r.get('stops'))}",
+                      fmt_num(_km(r.get("distance_m"))) + " km",
+                      fmt_num(_hours(r.get("duration_s"))) + " h",
+                      fmt_num(r.get("load_t"), 2) + " t",
+                      fmt_num(r.get("trips_per_year"), 0),
+                      "直线示意 straight lines (no road network)" if straight else "路网 roads"]
+            popups.append((esc(r.get("route_id")), values))
             tips.append(f"{r.get('route_id')} · {r.get('vehicle')}")
-        out.append(GeoJsonLayer(name, feature_collection(part, classes, popups, tips), styles))
+        fc = feature_collection(part, classes, popups, tips, decimals=LINE_DECIMALS,
+                                simplify_deg=LINE_SIMPLIFY_DEG)
+        out.append(GeoJsonLayer(name, fc, styles, labels=ROUTE_ROWS))
     return out
+
+
+ROUTE_ROWS = ("车辆 Vehicle", "站点 Station", "停靠 Stops", "里程 Distance", "时长 Duration",
+              "每趟载重 Load per trip", "年趟数 Trips per year", "线形 Drawn along")
 
 
 def _hours(time_s: Any) -> float:
@@ -517,7 +597,8 @@ def service_areas_layer(
         rows = [(esc(c), fmt_num(r.get(c), 0)) for c in limit_cols]
         popups.append(popup_table(f"服务范围 Service area · {esc(names.get(sid, sid))}", rows))
     styles = {"area": {"color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.12}}
-    fc = feature_collection(areas, ["area"] * len(areas), popups)
+    fc = feature_collection(areas, ["area"] * len(areas), popups, decimals=LINE_DECIMALS,
+                            simplify_deg=LINE_SIMPLIFY_DEG)
     return GeoJsonLayer("服务范围(路网) Service areas (road network)", fc, styles)
 
 
