@@ -37,9 +37,83 @@ def _solve_single(sub: StreamData, solver: str, limit_s: float, seed: int):
     res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-3, seed=seed,
               offset=h.offset)
     if not res.has_solution:
-        return None
+        return greedy_single(sub)
     opens, assigns = read(h, [sub])[0]
     return opens[0], assigns[0]
+
+
+def greedy_single(sub: StreamData):
+    """Greedy for a one-tier sub-model: township minimums first, then demands (must-serve ones
+    by decreasing weight, then the rest by cheapest service) to the cheapest site with room,
+    paying the fixed cost when a site opens; optional demands only while the coverage target
+    needs them or serving is cheaper than the penalty. Returns (open flags, assignment) or None."""
+    td = sub.tiers[0]
+    w = sub.w
+    n = len(w)
+    is_open = td.forced.copy()
+    load = np.zeros(td.n)
+    per_t = td.rate * td.pd / 1000.0 + (0.0 if td.extra is None else td.extra)
+    ng = 0
+    if td.group is not None:
+        ng = max(int(td.group.max()) + 1 if len(td.group) else 0,
+                 len(td.gmin) if td.gmin is not None else 0)
+        for g in range(len(td.gmin) if td.gmin is not None else 0):
+            members = np.flatnonzero((td.group == g) & td.alive)
+            need = int(td.gmin[g]) - int(is_open[members].sum())
+            if need > 0:
+                is_open[members[np.argsort(td.fixed[members])][:need]] = True
+    gcount = (np.bincount(td.group[is_open & (td.group >= 0)], minlength=ng)
+              if td.group is not None else None)
+    order = np.argsort(td.pa, kind="stable")
+    starts = np.searchsorted(td.pa[order], np.arange(n + 1))
+    best_pt = np.full(n, np.inf)
+    np.minimum.at(best_pt, td.pa, per_t)
+    must_idx = np.flatnonzero(sub.must)
+    opt_idx = np.flatnonzero(~sub.must & np.isfinite(best_pt))
+    seq = list(must_idx[np.argsort(-w[must_idx], kind="stable")]) + \
+        list(opt_idx[np.argsort(best_pt[opt_idx], kind="stable")])
+    assign = np.full(n, -1, dtype=int)
+    total_w = float(w.sum())
+    n_count = int(sub.count_mask.sum())
+    for i in seq:
+        pos = order[starts[i]:starts[i + 1]]
+        if len(pos) == 0:
+            if sub.must[i]:
+                return None
+            continue
+        b = td.pb[pos]
+        room = load[b] + w[i] <= td.cap[b] + 1e-9
+        if gcount is not None and td.gmax is not None:
+            g = td.group[b]
+            capg = np.array([td.gmax[x] if 0 <= x < len(td.gmax) else 10**9 for x in g])
+            room &= is_open[b] | (g < 0) | (gcount[np.maximum(g, 0)] < capg)
+        if not room.any():
+            if sub.must[i]:
+                return None
+            continue
+        price = np.where(room, w[i] * per_t[pos] + np.where(is_open[b], 0.0, td.fixed[b]), np.inf)
+        k = int(np.argmin(price))
+        if not sub.must[i]:
+            served = assign >= 0
+            if sub.on == "weight":
+                short = float(w[served].sum()) < sub.target * total_w - 1e-9
+            else:
+                short = int((served & sub.count_mask).sum()) < np.ceil(sub.target * n_count - 1e-9)
+            if not short and price[k] >= sub.penalty * w[i]:
+                continue
+        j = int(b[k])
+        if not is_open[j]:
+            is_open[j] = True
+            if gcount is not None and td.group[j] >= 0:
+                gcount[td.group[j]] += 1
+        assign[i] = j
+        load[j] += w[i]
+    served = assign >= 0
+    if sub.on == "weight" and float(w[served].sum()) < sub.target * total_w - 1e-6:
+        return None
+    if sub.on == "count" and int((served & sub.count_mask).sum()) < np.ceil(sub.target * n_count - 1e-9):
+        return None
+    return is_open, assign
 
 
 def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):

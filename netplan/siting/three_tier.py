@@ -56,7 +56,8 @@ the counted demands (``count_mask``, administrative villages). "Must be served":
 
 Solving: streams not linked through ``share`` form independent models and are solved one after
 another, each with its share of the remaining time limit (by model size; unused time rolls over).
-The reported bound is the sum of the models' bounds and the status the weakest of theirs.
+The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
+root LP is bounded by its LP relaxation, solved with CLP) and the status the weakest of theirs.
 
 Infeasible inputs are diagnosed before solving (no candidate within radius, a demand heavier than
 every reachable site, total capacity short of what must be served, a township rule no candidate
@@ -254,7 +255,8 @@ def three_tier(
         handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
         hint = hint_from(handles, sub, plans_h) if plans_h is not None else None
         left = limit - (time.perf_counter() - t_block)
-        res = run(mip, solver_name=solver, time_limit_s=max(0.5, left), mip_gap=mip_gap,
+        # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
+        res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left), mip_gap=mip_gap,
                   seed=seed, hint=hint, progress=progress, offset=handles.offset)
         label = ", ".join(names[i] for i in block)
         if res.status == "infeasible":
@@ -279,7 +281,11 @@ def three_tier(
             results[i] = so
         statuses.append(status)
         objs.append((fixed, transport, penalty, shared))
-        bounds.append(min(res.bound, obj) if np.isfinite(res.bound) else -np.inf)
+        blk_bound = res.bound
+        if not np.isfinite(blk_bound):   # the MIP never finished its root: bound by the LP
+            blk_left = limit - (time.perf_counter() - t_block)
+            blk_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(0.5, blk_left))
+        bounds.append(min(blk_bound, obj) if np.isfinite(blk_bound) else -np.inf)
     fixed = sum(o[0] for o in objs)
     transport = sum(o[1] for o in objs)
     penalty = sum(o[2] for o in objs)
@@ -295,6 +301,20 @@ def three_tier(
         streams=tuple(results[i] for i in range(len(models))), objective=objective, bound=bound,
         gap=gap, status=status, solve_time_s=time.perf_counter() - t_start, fixed_cost_cny=fixed,
         transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all)
+
+
+def _lp_bound(sub, local, site_fixed_cost, path_cuts, limit_s: float) -> float:
+    """LP-relaxation value of a block (a valid lower bound), solved with CLP within ``limit_s``."""
+    from ortools.linear_solver import pywraplp
+
+    lp = pywraplp.Solver.CreateSolver("CLP")
+    if lp is None:  # pragma: no cover - depends on the OR-Tools build
+        return -np.inf
+    h = build(lp, sub, local, site_fixed_cost, path_cuts=path_cuts)
+    lp.SetTimeLimit(int(limit_s * 1000))
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return -np.inf
+    return lp.Objective().Value() + h.offset
 
 
 def _size(sd) -> int:
