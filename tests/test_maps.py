@@ -316,3 +316,17 @@ def test_service_areas_follow_the_roads_not_circles(tmp_path):
     layers, kpis, _ = fake_plan()
     (_, straw, _) = write_maps(tmp_path, layers, kpis, service_areas=areas, **KW)
     assert "Service areas (road network)" in straw.read_text(encoding="utf-8")
+
+
+def test_names_with_template_and_html_syntax_are_shown_literally(tmp_path):
+    """Names holding Jinja ({{ }}, {% %}) or HTML syntax render as text, not as code."""
+    layers, kpis, _ = fake_plan()
+    v = layers["villages"].copy()
+    v.loc[0, "name"] = "{{ x }}{% if %}{#村"
+    v.loc[1, "name"] = "<script>alert(1)</script>"
+    layers = {**layers, "villages": v}
+    (index, *_) = write_maps(tmp_path, layers, kpis, **{**KW, "title": "县{{ t }} {%x%}"})
+    html = index.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "县{\\u007b t }} {\\u0025x%}" in html
+    assert "{\\u007b x }}{\\u0025 if %}{\\u0023村" in html

@@ -11,7 +11,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from netplan.maps import style
-from netplan.maps.layers import esc
+from netplan.maps.layers import esc, js_json
 
 PAGE_CSS = """
 <style>
@@ -50,7 +50,7 @@ _CONTROL_JS = Template(
     {{ this.get_name() }}.onAdd = function () {
         var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
         div.id = {{ this.element_id|tojson }};
-        div.innerHTML = {{ this.html|tojson }};
+        div.innerHTML = {{ this.html_json }};
         L.DomEvent.disableClickPropagation(div);
         L.DomEvent.disableScrollPropagation(div);
         return div;
@@ -73,6 +73,11 @@ class HtmlControl(MacroElement):
         self.position = position
         self.css_class = css_class
         self.element_id = element_id
+
+    @property
+    def html_json(self) -> str:
+        """The HTML as a JS string literal, safe in a script and in a Jinja template."""
+        return js_json(self.html)
 
 
 def page_css() -> Element:

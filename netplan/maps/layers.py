@@ -34,7 +34,7 @@ _LAYER_JS = Template(
     """
     {% macro script(this, kwargs) %}
     var {{ this.get_name() }} = (function () {
-        var styles = {{ this.styles|tojson }}, labels = {{ this.labels|tojson }};
+        var styles = {{ this.styles_json }}, labels = {{ this.labels_json }};
         var data = {{ this.data_json }};
         function dec(s) {  // encoded polyline (lon, lat order, 1e-5 degrees)
             var c = [], i = 0, x = 0, y = 0;
@@ -126,18 +126,37 @@ class GeoJsonLayer(folium.map.Layer):
         self.labels = list(labels)
 
     @property
+    def styles_json(self) -> str:
+        """Style table as JSON (see :func:`js_json`)."""
+        return js_json(self.styles)
+
+    @property
+    def labels_json(self) -> str:
+        """Popup row labels as JSON (see :func:`js_json`)."""
+        return js_json(self.labels)
+
+    @property
     def data_json(self) -> str:
-        """The data as compact JSON with raw UTF-8 text, safe inside a <script> element."""
-        text = json.dumps(self.data, ensure_ascii=False, separators=(",", ":"))
-        for ch, sub in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                        ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-            text = text.replace(ch, sub)
-        return text
+        """The data as compact JSON (see :func:`js_json`)."""
+        return js_json(self.data)
 
     @property
     def n_features(self) -> int:
         """Number of features in the layer."""
         return len(self.data["features"])
+
+
+def js_json(obj: Any) -> str:
+    """Compact JSON with raw UTF-8 text, safe inside a <script> element and inside a Jinja
+    template (branca re-parses each rendered script as a template, so ``{{``, ``{%`` and ``{#``
+    must not appear; outside strings JSON never has them, inside they become ``\\u`` escapes).
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    for ch, sub in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+                    ("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023")):
+        text = text.replace(ch, sub)
+    return text
 
 
 # ----------------------------------------------------------------------------- geometry helpers
