@@ -38,10 +38,21 @@ PROVINCE_VILLAGES = 45_000  # Henan administrative villages, approx. (issue 9)
 
 
 def scenario(path: Path, county_dir: Path, time_limit_s: float) -> Path:
-    """demo.toml pointed at ``county_dir`` with the siting limit ``time_limit_s``."""
+    """demo.toml pointed at ``county_dir`` with the siting limit ``time_limit_s``, and (as in
+    tests/test_batch_e2e.py) recyclables allowed a new county centre at a township seat at the
+    scenario's own capital cost of a new straw centre: the generator gives every county one
+    30,000 t/yr sorting centre, smaller than most Zhumadian counties' recyclables."""
     text = data_file("scenarios", "demo.toml").read_text(encoding="utf-8")
     text = re.sub(r"(?m)^county = .*$", f'county = "{county_dir.as_posix()}"', text)
     text = re.sub(r"(?m)^time_limit_s = .*$", f"time_limit_s = {time_limit_s:g}", text)
+    straw_cc = re.search(r"(?ms)^\[streams\.straw\].*?^county_center = .*?capex_cny = ([0-9]+)", text)
+    rec = re.search(r"(?ms)^\[streams\.recyclables\].*?^(county_center = .*)$", text)
+    if straw_cc and rec:
+        line = rec.group(1)
+        new = (line.replace('candidates = ["recycling_centre"]',
+                            'candidates = ["recycling_centre", "township_seat"]')
+               .replace("capex_cny = 0,", f"capex_cny = {straw_cc.group(1)},"))
+        text = text[:rec.start(1)] + new + text[rec.end(1):]
     path.write_text(text, encoding="utf-8")
     return path
 
