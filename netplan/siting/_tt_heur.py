@@ -36,10 +36,23 @@ def _solve_single(sub: StreamData, solver: str, limit_s: float, seed: int):
     h = build(mip, [sub], [], None)
     res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-3, seed=seed,
               offset=h.offset)
+    greedy = greedy_single(sub)
     if not res.has_solution:
-        return greedy_single(sub)
+        return greedy
     opens, assigns = read(h, [sub])[0]
+    if greedy is not None and _sub_cost(sub, *greedy) < _sub_cost(sub, opens[0], assigns[0]):
+        return greedy
     return opens[0], assigns[0]
+
+
+def _sub_cost(sub: StreamData, is_open: np.ndarray, assign: np.ndarray) -> float:
+    """Objective of a one-tier sub-model plan (fixed + per-t service + penalty), CNY/yr."""
+    td = sub.tiers[0]
+    per_t = td.rate * td.pd / 1000.0 + (0.0 if td.extra is None else td.extra)
+    on = assign[td.pa] == td.pb
+    served = assign >= 0
+    return (float(td.fixed[is_open].sum()) + float((sub.w[td.pa] * per_t)[on].sum())
+            + sub.penalty * float(sub.w[~served].sum()))
 
 
 def greedy_single(sub: StreamData):
@@ -108,6 +121,7 @@ def greedy_single(sub: StreamData):
                 gcount[td.group[j]] += 1
         assign[i] = j
         load[j] += w[i]
+    _drop_pass(td, w, per_t, order, starts, is_open, load, assign, gcount)
     served = assign >= 0
     if sub.on == "weight" and float(w[served].sum()) < sub.target * total_w - 1e-6:
         return None
@@ -154,3 +168,39 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
         ok = a >= 0
         load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
     return opens, assigns
+
+
+def _drop_pass(td, w, per_t, order, starts, is_open, load, assign, gcount) -> None:
+    """Close open sites (lightest first) whose demands fit more cheaply elsewhere, in place."""
+    cost_of = {}
+    for p in range(len(td.pa)):
+        cost_of[(int(td.pa[p]), int(td.pb[p]))] = float(per_t[p])
+    for j in np.argsort(load, kind="stable"):
+        if not is_open[j] or td.forced[j]:
+            continue
+        if gcount is not None and td.group[j] >= 0 and td.gmin is not None \
+                and td.group[j] < len(td.gmin) and gcount[td.group[j]] <= td.gmin[td.group[j]]:
+            continue
+        mine = np.flatnonzero(assign == j)
+        moves, extra = [], 0.0
+        trial = load.copy()
+        ok = True
+        for i in mine[np.argsort(-w[mine], kind="stable")]:
+            pos = order[starts[i]:starts[i + 1]]
+            b = td.pb[pos]
+            room = is_open[b] & (b != j) & (trial[b] + w[i] <= td.cap[b] + 1e-9)
+            if not room.any():
+                ok = False
+                break
+            k = int(np.argmin(np.where(room, per_t[pos], np.inf)))
+            moves.append((i, int(b[k])))
+            trial[b[k]] += w[i]
+            extra += w[i] * (per_t[pos][k] - cost_of[(int(i), int(j))])
+        if ok and extra < td.fixed[j] - 1e-9:
+            for i, k in moves:
+                assign[i] = k
+            trial[j] = 0.0
+            load[:] = trial
+            is_open[j] = False
+            if gcount is not None and td.group[j] >= 0:
+                gcount[td.group[j]] -= 1
