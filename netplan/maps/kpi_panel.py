@@ -23,7 +23,7 @@ PAGE_CSS = """
 .np-kpi { max-height: 45vh; overflow-y: auto; }
 .np-kpi table, .np-popup table { border-collapse: collapse; }
 .np-kpi td, .np-kpi th { padding: 1px 5px; border-bottom: 1px solid #eee; text-align: left; }
-.np-kpi td.num { text-align: right; white-space: nowrap; }
+.np-kpi td.num, .np-kpi td.verdict { text-align: right; white-space: nowrap; }
 .np-pass { color: #1a7f37; font-weight: bold; }
 .np-fail, .np-bad { color: #c62828; font-weight: bold; }
 .np-popup th { text-align: left; padding-right: 6px; font-weight: normal; color: #555; }
@@ -124,8 +124,12 @@ def kpi_panel_html(
     kpis: pd.DataFrame, streams: Sequence[str], stream_labels: Mapping[str, str], *,
     heading: str = "指标 / Targets (KPI)",
 ) -> str:
-    """KPI table: indicator (zh + id), stream, achieved value, target and pass/fail."""
+    """KPI table: indicator (zh + id), stream, achieved value, target and pass/fail.
+
+    With one stream the stream column is left out (county-wide rows are marked 全县 all).
+    """
     rows = kpi_rows(kpis, streams)
+    one = len(streams) == 1
     n_t = int(pd.to_numeric(rows.get("target"), errors="coerce").notna().sum()) if len(rows) else 0
     n_met = sum(1 for m in rows.get("met", []) if _is_true(m))
     body = []
@@ -141,18 +145,22 @@ def kpi_panel_html(
         s = str(r.get("stream"))
         s_lab = "全县 all" if s == "all" else stream_labels.get(s, s)
         label = esc(r.get("label_zh")) or esc(r.get("indicator"))
+        first = "" if one else f"<td>{esc(s_lab)}</td>"
+        if one and s == "all":
+            label = f"全县 {label}"
         body.append(
-            f'<tr><td>{esc(s_lab)}</td><td>{label}<br><small>{esc(r.get("indicator"))}</small>'
+            f'<tr>{first}<td>{label}<br><small>{esc(r.get("indicator"))}</small>'
             f'</td><td class="num">{_fmt_value(r.get("value"), unit)}</td>'
             f'<td class="num">{_fmt_value(target, unit) if has_target else "—"}</td>'
-            f"<td>{verdict}</td></tr>"
+            f'<td class="verdict">{verdict}</td></tr>'
         )
     if not body:
         body.append('<tr><td colspan="5">无指标 no indicators</td></tr>')
+    head = "" if one else "<th>类别 Stream</th>"
     summary = f"{n_met}/{n_t} 项达标 targets met" if n_t else ""
     return (
         f"<details open><summary>{esc(heading)} <small>{summary}</small></summary><table>"
-        "<tr><th>类别 Stream</th><th>指标 Indicator</th><th>实际 Value</th><th>目标 Target</th>"
+        f"<tr>{head}<th>指标 Indicator</th><th>实际 Value</th><th>目标 Target</th>"
         "<th></th></tr>" + "".join(body) + "</table></details>"
     )
 
