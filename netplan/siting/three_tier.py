@@ -54,7 +54,10 @@ where inflow is :math:`\sum_i q_i x_{ij}` for a village point and :math:`\sum_{j
 the counted demands (``count_mask``, administrative villages). "Must be served": every demand with
 :math:`q_i > 0` (or every counted one) when :math:`\alpha = 1`.
 
-Solving: streams not linked through ``share`` form independent models and are solved one after
+Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
+greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
+feasible plan that starts the MIP; the better of the two plans is returned with the MIP's bound.
+Streams not linked through ``share`` form independent models and are solved one after
 another, each with its share of the remaining time limit (by model size; unused time rolls over).
 The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
 root LP is bounded by its LP relaxation, solved with CLP) and the status the weakest of theirs.
