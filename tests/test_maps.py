@@ -222,7 +222,7 @@ def test_kpi_panel_shows_value_target_and_verdict():
     assert "农膜" not in html and "类别 Stream" not in html  # one stream: no stream column
     assert "全县 年化总成本" in html
     both = kpi_panel_html(kpis, STREAMS, STREAM_LABELS)
-    assert "类别 Stream" in both and "农膜 Film" in both and "2/4 项达标 targets met" in both
+    assert "类别 Stream" in both and "<td>农膜</td>" in both and "2/4 项达标 targets met" in both
 
 
 def test_compare_map_has_two_synchronised_maps(tmp_path):

@@ -20,7 +20,7 @@ PAGE_CSS = """
   "Noto Sans CJK SC", "WenQuanYi Micro Hei", "Microsoft YaHei", sans-serif; max-width: 380px; }
 .np-panel h4 { margin: 0 0 4px; font-size: 13px; }
 .np-panel summary { cursor: pointer; font-weight: bold; font-size: 13px; margin-bottom: 3px; }
-.np-kpi { max-height: 45vh; overflow-y: auto; }
+.np-kpi { max-height: 45vh; overflow-y: auto; max-width: 460px; }
 .np-kpi table, .np-popup table { border-collapse: collapse; }
 .np-kpi td, .np-kpi th { padding: 1px 5px; border-bottom: 1px solid #eee; text-align: left; }
 .np-kpi td.num, .np-kpi td.verdict { text-align: right; white-space: nowrap; }
@@ -143,7 +143,7 @@ def kpi_panel_html(
         verdict = ('<span class="np-pass">✓ 达标 pass</span>' if met else
                    '<span class="np-fail">✗ 未达标 fail</span>') if has_target else ""
         s = str(r.get("stream"))
-        s_lab = "全县 all" if s == "all" else stream_labels.get(s, s)
+        s_lab = "全县 all" if s == "all" else (style.STREAM_ZH.get(s) or stream_labels.get(s, s))
         label = esc(r.get("label_zh")) or esc(r.get("indicator"))
         first = "" if one else f"<td>{esc(s_lab)}</td>"
         if one and s == "all":
