@@ -216,3 +216,13 @@ def test_missing_arcs_are_never_used(backend):
     d[2, 1] = np.inf
     sol = solve_cvrp(d, np.array([0, 1, 1]), 5, time_limit_s=0.3, backend=backend)
     assert sorted(sol.routes) == [[1], [2]] and sol.cost == 40
+
+
+def test_reader_explicit_lower_row(tmp_path):
+    """An EXPLICIT LOWER_ROW weight section fills a symmetric matrix."""
+    p = tmp_path / "e.vrp"
+    p.write_text("NAME : e\nDIMENSION : 3\nEDGE_WEIGHT_TYPE : EXPLICIT\n"
+                 "EDGE_WEIGHT_FORMAT : LOWER_ROW\nCAPACITY : 5\nEDGE_WEIGHT_SECTION\n4\n7 2\n"
+                 "DEMAND_SECTION\n1 0\n2 1\n3 1\nDEPOT_SECTION\n1\n-1\nEOF\n")
+    inst = read_vrp(p)
+    assert inst.distance.tolist() == [[0, 4, 7], [4, 0, 2], [7, 2, 0]]

@@ -119,12 +119,9 @@ def read_vrp(path: str | Path, *, rounded: bool = True) -> CvrpInstance:
             full = vals.reshape(dim, dim)
         elif fmt in ("LOWER_ROW", "UPPER_ROW", "LOWER_DIAG_ROW", "UPPER_DIAG_ROW"):
             k = 0 if "DIAG" in fmt else 1
+            # row-major triangle, with or without the diagonal
             idx = np.tril_indices(dim, -k) if fmt.startswith("LOWER") else np.triu_indices(dim, k)
-            if fmt.startswith("LOWER"):
-                # row-major lower triangle
-                full[idx] = vals
-            else:
-                full[idx] = vals
+            full[idx] = vals
             full = np.maximum(full, full.T)
         else:
             msg = f"EDGE_WEIGHT_FORMAT {fmt} not supported"
