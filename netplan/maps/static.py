@@ -105,8 +105,9 @@ def draw_plan(
     if r is not None and len(r):
         sel = r[r["stream"].isin(streams)]
         coll = sel[sel["kind"] == "collection"]
-        for k, geom in enumerate(coll.geometry):
-            gpd.GeoSeries([geom]).plot(ax=ax, color=style.ROUTE_COLOURS[k % 10], linewidth=1.8)
+        if len(coll):
+            coll.plot(ax=ax, linewidth=1.8, color=[style.ROUTE_COLOURS[k % len(
+                style.ROUTE_COLOURS)] for k in range(len(coll))])
         haul = sel[sel["kind"] == "haulage"]
         if len(haul):
             haul.plot(ax=ax, color=style.HAUL_COLOUR, linewidth=1.4, linestyle=":")
