@@ -30,7 +30,10 @@ def spopt_pmedian(c: np.ndarray, w: np.ndarray, p: int, limit: float) -> tuple[f
 
     t = time.perf_counter()
     m = PMedian.from_cost_matrix(c, w, p_facilities=p)
-    m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    try:
+        m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
+    except RuntimeError:   # spopt raises when CBC has no solution at its time limit
+        return float("nan"), time.perf_counter() - t, "no solution"
     return float(pulp.value(m.problem.objective)), time.perf_counter() - t, pulp.LpStatus[m.problem.status]
 
 
@@ -63,7 +66,7 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=60.0)
     ap.add_argument("--spopt-max-n", type=int, default=400)
     ap.add_argument("--spopt-limit", type=float, default=120.0)
-    ap.add_argument("--only", default="")
+    ap.add_argument("--only", default="", help="comma-separated pmed names; 'none' = skip pmed")
     ap.add_argument("--out", default="")
     a = ap.parse_args()
     data = Path(a.data)
@@ -81,7 +84,7 @@ def main() -> None:
         if sp is not None:
             tot_sp += sp[1]
             tot_us_cmp += ours.solve_time_s
-            sp_obj = f"{sp[0]:.6g}"
+            sp_obj = f"{sp[0]:.6g}" if np.isfinite(sp[0]) else "none in limit"
             sp_t = f"{sp[1]:.2f}"
             ratio = f"{sp[1] / max(ours.solve_time_s, 1e-3):.1f}"
             if ours.objective > sp[0] + 1e-6 * max(1.0, abs(sp[0])) and name.startswith(("pmed", "rand")):
