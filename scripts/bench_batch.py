@@ -37,7 +37,8 @@ PROVINCE_COUNTIES = 157  # Henan county-level units (issue 9)
 PROVINCE_VILLAGES = 45_000  # Henan administrative villages, approx. (issue 9)
 
 
-def scenario(path: Path, county_dir: Path, time_limit_s: float) -> Path:
+def scenario(path: Path, county_dir: Path, time_limit_s: float,
+             disable: tuple[str, ...] = ()) -> Path:
     """demo.toml pointed at ``county_dir`` with the siting limit ``time_limit_s``, and (as in
     tests/test_batch_e2e.py) recyclables allowed a new county centre at a township seat at the
     scenario's own capital cost of a new straw centre: the generator gives every county one
@@ -53,6 +54,8 @@ def scenario(path: Path, county_dir: Path, time_limit_s: float) -> Path:
                             'candidates = ["recycling_centre", "township_seat"]')
                .replace("capex_cny = 0,", f"capex_cny = {straw_cc.group(1)},"))
         text = text[:rec.start(1)] + new + text[rec.end(1):]
+    for sid in disable:
+        text = re.sub(rf"(?m)^\[streams\.{sid}\]$", f"[streams.{sid}]\nenabled = false", text)
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--counties", type=int, default=10)
     p.add_argument("--time-limit", type=float, default=20.0, help="siting time limit per county, s")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--disable", nargs="*", default=[],
+                   help="streams switched off in the bench scenario (e.g. straw manure)")
     p.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "netplan_bench_batch")
     a = p.parse_args(argv)
     work = a.work
@@ -85,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generation failed: {Path(r['folder']).name}: {r['error']}", file=sys.stderr)
     print(f"region ready in {time.perf_counter() - t0:.0f} s: {region}")
     dirs = sorted(d for d in region.iterdir() if (d / "county.toml").is_file())
-    scen = scenario(work / "bench.toml", dirs[0], a.time_limit)
+    scen = scenario(work / "bench.toml", dirs[0], a.time_limit, tuple(a.disable))
+    print(f"scenario: demo.toml, siting limit {a.time_limit:g} s, streams off: "
+          f"{', '.join(a.disable) or 'none'}")
 
     rows, results = [], {}
     for w in (1, 2):
