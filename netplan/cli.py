@@ -74,7 +74,7 @@ def kpi_table(kpis: Any, title: str) -> Table:
 
 
 def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_table: Any = None,
-         fix: Path | None = None, db: str | None = None) -> None:
+         fix: Path | None = None, db: str | None = None, background: str = "offline") -> None:
     from netplan.planner import run_plan, write_plan
     from netplan.scenario import load_scenario
 
@@ -93,7 +93,7 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
 
         plan = run_plan(scenario, progress=progress, layout_table=layout_table, fix=fixed)
         progress(f"writing outputs to {out_dir}")
-        files = write_plan(plan, out_dir, maps=maps)
+        files = write_plan(plan, out_dir, maps=maps, background=background)
         if db is not None:
             from netplan.db import write_postgis
 
@@ -105,8 +105,9 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
                           "every output says so.[/]")
     for sid, s in plan.layout.solve.items():
         gap = s.get("gap")
-        out_console.print(f"siting {sid}: {s.get('status')}, gap "
-                          f"{'n/a' if gap is None else f'{gap:.2%}'}")
+        gap_s = "n/a" if gap is None or gap != gap else ("no bound" if gap == float("inf") else f"{gap:.2%}")
+        out_console.print(f"siting {sid}: {s.get('status')}, objective {s.get('objective', 0):,.0f} "
+                          f"CNY/yr, gap {gap_s}")
     out_console.print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s: "
                       + ", ".join(sorted({f.name for f in files if f.parent == out_dir})))
 
@@ -114,11 +115,15 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
 @app.command()
 @friendly
 def demo(out: Annotated[Path | None, typer.Option(help="Output folder (default maps/demo)")] = None,
-         no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False) -> None:
+         no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False,
+         background: Annotated[str, typer.Option(
+             help="Map background: offline (no tiles), osm, or amap (Gaode, GCJ-02 shifted)")] = "offline",
+         ) -> None:
     """Plan the embedded demo county (平舆县 Pingyu) and write maps, plan.gpkg and kpis.csv."""
     from netplan._paths import data_file
 
-    _run(data_file("scenarios", "demo.toml"), out, maps=not no_maps)
+    _check_background(background)
+    _run(data_file("scenarios", "demo.toml"), out, maps=not no_maps, background=background)
 
 
 @app.command()
@@ -129,9 +134,21 @@ def plan(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file")],
          fix: Annotated[Path | None, typer.Option(
              help="Layout table (CSV/XLSX) whose sites stay open (status closed: forbidden)")] = None,
          db: Annotated[str | None, typer.Option(
-             help="Also write to PostGIS: postgresql://user@host/dbname")] = None) -> None:
+             help="Also write to PostGIS: postgresql://user@host/dbname")] = None,
+         background: Annotated[str, typer.Option(
+             help="Map background: offline (no tiles), osm, or amap (Gaode, GCJ-02 shifted)")] = "offline",
+         ) -> None:
     """Plan the three tiers of every stream for a scenario and write the outputs."""
-    _run(scenario, out, maps=not no_maps, fix=fix, db=db)
+    _check_background(background)
+    _run(scenario, out, maps=not no_maps, fix=fix, db=db, background=background)
+
+
+def _check_background(background: str) -> None:
+    from netplan.maps import BACKGROUNDS
+
+    if background not in BACKGROUNDS:
+        msg = f"unknown map background {background!r} (expected one of {', '.join(BACKGROUNDS)})"
+        raise InputError(msg, field="--background")
 
 
 from netplan.inputs.command import validate_command  # noqa: E402

@@ -347,8 +347,9 @@ def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Sce
     return pd.concat([kpis, pd.DataFrame(rows)], ignore_index=True)
 
 
-def write_plan(plan: Plan, out_dir: Any, *, maps: bool = True) -> list[Any]:
-    """Write plan.gpkg, kpis.csv, sites.csv, routes.csv and the HTML maps into ``out_dir`` atomically."""
+def write_plan(plan: Plan, out_dir: Any, *, maps: bool = True, background: str = "offline") -> list[Any]:
+    """Write plan.gpkg, kpis.csv, sites.csv, routes.csv, the HTML maps (``background`` "offline",
+    "osm" or "amap") and PNG figures (png/) into ``out_dir`` atomically."""
     from pathlib import Path
 
     from netplan.export import write_outputs
@@ -359,14 +360,22 @@ def write_plan(plan: Plan, out_dir: Any, *, maps: bool = True) -> list[Any]:
         write_run_extras(tmp, plan, maps=maps)
         if not maps:
             return
-        from netplan.maps import write_maps
+        from netplan.maps import service_area_layers, write_maps, write_pngs
         from netplan.streams import load_streams
 
         meta = load_streams()
-        write_maps(tmp, plan.layers, plan.kpis, title=plan.scenario.title,
-                   streams=plan.scenario.stream_ids,
-                   stream_labels={s: meta[s].label for s in plan.scenario.stream_ids},
-                   tier_labels={s: dict(meta[s].tier_names_zh) for s in plan.scenario.stream_ids},
-                   crow_fly=plan.crow_fly)
+        streams = plan.scenario.stream_ids
+        labels = {s: meta[s].label for s in streams}
+        tiers = {s: dict(meta[s].tier_names_zh) for s in streams}
+        areas = None
+        if plan.matrices is not None:
+            radius = {s: plan.scenario.streams[s].tiers["village_point"].radius_m for s in streams
+                      if plan.scenario.streams[s].tiers["village_point"].radius_m}
+            areas = service_area_layers(plan.matrices.net, plan.layers["sites"], radius)
+        write_maps(tmp, plan.layers, plan.kpis, title=plan.scenario.title, streams=streams,
+                   stream_labels=labels, tier_labels=tiers, service_areas=areas,
+                   background=background, crow_fly=plan.crow_fly)
+        write_pngs(tmp / "png", plan.layers, plan.kpis, streams=streams, title=plan.scenario.title,
+                   stream_labels=labels, tier_labels=tiers, service_areas=areas)
 
     return write_outputs(Path(out_dir), plan.layers, plan.kpis, extra=_maps)

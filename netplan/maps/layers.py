@@ -303,11 +303,20 @@ def _truthy(value: Any) -> bool:
 
 
 def covered_mask(villages: gpd.GeoDataFrame, stream: str) -> np.ndarray:
-    """Boolean array: village covered for ``stream`` (missing column or null = not covered)."""
+    """Boolean array: village covered for ``stream`` (missing column or null = not covered).
+
+    A village that generates none of the stream (``<stream>_t_yr`` = 0, e.g. an urban community
+    for straw) has nothing left uncollected and is not drawn as a gap; the indicators leave such
+    villages out of their denominators too (docs/indicators.md).
+    """
     col = f"{stream}_covered"
     if col not in villages.columns:
         return np.zeros(len(villages), dtype=bool)
-    return np.array([_truthy(v) for v in villages[col]], dtype=bool)
+    cov = np.array([_truthy(v) for v in villages[col]], dtype=bool)
+    gen = f"{stream}_t_yr"
+    if gen in villages.columns:
+        cov |= pd.to_numeric(villages[gen], errors="coerce").fillna(0).to_numpy() <= 0
+    return cov
 
 
 # ----------------------------------------------------------------------------- layers
