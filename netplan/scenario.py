@@ -7,7 +7,6 @@ The format is documented in README.md ("Scenario file format").
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 from netplan._paths import data_file
 from netplan.errors import InputError, Problem
 from netplan.model import TIERS
-from netplan.streams import load_streams
+from netplan.streams import load_streams, read_toml
 
 INDICATORS: dict[str, str] = {
     "village_coverage": "share of administrative villages served by an open village point within reach",
@@ -157,15 +156,7 @@ class _Checker:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        msg = "scenario file not found"
-        raise InputError(msg, file=str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"not valid TOML: {exc}"
-        raise InputError(msg, file=str(path)) from exc
+    return read_toml(path, missing="scenario file not found")
 
 
 def _tier(c: _Checker, raw: Any, path: str) -> TierParams | None:

@@ -33,12 +33,13 @@ class Stream:
         return f"{self.name_zh} {self.name_en}"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, *, missing: str = "file not found") -> dict[str, Any]:
+    """Read a TOML file; a missing or invalid file is an InputError naming it."""
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
-        msg = "file not found"
+        msg = missing
         raise InputError(msg, file=str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         msg = f"not valid TOML: {exc}"
@@ -47,7 +48,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=8)
 def _streams_table(path: str) -> dict[str, Any]:
-    return _read_toml(Path(path))
+    return read_toml(Path(path))
 
 
 def load_streams(path: str | Path | None = None) -> dict[str, Stream]:
@@ -93,5 +94,5 @@ def load_coefficients(
 ) -> dict[str, Any]:
     """Generation coefficients (default data/coefficients.toml), with a scenario's overrides merged in."""
     p = Path(path) if path else data_file("coefficients.toml")
-    raw = _read_toml(p)
+    raw = read_toml(p)
     return deep_merge(raw, overrides or {})
