@@ -70,7 +70,7 @@ def load_inputs(scenario: Scenario) -> County:
     """Read the scenario's county folder."""
     from netplan.inputs import load_county
 
-    return load_county(scenario.county_dir)
+    return load_county(scenario.county_dir, columns=scenario.columns or None)
 
 
 def road_network(scenario: Scenario, county: County) -> Any:

@@ -37,8 +37,10 @@ _STREAM_KEYS = {
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
     "streams", "sharing", "coefficients", "existing_capex_share", "workday_h", "routing_time_limit_s",
+    "columns",
 }
 SOLVERS = ("scip", "highs", "cbc", "cp-sat")
+COLUMN_FILES = ("villages", "farms", "sites", "townships", "boundary")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class Scenario:
     streams: Mapping[str, StreamParams]
     sharing: Mapping[str, tuple[tuple[str, ...], ...]]
     coefficients: Mapping[str, Any] = field(default_factory=dict)
+    columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def stream_ids(self) -> tuple[str, ...]:
@@ -352,6 +355,20 @@ def load_scenario(path: str | Path) -> Scenario:
             ok_groups.append(tuple(s for s in g if s in streams))
         sharing[tier] = tuple(x for x in ok_groups if len(x) > 1)
 
+    # column mapping for the county folder's tables: [columns.villages] name = "自然村名称"
+    columns: dict[str, dict[str, str]] = {}
+    craw = raw.get("columns", {})
+    if not isinstance(craw, Mapping):
+        c.err("columns", "expected tables [columns.<file>] of canonical name = \"your header\"")
+        craw = {}
+    for fkey, mapping in craw.items():
+        if fkey not in COLUMN_FILES:
+            c.err(f"columns.{fkey}", f"unknown file (expected one of: {', '.join(COLUMN_FILES)})")
+        elif not isinstance(mapping, Mapping) or not all(isinstance(v, str) for v in mapping.values()):
+            c.err(f"columns.{fkey}", "expected canonical name = \"header in your file\" pairs")
+        else:
+            columns[fkey] = {str(k): v for k, v in mapping.items()}
+
     coef = raw.get("coefficients", {})
     if not isinstance(coef, Mapping):
         c.err("coefficients", "expected a table overriding data/coefficients.toml")
@@ -371,7 +388,8 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(
         name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
         seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
-        targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), **nums,
+        targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), columns=columns,
+        **nums,
     )
 
 

@@ -80,3 +80,35 @@ def test_capital_recovery_factor():
     """CRF at 6 % over 10 years is 0.13587; zero rate is straight-line."""
     assert crf(0.06, 10) == pytest.approx(0.135868, rel=1e-5)
     assert crf(0.0, 8) == pytest.approx(0.125)
+
+
+def test_columns_mapping_reaches_the_reader(tmp_path):
+    """A scenario's [columns.villages] maps an unknown header; without it the reader names the file."""
+    import shutil
+
+    import pandas as pd
+
+    from netplan.inputs import validate_folder
+    from netplan.planner import load_inputs
+
+    src = Path(__file__).parent / "data" / "inputs" / "planner"
+    county = tmp_path / "county"
+    shutil.copytree(src, county)
+    x = county / "村庄.xlsx"
+    pd.read_excel(x).rename(columns={"村名": "自然村名称"}).to_excel(x, index=False)
+    body = f'name = "x"\ncounty = "{county.as_posix()}"\n' + _stream("film")
+    bare = tmp_path / "bare.toml"
+    bare.write_text(body, encoding="utf-8")
+    with pytest.raises(InputError, match="村庄.xlsx"):
+        load_inputs(load_scenario(bare))
+    mapped = tmp_path / "mapped.toml"
+    mapped.write_text(body + '[columns.villages]\nname = "自然村名称"\n', encoding="utf-8")
+    sc = load_scenario(mapped)
+    assert sc.columns == {"villages": {"name": "自然村名称"}}
+    c = load_inputs(sc)
+    assert len(c.villages) == 4 and c.villages["name"].notna().all()
+    assert validate_folder(county, scenario=mapped, roads=False).ok
+    bad = tmp_path / "bad.toml"
+    bad.write_text(body + '[columns.roads]\nname = "x"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="columns.roads"):
+        load_scenario(bad)

@@ -151,21 +151,24 @@ def validate_folder(folder: str | Path, *, scenario: str | Path | None = None,
     """
     from netplan.inputs.folder import load
 
-    county, problems = load(folder, columns=columns)
     snap = max_snap_m
+    scenario_problems: list[Problem] = []
     if scenario is not None:
+        from netplan.scenario import load_scenario
+
         try:
-            from netplan.scenario import load_scenario
-        except ImportError:
-            problems.append(Problem(str(scenario), None, None, "scenario loader not available",
-                                    "note"))
-        else:
-            try:
-                sc = load_scenario(scenario)
-                if snap is None:
-                    snap = float(getattr(sc, "max_snap_m", 1000.0))
-            except InputError as exc:
-                problems.extend(exc.problems)
+            sc = load_scenario(scenario)
+            if snap is None:
+                snap = float(sc.max_snap_m)
+            if sc.columns:  # the scenario's [columns] mapping, under the explicit argument
+                merged = {k: dict(v) for k, v in sc.columns.items()}
+                for k, v in (columns or {}).items():
+                    merged.setdefault(k, {}).update(v)
+                columns = merged
+        except InputError as exc:
+            scenario_problems.extend(exc.problems)
+    county, problems = load(folder, columns=columns)
+    problems.extend(scenario_problems)
     if roads and county is not None:
         problems.extend(road_problems(county, max_snap_m=snap or 1000.0))
     return ValidationReport(Path(folder), _order(problems), county)
