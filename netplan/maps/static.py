@@ -70,6 +70,9 @@ def draw_plan(
     """Draw one plan on a matplotlib Axes (lon/lat, true-scale aspect); return legend handles."""
     d = {k: (v.to_crs(4326) if v is not None and v.crs is not None else v)
          for k, v in layers.items()}
+    # a layer may carry rows without geometry (townships given as a table): draw what has one
+    d = {k: (v[v.geometry.notna() & ~v.geometry.is_empty] if v is not None and len(v) else v)
+         for k, v in d.items()}
     villages, sites = d.get("villages"), d.get("sites")
     townships, boundary = d.get("townships"), d.get("boundary")
     handles: list[object] = []
@@ -82,35 +85,35 @@ def draw_plan(
             judged = [c for c in per if c != "no_target"]
             classes.append("no_target" if not judged else "met" if all(
                 c == "met" for c in judged) else "far" if "far" in judged else "near")
-        townships.plot(ax=ax, color=[_CLASS_COLOUR[c] for c in classes], alpha=0.45,
+        townships.plot(ax=ax, aspect=None, color=[_CLASS_COLOUR[c] for c in classes], alpha=0.45,
                        edgecolor="#777777", linewidth=0.6, linestyle="--")
         handles += [Patch(color=_CLASS_COLOUR[c], alpha=0.6, label=_label(zh, en, cjk))
                     for c, zh, en in (("met", "乡镇达标", "Township meets target"),
                                       ("near", "差距≤10点", "Within 10 points"),
                                       ("far", "未达标", "Below target"))]
     if service_areas is not None and len(service_areas):
-        service_areas.to_crs(4326).plot(ax=ax, color=style.stream_colour(streams[0]), alpha=0.15,
+        service_areas.to_crs(4326).plot(ax=ax, aspect=None, color=style.stream_colour(streams[0]), alpha=0.15,
                                         edgecolor=style.stream_colour(streams[0]), linewidth=0.5)
     if boundary is not None and len(boundary):
-        boundary.boundary.plot(ax=ax, color="#222222", linewidth=1.8)
+        boundary.boundary.plot(ax=ax, aspect=None, color="#222222", linewidth=1.8)
     a = d.get("assignments")
     if a is not None and len(a):
         for s in streams:
             part = a[a["stream"] == s]
             if len(part):
                 up = part["from_tier"].isin(["village_point", "township_station"])
-                part[~up].plot(ax=ax, color=style.stream_colour(s), linewidth=0.5, alpha=0.6)
-                part[up].plot(ax=ax, color=style.stream_colour(s), linewidth=1.5, alpha=0.8)
+                part[~up].plot(ax=ax, aspect=None, color=style.stream_colour(s), linewidth=0.5, alpha=0.6)
+                part[up].plot(ax=ax, aspect=None, color=style.stream_colour(s), linewidth=1.5, alpha=0.8)
     r = d.get("routes")
     if r is not None and len(r):
         sel = r[r["stream"].isin(streams)]
         coll = sel[sel["kind"] == "collection"]
         if len(coll):
-            coll.plot(ax=ax, linewidth=1.8, color=[style.ROUTE_COLOURS[k % len(
+            coll.plot(ax=ax, aspect=None, linewidth=1.8, color=[style.ROUTE_COLOURS[k % len(
                 style.ROUTE_COLOURS)] for k in range(len(coll))])
         haul = sel[sel["kind"] == "haulage"]
         if len(haul):
-            haul.plot(ax=ax, color=style.HAUL_COLOUR, linewidth=1.4, linestyle=":")
+            haul.plot(ax=ax, aspect=None, color=style.HAUL_COLOUR, linewidth=1.4, linestyle=":")
         if len(coll):
             handles.append(Line2D([], [], color=style.ROUTE_COLOURS[0], linewidth=1.8,
                                   label=_label("收运路线", "Collection route", cjk)))
