@@ -19,7 +19,7 @@ from netplan.scenario import load_scenario
 def demo_run(tmp_path_factory):
     """The demo scenario with short solver limits (the plan is feasible, maybe not proven optimal)."""
     sc = load_scenario(data_file("scenarios", "demo.toml"))
-    sc = dataclasses.replace(sc, time_limit_s=8.0, routing_time_limit_s=0.5)
+    sc = dataclasses.replace(sc, time_limit_s=20.0, routing_time_limit_s=0.5)
     plan = run_plan(sc)
     out = tmp_path_factory.mktemp("demo")
     write_plan(plan, out, maps=False)
