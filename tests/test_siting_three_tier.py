@@ -211,3 +211,40 @@ def test_matches_brute_force_on_tiny_instances(seed, target):
     sol = three_tier(m, time_limit_s=10, mip_gap=1e-9)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), target=st.sampled_from([1.0, 0.6]))
+def test_lp_guided_plan_is_feasible_and_lp_bounds_optimum(seed, target):
+    """The LP-guided restricted MIP returns a plan no cheaper than the brute-force optimum and an
+    LP value no dearer than it (a valid bound), on the same tiny random instances."""
+    from netplan.siting._mip import make_solver
+    from netplan.siting._tt_build import build, evaluate
+    from netplan.siting._tt_heur import lp_guided
+    from netplan.siting._tt_prep import prepare
+
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 10_000, (4 + 3 + 2 + 2, 2))
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    c1, c2, c3 = d[:4, 4:7], d[4:7, 7:9], d[7:9, 9:11]
+    w = rng.uniform(1, 10, 4)
+    f1, f2, f3 = rng.uniform(0, 50, 3), rng.uniform(0, 200, 2), rng.uniform(0, 300, 2)
+    cap1 = rng.uniform(10, 30, 3)
+    cap2 = np.full(2, 25.0)
+    rates = (2.0, 1.0, 0.5)
+    expected = _brute_force(w, c1, c2, c3, f1, f2, f3, cap1, cap2, 7_000.0, rates, target, 5.0)
+    if not math.isfinite(expected):
+        return
+    m = StreamModel("s", w, (
+        Tier(cost=c1, capacity=cap1, fixed_cost=f1, radius=7_000.0, rate_per_t_per_km=rates[0]),
+        Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
+        Tier(cost=c3, fixed_cost=f3, rate_per_t_per_km=rates[2]),
+    ), coverage_target=target, unserved_penalty_per_t=5.0)
+    sd, problems = prepare(m)
+    assert not problems
+    plans, lp_bound = lp_guided([sd], [], None, "scip", 10.0)
+    assert lp_bound <= expected + 1e-6
+    if plans is not None:
+        h = build(make_solver("scip"), [sd], [], None)
+        _, fixed, transport, penalty, _ = evaluate(h, [sd], plans)
+        assert fixed + transport + penalty >= expected - 1e-6

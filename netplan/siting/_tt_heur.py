@@ -204,3 +204,56 @@ def _drop_pass(td, w, per_t, order, starts, is_open, load, assign, gcount) -> No
             is_open[j] = False
             if gcount is not None and td.group[j] >= 0:
                 gcount[td.group[j]] -= 1
+
+
+def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, solver: str,
+              time_limit_s: float, seed: int = 0, plans: list | None = None,
+              eps: float = 1e-6) -> tuple[list | None, float]:
+    """LP-guided restricted MIP: solve the block's LP relaxation (CLP), then the MIP restricted
+    to the candidates the LP opens at all (``y > eps``), the forced ones and those ``plans``
+    opens (so the given plan stays feasible and starts the restricted MIP).
+
+    Returns ``(plans, lp_bound)``: the restricted MIP's plan per stream (None if it found none)
+    and the LP value in CNY/yr, a valid lower bound of the full model (``-inf`` if the LP failed).
+    """
+    import time
+
+    from ortools.linear_solver import pywraplp
+
+    from netplan.siting._tt_build import build, hint_from, read
+    t_start = time.perf_counter()
+    lp = pywraplp.Solver.CreateSolver("CLP")
+    if lp is None:  # pragma: no cover - depends on the OR-Tools build
+        return None, -np.inf
+    h = build(lp, datas, comps, site_fixed_cost)
+    lp.SetTimeLimit(max(1, int(1000 * time_limit_s)))
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return None, -np.inf
+    lp_bound = lp.Objective().Value() + h.offset
+    subs = []
+    for s, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
+        tiers, prev_alive = [], None
+        for t, td in enumerate(sd.tiers):
+            yv = np.array([0.0 if v is None else v.solution_value() for v in sv.y[t]])
+            keep_site = (yv > eps) | td.forced
+            if plans is not None:
+                keep_site |= plans[s][0][t]
+            alive = td.alive & keep_site
+            keep = alive[td.pb]
+            if prev_alive is not None:
+                keep &= prev_alive[td.pa]
+            tiers.append(dataclasses.replace(td, alive=alive, pa=td.pa[keep], pb=td.pb[keep],
+                                             pd=td.pd[keep]))
+            prev_alive = alive
+        subs.append(dataclasses.replace(sd, tiers=tiers))
+    left = time_limit_s - (time.perf_counter() - t_start)
+    if left <= 0.2:
+        return None, lp_bound
+    mip = make_solver(solver)
+    hr = build(mip, subs, comps, site_fixed_cost)
+    hint = hint_from(hr, subs, plans) if plans is not None else None
+    res = run(mip, solver_name=solver, time_limit_s=left, mip_gap=1e-4, seed=seed, hint=hint,
+              offset=hr.offset)
+    if not res.has_solution:
+        return None, lp_bound
+    return read(hr, subs), lp_bound

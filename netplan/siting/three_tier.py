@@ -56,7 +56,11 @@ the counted demands (``count_mask``, administrative villages). "Must be served":
 
 Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
 greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
-feasible plan that starts the MIP; the better of the two plans is returned with the MIP's bound.
+feasible plan; then the block's LP relaxation (CLP) is solved and the MIP restricted to the
+candidates the LP opens at all (plus forced ones and the heuristic's) is solved from that plan
+(``_tt_heur.lp_guided``; the tier-by-tier heuristic is myopic about upper-tier fixed costs, the
+restricted MIP is not). The cheaper of the two plans starts the full MIP; the best of the three
+plans is returned with the larger of the MIP's bound and the LP value.
 Streams not linked through ``share`` form independent models and are solved one after
 another, each with its share of the remaining time limit (by model size; unused time rolls over).
 The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
@@ -79,7 +83,7 @@ import numpy as np
 from netplan.errors import InfeasibleError, InputError, SolverTimeout
 from netplan.siting._mip import make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
-from netplan.siting._tt_heur import heuristic
+from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import ThreeTierSolution
 
@@ -197,8 +201,9 @@ def three_tier(
         the tier above (plus forced-open ones). Shrinks large models; None = every pair within
         the radius. Status, bound and gap then refer to the model with this rule.
     heuristic_share
-        Share of the time limit given to the tier-by-tier heuristic whose plan starts the MIP
-        (0 = no heuristic). The better of the two plans is returned, with the MIP's bound.
+        Share of each block's time limit given to the start heuristics (two fifths to the
+        tier-by-tier heuristic, the rest to the LP-guided restricted MIP) whose better plan
+        starts the full MIP (0 = none). The best plan is returned, with the best bound.
     path_cuts
         Add the demand-to-upper-tier variables and cuts described in ``_tt_build._path_cuts``
         (tighter LP bound, larger LP).
@@ -245,18 +250,25 @@ def three_tier(
         t_block = time.perf_counter()
         sub = [datas[i] for i in block]
         local = [list(range(len(block)))] if len(block) > 1 else []
-        plans_h = None
+        plans_h = plans_lp = None
+        lp_bound = -np.inf
         if heuristic_share > 0:
             plans_h = []
             for sd in sub:
-                plan = heuristic(sd, solver, heuristic_share * limit / len(sub), seed)
+                plan = heuristic(sd, solver, 0.4 * heuristic_share * limit / len(sub), seed)
                 if plan is None:
                     plans_h = None
                     break
                 plans_h.append(plan)
+            left_h = heuristic_share * limit - (time.perf_counter() - t_block)
+            plans_lp, lp_bound = lp_guided(sub, local, site_fixed_cost, solver,
+                                           max(0.5, left_h), seed, plans_h)
         mip = make_solver(solver)
         handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
-        hint = hint_from(handles, sub, plans_h) if plans_h is not None else None
+        starts = [p for p in (plans_h, plans_lp) if p is not None]
+        if len(starts) == 2:
+            starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
+        hint = hint_from(handles, sub, starts[0]) if starts else None
         left = limit - (time.perf_counter() - t_block)
         # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
         res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left), mip_gap=mip_gap,
@@ -271,8 +283,7 @@ def three_tier(
         candidates = []
         if res.has_solution:
             candidates.append(evaluate(handles, sub, read(handles, sub)))
-        if plans_h is not None:
-            candidates.append(evaluate(handles, sub, plans_h))
+        candidates.extend(evaluate(handles, sub, p) for p in starts)
         if not candidates:
             msg = f"no feasible siting plan for {label} found within {limit:.0f} s ({solver})"
             raise SolverTimeout(msg, bound=res.bound)
@@ -284,7 +295,7 @@ def three_tier(
             results[i] = so
         statuses.append(status)
         objs.append((fixed, transport, penalty, shared))
-        blk_bound = res.bound
+        blk_bound = max(res.bound, lp_bound)
         if not np.isfinite(blk_bound):   # the MIP never finished its root: bound by the LP
             blk_left = limit - (time.perf_counter() - t_block)
             blk_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(0.5, blk_left))
