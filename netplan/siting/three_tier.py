@@ -173,6 +173,7 @@ def three_tier(
     nearest_links: int | None = None,
     path_cuts: bool = False,
     heuristic_share: float = 0.3,
+    lp_start: bool = True,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
 
@@ -204,6 +205,9 @@ def three_tier(
         Share of each block's time limit given to the start heuristics (two fifths to the
         tier-by-tier heuristic, the rest to the LP-guided restricted MIP) whose better plan
         starts the full MIP (0 = none). The best plan is returned, with the best bound.
+    lp_start
+        Run the LP-guided restricted MIP (``_tt_heur.lp_guided``) within ``heuristic_share``;
+        False = the tier-by-tier heuristic alone gets that share.
     path_cuts
         Add the demand-to-upper-tier variables and cuts described in ``_tt_build._path_cuts``
         (tighter LP bound, larger LP).
@@ -255,11 +259,13 @@ def three_tier(
         if heuristic_share > 0:
             plans_h = []
             for sd in sub:
-                plan = heuristic(sd, solver, 0.4 * heuristic_share * limit / len(sub), seed)
+                h_share = 0.4 * heuristic_share if lp_start else heuristic_share
+                plan = heuristic(sd, solver, h_share * limit / len(sub), seed)
                 if plan is None:
                     plans_h = None
                     break
                 plans_h.append(plan)
+        if heuristic_share > 0 and lp_start:
             left_h = heuristic_share * limit - (time.perf_counter() - t_block)
             plans_lp, lp_bound = lp_guided(sub, local, site_fixed_cost, solver,
                                            max(0.5, left_h), seed, plans_h)
