@@ -172,7 +172,7 @@ def three_tier(
     progress: bool = False,
     nearest_links: int | None = None,
     path_cuts: bool = False,
-    heuristic_share: float = 0.3,
+    heuristic_share: float = 0.6,
     lp_start: bool = True,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
