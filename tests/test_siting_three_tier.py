@@ -248,3 +248,23 @@ def test_lp_guided_plan_is_feasible_and_lp_bounds_optimum(seed, target):
         h = build(make_solver("scip"), [sd], [], None)
         _, fixed, transport, penalty, _ = evaluate(h, [sd], plans)
         assert fixed + transport + penalty >= expected - 1e-6
+
+
+def test_min_open_counts_fewest_sites_holding_the_must_serve_tonnage():
+    """min_open: must-serve 8 t/yr over capacities 5, 4, 3 needs 2 open sites; 10 t/yr over an
+    uncapacitated tier needs 1; nothing to serve needs 0."""
+    from netplan.siting._tt_build import min_open
+    from netplan.siting._tt_prep import prepare
+
+    c1 = np.array([[100.0, 200.0, 300.0], [100.0, 200.0, 300.0]])
+    m = StreamModel("s", np.array([4.0, 4.0]), (
+        Tier(cost=c1, capacity=np.array([5.0, 4.0, 3.0]), fixed_cost=1.0),
+        Tier(cost=np.ones((3, 1)), fixed_cost=1.0),
+    ))
+    sd, problems = prepare(m)
+    assert not problems
+    assert min_open(sd) == [2, 1]
+    m0 = StreamModel("s", np.array([4.0, 4.0]), m.tiers, coverage_target=0.0)
+    assert min_open(prepare(m0)[0]) == [0, 0]
+    sol = three_tier(m, time_limit_s=10, mip_gap=1e-9)
+    assert sol.status == "optimal" and len(sol.streams[0].open[0]) == 2

@@ -145,6 +145,15 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
             sv.f.append(fs)
             if path_cuts:
                 reach = _path_cuts(mip, sd, t, reach, xs, ys, fs)
+        # cardinality cuts: the tonnage that must be served passes every tier, so each tier opens
+        # at least the fewest candidates whose largest capacities add up to it (valid, not
+        # implied by the LP: it opens e.g. 0.88 of a centre whose capacity exceeds the load)
+        for t, n_min in enumerate(min_open(sd)):
+            if n_min >= 2 or (n_min == 1 and not sd.tiers[t].forced.any()):
+                c = mip.Constraint(float(n_min), INF)
+                for v in ys[t]:
+                    if v is not None:
+                        c.SetCoefficient(v, 1.0)
         # sites per group
         for t, td in enumerate(sd.tiers):
             if td.group is None:
@@ -164,6 +173,22 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
     z = _colocation(mip, datas, out, comps, site_fixed_cost)
     obj.SetMinimization()
     return Handles(streams=out, z=z, offset=offset)
+
+
+def min_open(sd: StreamData) -> list[int]:
+    """Per tier, the fewest open candidates whose capacities can hold ``sd.need_t`` (t/yr)."""
+    out = []
+    for td in sd.tiers:
+        caps = np.sort(td.cap[td.alive])[::-1]
+        if sd.need_t <= 1e-9 or len(caps) == 0:
+            out.append(0)
+            continue
+        if not np.isfinite(caps[0]):
+            out.append(1)
+            continue
+        k = int(np.searchsorted(np.cumsum(caps), sd.need_t - 1e-6 * max(1.0, sd.need_t)))
+        out.append(min(k + 1, len(caps)))
+    return out
 
 
 def _path_cuts(mip, sd: StreamData, t: int, reach: np.ndarray, xs: list, ys: list, fs: list,

@@ -46,12 +46,15 @@ Constraints
     \sum_i q_i s_i &\ge \alpha \sum_i q_i \quad\text{or}\quad
         \sum_{i \in V} s_i \ge \lceil \alpha |V| \rceil  && \text{(coverage target)}\\
     m_g \le \sum_{j \in J_t: g(j) = g} y_{tj} &\le M_g   && \text{(sites per township)}\\
+    \sum_{j \in J_t} y_{tj} &\ge n_t                   && \text{(cardinality cut)}\\
     y_{tj} &\le z_{t\sigma(j)}, \quad z_{t\sigma} \le \sum_{j: \sigma(j)=\sigma} y_{tj}
         && \text{(co-location)}
 
 where inflow is :math:`\sum_i q_i x_{ij}` for a village point and :math:`\sum_{j'} f_{j'j}` above,
 :math:`M_j` is the smaller of the capacity and the most that can reach :math:`j`, and :math:`V`
-the counted demands (``count_mask``, administrative villages). "Must be served": every demand with
+the counted demands (``count_mask``, administrative villages), and :math:`n_t` the fewest
+tier-:math:`t` candidates whose largest capacities hold the tonnage that must be served (a valid
+cut: the LP would otherwise open e.g. 0.88 of a centre whose capacity exceeds the whole load). "Must be served": every demand with
 :math:`q_i > 0` (or every counted one) when :math:`\alpha = 1`.
 
 Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
