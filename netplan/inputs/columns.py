@@ -136,6 +136,12 @@ def map_columns(df: pd.DataFrame, table: str, file: str, *,
             out.units[canon] = unit or ""
     keep = [c for c in df.columns if str(c) in rename or str(c) not in rename.values()]
     frame = df[keep].rename(columns={c: rename.get(str(c), c) for c in keep})
+    dup = frame.columns.duplicated()
+    if dup.any():  # the same header twice (or a header and an alias of it): keep the first
+        for name in dict.fromkeys(str(c) for c in frame.columns[dup]):
+            out.problems.append(Problem(file, None, name, f"column '{name}' appears more than once; "
+                                        "the first is used", "warning"))
+        frame = frame.loc[:, ~dup]
     out.frame = frame
     out.source = {v: k for k, v in rename.items()}
     return out
