@@ -205,7 +205,7 @@ def three_tier(
         the tier above (plus forced-open ones). Shrinks large models; None = every pair within
         the radius. Status, bound and gap then refer to the model with this rule.
     heuristic_share
-        Share of each block's time limit given to the start heuristics (two fifths to the
+        Share of each block's time limit given to the start heuristics (half to the
         tier-by-tier heuristic, the rest to the LP-guided restricted MIP) whose better plan
         starts the full MIP (0 = none). The best plan is returned, with the best bound.
     lp_start
@@ -262,7 +262,7 @@ def three_tier(
         if heuristic_share > 0:
             plans_h = []
             for sd in sub:
-                h_share = 0.4 * heuristic_share if lp_start else heuristic_share
+                h_share = 0.5 * heuristic_share if lp_start else heuristic_share
                 plan = heuristic(sd, solver, h_share * limit / len(sub), seed)
                 if plan is None:
                     plans_h = None
