@@ -14,15 +14,15 @@ from netplan.synth import generate_county
 
 @pytest.fixture(scope="module")
 def small_county(tmp_path_factory):
-    """A generated 40-village county inside Pingyu's outline, with its OSM roads."""
+    """A generated 20-village county inside Pingyu's outline, with its OSM roads."""
     out = tmp_path_factory.mktemp("small") / "county"
-    generate_county("411723", out, seed=3, n_villages=40)
+    generate_county("411723", out, seed=3, n_villages=20)
     return out
 
 
 def _run(small_county, out):
     sc = load_scenario(data_file("scenarios", "demo.toml"))
-    # the light streams: with 40 villages standing for a whole county, each village's straw and
+    # the light streams: with 20 villages standing for a whole county, each village's straw and
     # manure exceed a village point (that case is the demo's, tests/test_pipeline_demo.py); points
     # and stations are scaled up for the same reason
     light = {}
