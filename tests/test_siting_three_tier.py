@@ -268,3 +268,22 @@ def test_min_open_counts_fewest_sites_holding_the_must_serve_tonnage():
     assert min_open(prepare(m0)[0]) == [0, 0]
     sol = three_tier(m, time_limit_s=10, mip_gap=1e-9)
     assert sol.status == "optimal" and len(sol.streams[0].open[0]) == 2
+
+
+def test_capacity_precheck_respects_at_most_per_group():
+    """Two stations of 10 t in one township with at most one open hold 10 t, not 20: serving
+    15 t is reported as a capacity shortfall before any solve."""
+    import numpy as np
+    import pytest as _pytest
+
+    from netplan.errors import InfeasibleError
+    from netplan.siting import StreamModel, Tier, three_tier
+
+    w = np.array([5.0, 5.0, 5.0])
+    t1 = Tier(cost=np.zeros((3, 3)), capacity=np.full(3, 100.0))
+    t2 = Tier(cost=np.zeros((3, 2)), capacity=np.array([10.0, 10.0]), group=np.array([0, 0]),
+              max_per_group=1)
+    t3 = Tier(cost=np.zeros((2, 1)), capacity=np.array([100.0]))
+    m = StreamModel(name="x", weights=w, tiers=(t1, t2, t3), coverage_target=1.0)
+    with _pytest.raises(InfeasibleError, match="at-most-per-group"):
+        three_tier(m, time_limit_s=5)

@@ -239,15 +239,29 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
         else:
             need = float(np.sort(w[cand])[:k].sum())
     for t, td in enumerate(tiers):
-        total = float(td.cap[td.alive].sum())
+        total = _usable_capacity(td)
         if total < need - 1e-6:
             problems.append(Unservable(-1, f"total capacity of usable {tier_label(t, T)} candidates "
-                                       f"is {total:.6g} t/yr, short of the {need:.6g} t/yr that "
-                                       "must be served", label=f"{name} {tier_label(t, T)} capacity"))
+                                       f"is {total:.6g} t/yr (with the at-most-per-group rules), "
+                                       f"short of the {need:.6g} t/yr that must be served", label=f"{name} {tier_label(t, T)} capacity"))
     sd = StreamData(name=name, w=w, tiers=tiers, must=must & reach, count_mask=count_mask,
                     target=float(model.coverage_target), on=model.coverage_on,
                     penalty=float(model.unserved_penalty_per_t), need_t=need)
     return sd, problems
+
+
+def _usable_capacity(td) -> float:
+    """Capacity the tier can open at most: all usable candidates, but in a group with an at-most
+    rule only its ``gmax`` largest (e.g. one station per township)."""
+    cap = np.where(td.alive, td.cap, 0.0)
+    if td.group is None or td.gmax is None:
+        return float(cap.sum())
+    total = float(cap[td.group < 0].sum())
+    for g in np.unique(td.group[td.group >= 0]):
+        c = np.sort(cap[td.group == g])[::-1]
+        k = int(td.gmax[g]) if g < len(td.gmax) and np.isfinite(td.gmax[g]) else len(c)
+        total += float(c[:k].sum())
+    return total
 
 
 def _why_unreachable(i: int, r0: dict, alive0: np.ndarray, w: np.ndarray, radius, T: int) -> str:
