@@ -74,8 +74,9 @@ def load(folder: Path | None, key: str) -> NDArray[np.float64] | None:
         return None
 
 
-def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None:
-    """Write ``arr`` atomically as ``<folder>/<key>.npy``; returns the path (None when disabled)."""
+def _atomic_write(folder: Path | None, name: str, key: str, write) -> Path | None:
+    """Write ``<folder>/<name>`` through a temporary file and a rename (None when disabled or the
+    folder cannot be written, which only warns)."""
     if folder is None:
         return None
     try:
@@ -84,36 +85,26 @@ def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None
     except OSError as exc:
         _warn_unwritable(folder, exc)
         return None
-    path = folder / f"{key}.npy"
+    path = folder / name
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.save(fh, arr, allow_pickle=False)
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save(folder: Path | None, key: str, arr: NDArray[np.float64]) -> Path | None:
+    """Write ``arr`` atomically as ``<folder>/<key>.npy``; returns the path (None when disabled)."""
+    return _atomic_write(folder, f"{key}.npy", key,
+                         lambda fh: np.save(fh, arr, allow_pickle=False))
 
 
 def save_arrays(folder: Path | None, key: str, arrays: dict[str, NDArray]) -> Path | None:
     """Write a dict of arrays atomically as ``<folder>/<key>.npz`` (None when disabled)."""
-    if folder is None:
-        return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:12]}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        _warn_unwritable(folder, exc)
-        return None
-    path = folder / f"{key}.npz"
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic_write(folder, f"{key}.npz", key, lambda fh: np.savez(fh, **arrays))
 
 
 def load_arrays(folder: Path | None, key: str) -> dict[str, NDArray] | None:
