@@ -8,8 +8,6 @@ otherwise the labels fall back to English so no glyph is drawn as a box.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from matplotlib.patches import Patch
 
 from netplan.errors import InputError
 from netplan.maps import style
+from netplan.maps.assets import write_atomic
 from netplan.maps.kpi_panel import _is_true, kpi_rows
 from netplan.maps.layers import coverage_class, covered_mask, township_coverage
 from netplan.maps.pages import coverage_targets
@@ -174,18 +173,8 @@ def kpi_text(kpis: pd.DataFrame | None, streams: Sequence[str], cjk: bool) -> st
 
 
 def _save_atomic(fig: Figure, path: Path, dpi: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        FigureCanvasAgg(fig)
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; publish like other files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    FigureCanvasAgg(fig)
+    return write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"), suffix=".png")
 
 
 def write_pngs(
@@ -235,9 +224,3 @@ def write_pngs(
                       va="bottom", ha="left", transform=side.transAxes)
             written.append(_save_atomic(fig, Path(out_dir) / f"{page}.png", dpi))
     return written
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -24,7 +24,9 @@ def solve_hetero(d: np.ndarray, t: list[np.ndarray], svc: np.ndarray, q: np.ndar
 
 
 def _ortools(d, t, svc, q, caps, dur, udc, udur, fixed, copies, time_limit_s):
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.constraint_solver import pywrapcp
+
+    from netplan.routing.cvrp import solve_gls
 
     types = [k for k, c in enumerate(copies) for _ in range(c)]
     nv = len(types)
@@ -43,12 +45,7 @@ def _ortools(d, t, svc, q, caps, dur, udc, udur, fixed, copies, time_limit_s):
     tdim = routing.GetDimensionOrDie("time")
     for v, k in enumerate(types):
         tdim.SetSpanCostCoefficientForVehicle(int(udur[k]), v)
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
-    sol = routing.SolveWithParameters(params)
+    sol = solve_gls(routing, time_limit_s)
     if sol is None:
         return None
     out = []

@@ -229,10 +229,23 @@ def _auto_backend() -> str:
     return "pyvrp"
 
 
+def solve_gls(routing, time_limit_s: float):
+    """Solve an OR-Tools routing model: path-cheapest-arc start, guided local search, wall-clock
+    limit (s). Returns the assignment or None."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    return routing.SolveWithParameters(params)
+
+
 def _solve_ortools(d: np.ndarray, q: np.ndarray, cap: int, t: np.ndarray | None,
                    svc: np.ndarray | None, dur: int | None, k: int,
                    time_limit_s: float) -> list[list[int]] | None:
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.constraint_solver import pywrapcp
 
     n1 = len(q)
     manager = pywrapcp.RoutingIndexManager(n1, k, 0)
@@ -245,12 +258,7 @@ def _solve_ortools(d: np.ndarray, q: np.ndarray, cap: int, t: np.ndarray | None,
         tm = (t + svc[:, None]).tolist()  # leaving i costs its service time
         time_cb = routing.RegisterTransitMatrix(tm)
         routing.AddDimension(time_cb, 0, dur, True, "time")
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
-    sol = routing.SolveWithParameters(params)
+    sol = solve_gls(routing, time_limit_s)
     if sol is None:
         return None
     routes: list[list[int]] = []
