@@ -98,7 +98,11 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
             from netplan.db import write_postgis
 
             progress("writing layers and tables to the database")
-            write_postgis(db, plan)
+            try:
+                write_postgis(db, plan)
+            except NetplanError as exc:  # the files are complete: say so, not "nothing written"
+                msg = f"the outputs were written to {out_dir}, but the database write failed: {exc}"
+                raise NetplanError(msg) from None
     out_console.print(kpi_table(plan.kpis, f"{scenario.title} — targets"))
     if plan.crow_fly:
         out_console.print("[yellow]Distances are crow-fly estimates (no road file): "
