@@ -107,11 +107,13 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
     if plan.crow_fly:
         out_console.print("[yellow]Distances are crow-fly estimates (no road file): "
                           "every output says so.[/]")
-    for sid, s in plan.layout.solve.items():
-        gap = s.get("gap")
+    # one three-tier model for all streams: its status, objective and gap are the whole model's
+    solve = next(iter(plan.layout.solve.values()), None)
+    if solve:
+        gap = solve.get("gap")
         gap_s = "n/a" if gap is None or gap != gap else ("no bound" if gap == float("inf") else f"{gap:.2%}")
-        out_console.print(f"siting {sid}: {s.get('status')}, objective {s.get('objective', 0):,.0f} "
-                          f"CNY/yr, gap {gap_s}")
+        out_console.print(f"siting ({', '.join(plan.layout.solve)}): {solve.get('status')}, objective "
+                          f"{solve.get('objective', 0):,.0f} CNY/yr, gap {gap_s}")
     out_console.print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s: "
                       + ", ".join(sorted({f.name for f in files if f.parent == out_dir})))
 
