@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from netplan.export import write_csv
+from netplan.maps.text import fmt_kpi
 
 #: Chinese column headers for XLSX (and the report); columns not listed keep their name
 HEADERS_ZH = {
@@ -95,6 +96,8 @@ iframe{width:100%;height:520px;border:1px solid #ccc}nav a{margin-right:1em}
 
 
 def _fmt(v: Any, unit: str) -> str:
+    """A bare number (no unit) for tables whose row label carries the unit (compare.html); the
+    report's own KPI values go through :func:`netplan.maps.text.fmt_kpi`, like the maps."""
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     v = float(v)
@@ -118,7 +121,7 @@ def target_table(kpis: pd.DataFrame) -> str:
         ok = str(r.met).lower() == "true"
         out.append(f"<tr><td class=l>{_e(STREAM_ZH.get(r.stream, r.stream))} {_e(r.stream)}</td>"
                    f"<td class=l>{_e(r.label_zh)} <span class=note>{_e(r.indicator)}</span></td>"
-                   f"<td>{_fmt(r.value, r.unit)}</td><td>≥ {_fmt(r.target, r.unit)}</td>"
+                   f"<td>{_e(fmt_kpi(r.value, r.unit))}</td><td>≥ {_e(fmt_kpi(r.target, r.unit))}</td>"
                    f"<td class={'ok' if ok else 'miss'}>{'达标 met' if ok else '未达标 missed'}</td></tr>")
     out.append("</table>")
     return "".join(out)
@@ -130,17 +133,17 @@ def _cost_table(kpis: pd.DataFrame, streams: list[str]) -> str:
             "vehicle_km_yr", "fleet_collection", "fleet_haulage", "transport_co2_kg_yr"]
     k = kpis.set_index(["stream", "indicator"])
     cols = [*streams, "all"]
-    out = ["<table><tr><th class=l>指标</th><th class=l>unit</th>"
+    out = ["<table><tr><th class=l>指标</th>"
            + "".join(f"<th>{_e(STREAM_ZH.get(s, s))}</th>" for s in cols) + "</tr>"]
     for ind in inds:
         if not any((s, ind) in k.index for s in cols):
             continue
         first = next(s for s in cols if (s, ind) in k.index)
         unit, lab = k.at[(first, ind), "unit"], k.at[(first, ind), "label_zh"]
-        cells = "".join(f"<td>{_fmt(k.at[(s, ind), 'value'], unit) if (s, ind) in k.index else ''}</td>"
-                        for s in cols)
-        out.append(f"<tr><td class=l>{_e(lab)} <span class=note>{_e(ind)}</span></td>"
-                   f"<td class=l>{_e(unit)}</td>{cells}</tr>")
+        cells = "".join(
+            f"<td>{_e(fmt_kpi(k.at[(s, ind), 'value'], unit)) if (s, ind) in k.index else ''}</td>"
+            for s in cols)
+        out.append(f"<tr><td class=l>{_e(lab)} <span class=note>{_e(ind)}</span></td>{cells}</tr>")
     out.append("</table>")
     return "".join(out)
 
@@ -162,7 +165,7 @@ def _township_table(towns: pd.DataFrame, streams: list[str]) -> str:
             tgt = tg.get(s)
             cls = "" if pd.isna(v) or tgt is None or pd.isna(tgt) else (
                 " class=ok" if v >= tgt - 1e-9 else " class=miss")
-            cells.append(f"<td{cls}>{_fmt(v, 'fraction')}</td>")
+            cells.append(f"<td{cls}>{_e(fmt_kpi(v, 'fraction'))}</td>")
         out.append(f"<tr><td class=l>{_e(name)} <span class=note>{_e(code)}</span></td>{''.join(cells)}</tr>")
     out.append("</table>")
     return "".join(out)

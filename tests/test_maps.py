@@ -21,8 +21,9 @@ from netplan.errors import InputError  # noqa: E402
 from netplan.maps import static as static_mod  # noqa: E402
 from netplan.maps import write_compare_map, write_maps, write_pngs  # noqa: E402
 from netplan.maps.assets import STATIC_DIR, external_references, inline_assets  # noqa: E402
+from netplan.maps.coverage import coverage_class, township_coverage  # noqa: E402
+from netplan.maps.geojson import GeoJsonLayer  # noqa: E402
 from netplan.maps.kpi_panel import kpi_panel_html  # noqa: E402
-from netplan.maps.layers import GeoJsonLayer, coverage_class, township_coverage  # noqa: E402
 from netplan.maps.pages import new_map, populate  # noqa: E402
 
 KW = dict(title="测试县 Test county", streams=STREAMS, stream_labels=STREAM_LABELS,
@@ -160,7 +161,7 @@ def _decode(text: str) -> list[tuple[float, float]]:
 @given(st.lists(st.tuples(st.floats(73, 135), st.floats(3, 54)), min_size=1, max_size=30))
 def test_encoded_polyline_round_trips_to_one_metre(points):
     """Encoded lines decode to the input rounded to 1e-5 degrees (about 1 m), deltas included."""
-    from netplan.maps.layers import encode_polyline
+    from netplan.maps.geojson import encode_polyline
 
     xy = np.array(points)
     back = np.array(_decode(encode_polyline(xy)))
@@ -175,7 +176,7 @@ def test_routes_are_stored_encoded_and_simplified():
     r = layers["routes"].copy()
     zigzag = LineString([(114.6 + 1e-6 * i, 32.9 + (1e-7 if i % 2 else 0)) for i in range(500)])
     r.loc[0, "geometry"] = zigzag  # 500 vertices within 1 m of a straight line
-    from netplan.maps.layers import routes_layers
+    from netplan.maps.routes import routes_layers
 
     coll = routes_layers(r, ["straw"])[0].data["features"][0]["geometry"]
     assert coll["type"] == "LineString" and "coordinates" not in coll
@@ -218,7 +219,7 @@ def test_kpi_panel_shows_value_target_and_verdict():
     assert "1/2 项达标 targets met" in html
     assert "83.3%" in html and "82.0%" in html and "✓ 达标 pass" in html
     assert "91.0%" in html and "93.0%" in html and "✗ 未达标 fail" in html
-    assert "123,456 CNY/yr" in html and "2,500,000 CNY/yr" in html  # untargeted rows too
+    assert "12.3 万元/yr" in html and "250 万元/yr" in html  # untargeted rows too, money in 万元
     assert "农膜" not in html and "类别 Stream" not in html  # one stream: no stream column
     assert "全县 年化总成本" in html
     both = kpi_panel_html(kpis, STREAMS, STREAM_LABELS)

@@ -11,7 +11,8 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 
 from netplan.maps import style
-from netplan.maps.layers import esc, js_json
+from netplan.maps.geojson import js_json
+from netplan.maps.text import esc, fmt_kpi
 
 PAGE_CSS = """
 <style>
@@ -86,17 +87,8 @@ def page_css() -> Element:
 
 
 def _fmt_value(value: Any, unit: str) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return esc(value) or "—"
-    if math.isnan(v):
-        return "—"
-    if unit == "fraction":
-        return f"{100 * v:.1f}%"
-    if abs(v) >= 100:
-        return f"{v:,.0f} {esc(unit)}".strip()
-    return f"{v:,.2f} {esc(unit)}".strip()
+    """HTML text of a KPI value (see :func:`netplan.maps.text.fmt_kpi`)."""
+    return esc(fmt_kpi(value, unit))
 
 
 def _is_true(value: Any) -> bool | None:

@@ -10,7 +10,6 @@ import geopandas as gpd
 import pandas as pd
 
 from netplan.errors import InputError
-from netplan.maps import layers as L
 from netplan.maps import style
 from netplan.maps.assets import (
     NetplanMap,
@@ -19,6 +18,8 @@ from netplan.maps.assets import (
     install_assets,
     write_text_atomic,
 )
+from netplan.maps.coverage import boundaries_layer, township_choropleth_layer, villages_layer
+from netplan.maps.geojson import GeoJsonLayer, to_display
 from netplan.maps.kpi_panel import (
     HtmlControl,
     kpi_panel_html,
@@ -26,6 +27,9 @@ from netplan.maps.kpi_panel import (
     page_css,
     title_html,
 )
+from netplan.maps.routes import routes_layers, service_areas_layer
+from netplan.maps.sites import assignments_layer, site_names, sites_layers
+from netplan.maps.text import truthy
 
 BACKGROUNDS = ("offline", "osm", "amap")
 GAODE_TILES = (
@@ -107,39 +111,39 @@ def populate(
     ``compact`` (half-width maps): the layer control and the legend start collapsed.
     """
     gcj = background == "amap"
-    d = {k: L.to_display(v, gcj02=gcj) for k, v in layers.items() if v is not None}
+    d = {k: to_display(v, gcj02=gcj) for k, v in layers.items() if v is not None}
     villages, sites = d.get("villages"), d.get("sites")
-    names = L.site_names(sites, villages, d.get("farms"))
+    names = site_names(sites, villages, d.get("farms"))
     combined = len(streams) > 1
-    added: list[L.GeoJsonLayer] = []
+    added: list[GeoJsonLayer] = []
     if d.get("townships") is not None and len(d["townships"]):
-        added.append(L.township_choropleth_layer(
+        added.append(township_choropleth_layer(
             d["townships"], villages, streams, coverage_targets(kpis, streams), stream_labels))
     if service_areas is not None and len(service_areas):
-        added.append(L.service_areas_layer(L.to_display(service_areas, gcj02=gcj), streams[0],
+        added.append(service_areas_layer(to_display(service_areas, gcj02=gcj), streams[0],
                                            names))
-    bl = L.boundaries_layer(d.get("boundary"), d.get("townships"))
+    bl = boundaries_layer(d.get("boundary"), d.get("townships"))
     if bl is not None:
         added.append(bl)
     if d.get("assignments") is not None and len(d["assignments"]):
-        added.append(L.assignments_layer(d["assignments"], streams, names))
+        added.append(assignments_layer(d["assignments"], streams, names))
     has_routes = d.get("routes") is not None and len(d["routes"]) > 0
     if has_routes:
-        route_layers = L.routes_layers(d["routes"], streams, crow_fly=crow_fly)
+        route_layers = routes_layers(d["routes"], streams, crow_fly=crow_fly)
         added.extend(rl for rl in route_layers if rl.n_features)
         crow_fly = crow_fly or any(
-            L._truthy(v) for v in d["routes"].get("crow_fly", pd.Series(dtype=bool)))
+            truthy(v) for v in d["routes"].get("crow_fly", pd.Series(dtype=bool)))
     if villages is not None and len(villages):
-        added.append(L.villages_layer(villages, streams, stream_labels))
+        added.append(villages_layer(villages, streams, stream_labels))
     if d.get("farms") is not None and len(d["farms"]) and "manure" in streams:
         farms = d["farms"].copy()
         farms["name"] = farms.get("name", farms.get("farm_id"))
-        fl = L.villages_layer(farms.rename(columns={"farm_id": "village_id"}), ["manure"],
+        fl = villages_layer(farms.rename(columns={"farm_id": "village_id"}), ["manure"],
                               stream_labels)
         fl.layer_name = "规模养殖场 Scale farms"
         added.append(fl)
     if sites is not None and len(sites):
-        added.extend(L.sites_layers(sites, streams, stream_labels, tier_labels))
+        added.extend(sites_layers(sites, streams, stream_labels, tier_labels))
     for layer in added:
         layer.add_to(m)
     folium.LayerControl(collapsed=compact, position="topright").add_to(m)

@@ -23,9 +23,10 @@ from matplotlib.patches import Patch
 from netplan.errors import InputError
 from netplan.maps import style
 from netplan.maps.assets import write_atomic
+from netplan.maps.coverage import coverage_class, covered_mask, township_coverage
 from netplan.maps.kpi_panel import _is_true, kpi_rows
-from netplan.maps.layers import coverage_class, covered_mask, township_coverage
 from netplan.maps.pages import coverage_targets
+from netplan.maps.text import fmt_kpi
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
              "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC", "AR PL UMing CN")
@@ -43,16 +44,6 @@ def cjk_font() -> str | None:
 
 def _label(zh: str, en: str, cjk: bool) -> str:
     return f"{zh} {en}" if cjk else en
-
-
-def _fmt_kpi(value: object, unit: str) -> str:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "-"
-    if math.isnan(v):
-        return "-"
-    return f"{100 * v:.1f}%" if unit == "fraction" else f"{v:,.0f} {unit}"
 
 
 def draw_plan(
@@ -167,8 +158,8 @@ def kpi_text(kpis: pd.DataFrame | None, streams: Sequence[str], cjk: bool) -> st
             met = float(r["value"]) >= float(tgt) - 1e-9
         name = r.get("label_zh") if cjk and r.get("label_zh") else r.get("indicator")
         mark = "PASS" if met else "FAIL"
-        lines.append(f"{r.get('stream')}: {name}  {_fmt_kpi(r.get('value'), unit)}"
-                     f" / {_fmt_kpi(tgt, unit)}  {mark}")
+        lines.append(f"{r.get('stream')}: {name}  {fmt_kpi(r.get('value'), unit, cjk=cjk)}"
+                     f" / {fmt_kpi(tgt, unit, cjk=cjk)}  {mark}")
     return "\n".join(lines)
 
 
