@@ -287,3 +287,43 @@ def test_capacity_precheck_respects_at_most_per_group():
     m = StreamModel(name="x", weights=w, tiers=(t1, t2, t3), coverage_target=1.0)
     with _pytest.raises(InfeasibleError, match="at-most-per-group"):
         three_tier(m, time_limit_s=5)
+
+
+def _bin_packing_model() -> StreamModel:
+    """Three 6 t villages, two points of 10 t each, all within reach: total capacity (20 t) holds
+    the 18 t and every village fits a point, but single-sourced no point takes two villages."""
+    return StreamModel("straw", np.array([6.0, 6.0, 6.0]), (
+        Tier(cost=np.zeros((3, 2)), capacity=10.0, fixed_cost=1.0),
+        Tier(cost=np.zeros((2, 1))),
+    ))
+
+
+def test_infeasible_beyond_the_prechecks_is_proven_not_timed_out():
+    """A conflict the pre-checks cannot see (single sourcing against capacity) raises
+    InfeasibleError saying what conflicts, instead of a time-out."""
+    with pytest.raises(InfeasibleError) as ei:
+        three_tier(_bin_packing_model(), time_limit_s=10)
+    assert "single sourcing" in str(ei.value)
+
+
+def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
+    """When the tier-by-tier heuristic finds no plan, a zero-objective solve supplies one and the
+    costed MIP still reaches the optimum (two 5 t villages share one 10 t point: cost 1)."""
+    import sys
+
+    tt = sys.modules["netplan.siting.three_tier"]   # the package exports a function of that name
+    calls = []
+
+    def failing(*a, **k):
+        calls.append(1)
+        return None
+
+    monkeypatch.setattr(tt, "heuristic", failing)
+    m = StreamModel("straw", np.array([5.0, 5.0]), (
+        Tier(cost=np.zeros((2, 2)), capacity=10.0, fixed_cost=1.0),
+        Tier(cost=np.zeros((2, 1))),
+    ))
+    sol = three_tier(m, time_limit_s=10, lp_start=False)
+    assert calls and sol.status == "optimal"
+    assert sol.objective == pytest.approx(1.0)
+    assert sorted(sol.stream("straw").assignment[0].tolist()) in ([0, 0], [1, 1])

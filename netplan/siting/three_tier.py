@@ -63,7 +63,11 @@ feasible plan; then the block's LP relaxation (CLP) is solved and the MIP restri
 candidates the LP opens at all (plus forced ones and the heuristic's) is solved from that plan
 (``_tt_heur.lp_guided``; the tier-by-tier heuristic is myopic about upper-tier fixed costs, the
 restricted MIP is not). The cheaper of the two plans starts the full MIP; the best of the three
-plans is returned with the larger of the MIP's bound and the LP value.
+plans is returned with the larger of the MIP's bound and the LP value. When neither start finds
+a plan (tight capacities with single sourcing and a village-count target), the model is first
+solved with a zero objective for any feasible plan — the solver's primal heuristics find one in
+seconds where the costed MIP may not within minutes — which then starts the LP-guided restricted
+MIP and the full MIP; a proof that no plan exists raises InfeasibleError.
 Streams not linked through ``share`` form independent models and are solved one after
 another, each with its share of the remaining time limit (by model size; unused time rolls over).
 The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
@@ -84,7 +88,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netplan.errors import InfeasibleError, InputError, SolverTimeout
-from netplan.siting._mip import make_solver, rel_gap, run
+from netplan.siting._mip import clock, make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
 from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_prep import prepare
@@ -152,6 +156,10 @@ class StreamModel:
         (n_demand,) which demands count for "count" coverage; None = all.
     unserved_penalty_per_t
         CNY per t/yr left unserved, so the model serves beyond the target where it pays.
+    single_source
+        True (the planner's rule): each demand delivers to one village point and each site to
+        one site of the tier above. False: demand and flow may split across sites (x continuous,
+        no binary u; split flows in :attr:`StreamSolution.flow_t`).
     """
 
     name: str
@@ -161,6 +169,7 @@ class StreamModel:
     coverage_on: str = "weight"
     count_mask: np.ndarray | None = None
     unserved_penalty_per_t: float = 0.0
+    single_source: bool = True
 
 
 def three_tier(
@@ -227,7 +236,8 @@ def three_tier(
     SolverTimeout
         When the time limit ends before any feasible plan is found.
     """
-    t_start = time.perf_counter()
+    t_start = clock()
+    t_wall = time.perf_counter()
     models = [streams] if isinstance(streams, StreamModel) else list(streams)
     names = [m.name for m in models]
     if len(set(names)) != len(names):
@@ -251,10 +261,10 @@ def three_tier(
     results: dict[int, tuple] = {}
     statuses, objs, bounds = [], [], []
     for bi, block in enumerate(blocks):
-        left = time_limit_s - (time.perf_counter() - t_start)
+        left = time_limit_s - (clock() - t_start)
         share_t = weights[bi] / max(sum(weights[bi:]), 1)
         limit = max(0.5, left * share_t)
-        t_block = time.perf_counter()
+        t_block = clock()
         sub = [datas[i] for i in block]
         local = [list(range(len(block)))] if len(block) > 1 else []
         plans_h = plans_lp = None
@@ -268,33 +278,39 @@ def three_tier(
                     plans_h = None
                     break
                 plans_h.append(plan)
+        label = ", ".join(names[i] for i in block)
+        plans_f = None
+        if heuristic_share > 0 and plans_h is None:
+            # the tier-by-tier heuristic found no plan (tight capacities with single sourcing and
+            # a village-count target): look for any feasible plan, or a proof there is none,
+            # before the costed MIPs, which on such models spend their time on the objective
+            left_h = heuristic_share * limit - (clock() - t_block)
+            plans_f = _feasible_plan(sub, local, site_fixed_cost, solver, max(1.0, left_h), seed,
+                                     label)
         if heuristic_share > 0 and lp_start:
-            left_h = heuristic_share * limit - (time.perf_counter() - t_block)
+            left_h = heuristic_share * limit - (clock() - t_block)
             plans_lp, lp_bound = lp_guided(sub, local, site_fixed_cost, solver,
-                                           max(0.5, left_h), seed, plans_h)
+                                           max(0.5, left_h), seed, plans_h or plans_f)
+        starts = [p for p in (plans_h, plans_lp, plans_f) if p is not None]
         mip = make_solver(solver)
         handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
-        starts = [p for p in (plans_h, plans_lp) if p is not None]
-        if len(starts) == 2:
+        if len(starts) >= 2:
             starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
         hint = hint_from(handles, sub, starts[0]) if starts else None
-        left = limit - (time.perf_counter() - t_block)
+        left = limit - (clock() - t_block)
         # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
         res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left), mip_gap=mip_gap,
                   seed=seed, hint=hint, progress=progress, offset=handles.offset)
-        label = ", ".join(names[i] for i in block)
         if res.status == "infeasible":
-            msg = (f"the siting model of {label} has no feasible plan: each demand can reach a "
-                   "site and capacities suffice in total, so the conflict is between capacities, "
-                   "single sourcing, township rules and the coverage target together; relax one "
-                   "of them")
-            raise InfeasibleError(msg, unservable=[])
+            raise InfeasibleError(_infeasible_msg(label), unservable=[])
         candidates = []
         if res.has_solution:
             candidates.append(evaluate(handles, sub, read(handles, sub)))
         candidates.extend(evaluate(handles, sub, p) for p in starts)
         if not candidates:
-            msg = f"no feasible siting plan for {label} found within {limit:.0f} s ({solver})"
+            msg = (f"no feasible siting plan for {label} found within {limit:.0f} s ({solver}), "
+                   "and none was proven impossible either: give the model more time "
+                   "(scenario time_limit_s) or relax a capacity, radius or coverage target")
             raise SolverTimeout(msg, bound=res.bound)
         best = min(candidates, key=lambda c: c[1] + c[2] + c[3])
         streams_out, fixed, transport, penalty, shared = best
@@ -304,10 +320,12 @@ def three_tier(
             results[i] = so
         statuses.append(status)
         objs.append((fixed, transport, penalty, shared))
+        if not np.isfinite(lp_bound):
+            # no LP value yet (no LP-guided start, or it ran out of time): the MIP's bound is the
+            # trivial one when it stops before ending its root, so bound the block by its LP
+            blk_left = limit - (clock() - t_block)
+            lp_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(0.5, blk_left))
         blk_bound = max(res.bound, lp_bound)
-        if not np.isfinite(blk_bound):   # the MIP never finished its root: bound by the LP
-            blk_left = limit - (time.perf_counter() - t_block)
-            blk_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(0.5, blk_left))
         bounds.append(min(blk_bound, obj) if np.isfinite(blk_bound) else -np.inf)
     fixed = sum(o[0] for o in objs)
     transport = sum(o[1] for o in objs)
@@ -322,8 +340,32 @@ def three_tier(
         .astype(int) for t in range(n_t))
     return ThreeTierSolution(
         streams=tuple(results[i] for i in range(len(models))), objective=objective, bound=bound,
-        gap=gap, status=status, solve_time_s=time.perf_counter() - t_start, fixed_cost_cny=fixed,
+        gap=gap, status=status, solve_time_s=time.perf_counter() - t_wall, fixed_cost_cny=fixed,
         transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all)
+
+
+def _infeasible_msg(label: str) -> str:
+    return (f"the siting model of {label} has no feasible plan: each demand can reach a "
+            "site and capacities suffice in total, so the conflict is between capacities, "
+            "single sourcing, township rules and the coverage target together; relax one "
+            "of them")
+
+
+def _feasible_plan(sub, local, site_fixed_cost, solver: str, limit_s: float, seed: int,
+                   label: str) -> list | None:
+    """Any feasible plan of a block: the model with a zero objective (the solver's primal
+    heuristics find plans on tight models far sooner without costs to chase).
+
+    Returns the plan per stream, or None when none was found within ``limit_s``; raises
+    :class:`~netplan.errors.InfeasibleError` when the solver proves there is none.
+    """
+    mip = make_solver(solver)
+    handles = build(mip, sub, local, site_fixed_cost)
+    mip.Objective().Clear()
+    res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1.0, seed=seed)
+    if res.status == "infeasible":
+        raise InfeasibleError(_infeasible_msg(label), unservable=[])
+    return read(handles, sub) if res.has_solution else None
 
 
 def _lp_bound(sub, local, site_fixed_cost, path_cuts, limit_s: float) -> float:
