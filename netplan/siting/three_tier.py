@@ -284,13 +284,17 @@ def three_tier(
             # the tier-by-tier heuristic found no plan (tight capacities with single sourcing and
             # a village-count target): look for any feasible plan, or a proof there is none,
             # before the costed MIPs, which on such models spend their time on the objective
+            # without a plan the block has nothing to return: this search may also use up to
+            # half of the model's remaining time (later blocks then get less)
             left_h = heuristic_share * limit - (clock() - t_block)
-            plans_f = _feasible_plan(sub, local, site_fixed_cost, solver, max(1.0, left_h), seed,
-                                     label)
+            left_all = time_limit_s - (clock() - t_start)
+            plans_f = _feasible_plan(sub, local, site_fixed_cost, solver,
+                                     max(1.0, left_h, 0.5 * left_all), seed, label)
         if heuristic_share > 0 and lp_start:
             left_h = heuristic_share * limit - (clock() - t_block)
+            # at least 2 s: its LP value is the block's bound when the MIP stops in its root
             plans_lp, lp_bound = lp_guided(sub, local, site_fixed_cost, solver,
-                                           max(0.5, left_h), seed, plans_h or plans_f)
+                                           max(2.0, left_h), seed, plans_h or plans_f)
         starts = [p for p in (plans_h, plans_lp, plans_f) if p is not None]
         mip = make_solver(solver)
         handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
@@ -324,7 +328,7 @@ def three_tier(
             # no LP value yet (no LP-guided start, or it ran out of time): the MIP's bound is the
             # trivial one when it stops before ending its root, so bound the block by its LP
             blk_left = limit - (clock() - t_block)
-            lp_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(0.5, blk_left))
+            lp_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(2.0, blk_left))
         blk_bound = max(res.bound, lp_bound)
         bounds.append(min(blk_bound, obj) if np.isfinite(blk_bound) else -np.inf)
     fixed = sum(o[0] for o in objs)
