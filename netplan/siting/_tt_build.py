@@ -1,4 +1,10 @@
-"""Build the :func:`three_tier` MIP on sparse pair lists and read the solution back."""
+"""Build the :func:`three_tier` MIP on sparse pair lists and read the solution back.
+
+A *plan* of one stream is ``(opens, assigns, flows)``: per tier the open flags, the assignment of
+each item of the previous level (-1 = none; with split flows, the largest share) and, for a
+multi-source stream (``single_source=False``), per tier the flows ``(src, dst, t_per_yr)``;
+``flows`` is None for single-source plans (the flows follow from the assignments).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,13 @@ import numpy as np
 from ortools.linear_solver import pywraplp
 
 from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_split import (
+    flows_multi,
+    hint_multi,
+    plan_flows,
+    read_multi,
+    transport_multi,
+)
 from netplan.siting.solution import StreamSolution
 
 INF = math.inf
@@ -18,8 +31,9 @@ INF = math.inf
 class StreamVars:
     y: list[list]                       # per tier, Variable or None per candidate
     x: list                             # tier-1 pair variables (aligned with tiers[0].pa/pb)
-    u: list[list] = field(default_factory=list)   # per tier >= 2, pair variables
+    u: list[list] = field(default_factory=list)   # per tier >= 2, pair variables (single source)
     f: list[list] = field(default_factory=list)
+    s: list = field(default_factory=list)          # multi-source: per demand, served var or None
     shared: list[np.ndarray] = field(default_factory=list)  # per tier, bool: fixed cost paid by z
 
 
@@ -61,8 +75,9 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
         t0 = sd.tiers[0]
         w = sd.w
         xs = []
+        single = sd.single_source
         for a, b, d in zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(), strict=True):
-            v = mip.BoolVar(f"x{s}_{a}_{b}")
+            v = mip.BoolVar(f"x{s}_{a}_{b}") if single else mip.NumVar(0.0, 1.0, f"x{s}_{a}_{b}")
             obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a]
                                + (0.0 if t0.extra is None else w[a] * float(t0.extra[len(xs)])))
             xs.append(v)
@@ -73,12 +88,17 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
         sv.x = xs
         offset += sd.penalty * float(w.sum())
         by_dem = _groups_by(t0.pa, len(w))
+        sv.s = [None] * len(w)
         for i, pos in enumerate(by_dem):
             if len(pos) == 0:
                 continue
             c = mip.Constraint(1.0 if sd.must[i] else 0.0, 1.0)
             for p in pos:
                 c.SetCoefficient(xs[p], 1.0)
+            if not single and not sd.must[i]:   # split shares, but served fully or not at all
+                sv.s[i] = mip.BoolVar(f"s{s}_{i}")
+                c.SetBounds(0.0, 0.0)
+                c.SetCoefficient(sv.s[i], -1.0)
         by_cand = _groups_by(t0.pb, t0.n)
         wsum = np.bincount(t0.pb, weights=w[t0.pa], minlength=t0.n)
         for j in np.flatnonzero(t0.alive):
@@ -99,33 +119,24 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
                 for p, a in enumerate(t0.pa.tolist()):
                     if sd.count_mask[a]:
                         c.SetCoefficient(xs[p], 1.0)
-        # tiers >= 2: u (single source) and f (flow)
+        # tiers >= 2: u (single source) and f (flow); multi-source: f alone, linked to y
         inflow_terms: list[list[tuple]] = [[(xs[p], float(w[t0.pa[p]])) for p in pos]
                                            for pos in by_cand]
         reach = np.zeros((len(w), t0.n), dtype=bool)
         reach[t0.pa, t0.pb] = True
         for t in range(1, T):
             td, prev = sd.tiers[t], sd.tiers[t - 1]
-            us, fs = [], []
-            for a, b, d in zip(td.pa.tolist(), td.pb.tolist(), td.pd.tolist(), strict=True):
-                u = mip.BoolVar(f"u{s}_{t}_{a}_{b}")
-                f = mip.NumVar(0.0, float(prev.flow_ub[a]), f"f{s}_{t}_{a}_{b}")
-                obj.SetCoefficient(f, td.rate * d / 1000.0)
-                us.append(u)
-                fs.append(f)
-                c = mip.Constraint(-INF, 0.0)
-                c.SetCoefficient(f, 1.0)
-                c.SetCoefficient(u, -float(prev.flow_ub[a]))
-                if not td.forced[b]:
-                    c = mip.Constraint(-INF, 0.0)
-                    c.SetCoefficient(u, 1.0)
-                    c.SetCoefficient(ys[t][b], -1.0)
+            if single:
+                us, fs = _flows_single(mip, obj, s, t, td, prev, ys)
+            else:
+                us, fs = [], flows_multi(mip, obj, s, t, td, prev, ys)
             by_prev = _groups_by(td.pa, prev.n)
             for j in np.flatnonzero(prev.alive):
-                c = mip.Constraint(0.0, 0.0)
-                for p in by_prev[j]:
-                    c.SetCoefficient(us[p], 1.0)
-                c.SetCoefficient(ys[t - 1][j], -1.0)
+                if single:
+                    c = mip.Constraint(0.0, 0.0)
+                    for p in by_prev[j]:
+                        c.SetCoefficient(us[p], 1.0)
+                    c.SetCoefficient(ys[t - 1][j], -1.0)
                 c = mip.Constraint(0.0, 0.0)
                 for p in by_prev[j]:
                     c.SetCoefficient(fs[p], 1.0)
@@ -173,6 +184,26 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
     z = _colocation(mip, datas, out, comps, site_fixed_cost)
     obj.SetMinimization()
     return Handles(streams=out, z=z, offset=offset)
+
+
+def _flows_single(mip, obj, s: int, t: int, td, prev, ys) -> tuple[list, list]:
+    """Single-source link variables into tier ``t``: ``u_jk <= y_k``, ``f_jk <= M_j u_jk``."""
+    us, fs = [], []
+    for a, b, d in zip(td.pa.tolist(), td.pb.tolist(), td.pd.tolist(), strict=True):
+        u = mip.BoolVar(f"u{s}_{t}_{a}_{b}")
+        f = mip.NumVar(0.0, float(prev.flow_ub[a]), f"f{s}_{t}_{a}_{b}")
+        obj.SetCoefficient(f, td.rate * d / 1000.0)
+        us.append(u)
+        fs.append(f)
+        c = mip.Constraint(-INF, 0.0)
+        c.SetCoefficient(f, 1.0)
+        c.SetCoefficient(u, -float(prev.flow_ub[a]))
+        if not td.forced[b]:
+            c = mip.Constraint(-INF, 0.0)
+            c.SetCoefficient(u, 1.0)
+            c.SetCoefficient(ys[t][b], -1.0)
+    return us, fs
+
 
 
 def min_open(sd: StreamData) -> list[int]:
@@ -285,12 +316,15 @@ def _colocation(mip, datas, out, comps, site_fixed_cost) -> list[tuple]:
     return zs
 
 
-def read(h: Handles, datas: list[StreamData]) -> list[tuple[list, list]]:
-    """Per stream, (open flags per tier, assignment per tier) from the solved model."""
+def read(h: Handles, datas: list[StreamData]) -> list[tuple[list, list, list | None]]:
+    """Per stream, the plan ``(opens, assigns, flows)`` of the solved model."""
     plans = []
     for sd, sv in zip(datas, h.streams, strict=True):
         opens = [np.array([v is not None and v.solution_value() > 0.5 for v in sv.y[t]], dtype=bool)
                  for t in range(len(sd.tiers))]
+        if not sd.single_source:
+            plans.append(read_multi(sd, sv, opens))
+            continue
         t0 = sd.tiers[0]
         a0 = np.full(len(sd.w), -1, dtype=int)
         for p, v in enumerate(sv.x):
@@ -304,19 +338,27 @@ def read(h: Handles, datas: list[StreamData]) -> list[tuple[list, list]]:
                 if v.solution_value() > 0.5:
                     a[td.pa[p]] = td.pb[p]
             assigns.append(a)
-        plans.append((opens, assigns))
+        plans.append((opens, assigns, None))
     return plans
 
 
-def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]) -> tuple[list, list]:
+
+
+
+
+def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple]) -> tuple[list, list]:
     """Values of every binary and flow variable for a given plan (a MIP start)."""
     vs, vals = [], []
-    for sd, sv, (opens, assigns) in zip(datas, h.streams, plans, strict=True):
+    for sd, sv, plan in zip(datas, h.streams, plans, strict=True):
+        opens, assigns = plan[0], plan[1]
         for t in range(len(sd.tiers)):
             for j, v in enumerate(sv.y[t]):
                 if v is not None:
                     vs.append(v)
                     vals.append(1.0 if opens[t][j] else 0.0)
+        if not sd.single_source:
+            hint_multi(sd, sv, plan, vs, vals)
+            continue
         t0 = sd.tiers[0]
         a0 = assigns[0]
         vs.extend(sv.x)
@@ -338,7 +380,8 @@ def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]
     return vs, vals
 
 
-def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]):
+
+def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple]):
     """Loads and the cost split of a plan (from the MIP or a heuristic)."""
     fixed_by_stream = [0.0] * len(datas)
     shared_by_tier: dict[int, list[int]] = {}
@@ -353,34 +396,18 @@ def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]
     out = []
     tot_f = tot_t = tot_p = 0.0
     for s, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
-        T = len(sd.tiers)
-        is_opens, assigns = plans[s]
-        opens, loads = [], []
+        is_opens, assigns = plans[s][0], plans[s][1]
+        flows = plan_flows(sd, plans[s])
+        opens = []
         for t, td in enumerate(sd.tiers):
             is_open = is_opens[t]
             opens.append(np.flatnonzero(is_open))
             fixed_by_stream[s] += float(td.fixed[is_open & ~sv.shared[t]].sum())
-        t0 = sd.tiers[0]
-        a0 = assigns[0]
-        served = a0 >= 0
-        dist0 = np.zeros(len(sd.w))
-        c0 = dict(zip(zip(t0.pa.tolist(), t0.pb.tolist(), strict=True), t0.pd.tolist(), strict=True))
-        for i in np.flatnonzero(served):
-            dist0[i] = c0[(int(i), int(a0[i]))]
-        transport = float((t0.rate * sd.w * dist0 / 1000.0)[served].sum())
-        load = np.bincount(a0[served], weights=sd.w[served], minlength=t0.n)
-        loads.append(load)
-        for t in range(1, T):
-            td, prev = sd.tiers[t], sd.tiers[t - 1]
-            a = assigns[t]
-            ct = dict(zip(zip(td.pa.tolist(), td.pb.tolist(), strict=True), td.pd.tolist(), strict=True))
-            dist = np.zeros(prev.n)
-            for j in np.flatnonzero(a >= 0):
-                dist[j] = ct[(int(j), int(a[j]))]
-            ok = a >= 0
-            transport += float((td.rate * load * dist / 1000.0)[ok].sum())
-            load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
-            loads.append(load)
+        served = assigns[0] >= 0
+        if sd.single_source:
+            transport, loads = _transport_single(sd, assigns)
+        else:
+            transport, loads = transport_multi(sd, flows)
         penalty = sd.penalty * float(sd.w[~served].sum())
         wt = float(sd.w.sum())
         cm = sd.count_mask
@@ -388,10 +415,37 @@ def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple[list, list]]
             name=sd.name, open=tuple(opens), assignment=tuple(assigns), load_t=tuple(loads),
             served=served, coverage_weight=float(sd.w[served].sum()) / wt if wt > 0 else 1.0,
             coverage_count=float(served[cm].mean()) if cm.any() else 1.0,
-            fixed_cost_cny=fixed_by_stream[s], transport_cost_cny=transport, penalty_cny=penalty))
+            fixed_cost_cny=fixed_by_stream[s], transport_cost_cny=transport, penalty_cny=penalty,
+            flow_t=tuple(flows)))
         tot_f += fixed_by_stream[s]
         tot_t += transport
         tot_p += penalty
     T_max = max(len(sd.tiers) for sd in datas)
     shared = tuple(np.array(sorted(shared_by_tier.get(t, [])), dtype=int) for t in range(T_max))
     return out, tot_f, tot_t, tot_p, shared
+
+
+def _transport_single(sd: StreamData, assigns: list) -> tuple[float, list]:
+    """Transport cost (CNY/yr) and per-tier loads (t/yr) of a single-source plan."""
+    t0 = sd.tiers[0]
+    a0 = assigns[0]
+    served = a0 >= 0
+    dist0 = np.zeros(len(sd.w))
+    c0 = dict(zip(zip(t0.pa.tolist(), t0.pb.tolist(), strict=True), t0.pd.tolist(), strict=True))
+    for i in np.flatnonzero(served):
+        dist0[i] = c0[(int(i), int(a0[i]))]
+    transport = float((t0.rate * sd.w * dist0 / 1000.0)[served].sum())
+    load = np.bincount(a0[served], weights=sd.w[served], minlength=t0.n)
+    loads = [load]
+    for t in range(1, len(sd.tiers)):
+        td, prev = sd.tiers[t], sd.tiers[t - 1]
+        a = assigns[t]
+        ct = dict(zip(zip(td.pa.tolist(), td.pb.tolist(), strict=True), td.pd.tolist(), strict=True))
+        dist = np.zeros(prev.n)
+        for j in np.flatnonzero(a >= 0):
+            dist[j] = ct[(int(j), int(a[j]))]
+        ok = a >= 0
+        transport += float((td.rate * load * dist / 1000.0)[ok].sum())
+        load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
+        loads.append(load)
+    return transport, loads

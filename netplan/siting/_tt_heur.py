@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from netplan.siting._mip import make_solver, run
+from netplan.siting._mip import clock, make_solver, run
 from netplan.siting._tt_prep import StreamData
 
 
@@ -31,27 +31,46 @@ def onward_cost(sd: StreamData) -> list[np.ndarray]:
 
 
 def _solve_single(sub: StreamData, solver: str, limit_s: float, seed: int):
+    """Best of the greedy and a sub-MIP for a one-tier sub-model: ``(open, assign, flows)``.
+
+    Multi-source: the greedy alone when it finds a plan (its single-source plan is a valid split
+    plan; the sub-MIP's LP is as large as the full model's, and the LP-guided restricted MIP
+    that follows does the splitting), else the sub-MIP.
+    """
     from netplan.siting._tt_build import build, read
+    if not sub.single_source:
+        greedy = greedy_single(sub)
+        if greedy is not None:
+            return (*greedy, None)
     mip = make_solver(solver)
     h = build(mip, [sub], [], None)
     res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-3, seed=seed,
               offset=h.offset)
     greedy = greedy_single(sub)
+    if greedy is not None:
+        greedy = (*greedy, None)
     if not res.has_solution:
         return greedy
-    opens, assigns = read(h, [sub])[0]
-    if greedy is not None and _sub_cost(sub, *greedy) < _sub_cost(sub, opens[0], assigns[0]):
+    opens, assigns, flows = read(h, [sub])[0]
+    mine = (opens[0], assigns[0], None if flows is None else flows[0])
+    if greedy is not None and _sub_cost(sub, *greedy) < _sub_cost(sub, *mine):
         return greedy
-    return opens[0], assigns[0]
+    return mine
 
 
-def _sub_cost(sub: StreamData, is_open: np.ndarray, assign: np.ndarray) -> float:
-    """Objective of a one-tier sub-model plan (fixed + per-t service + penalty), CNY/yr."""
+def _sub_cost(sub: StreamData, is_open: np.ndarray, assign: np.ndarray, flows=None) -> float:
+    """Objective of a one-tier sub-model plan (fixed + per-t service + penalty), CNY/yr;
+    ``flows`` = the split flows ``(src, dst, t_per_yr)`` of a multi-source plan, else None."""
+    from netplan.siting._tt_split import pair_index
     td = sub.tiers[0]
     per_t = td.rate * td.pd / 1000.0 + (0.0 if td.extra is None else td.extra)
-    on = assign[td.pa] == td.pb
     served = assign >= 0
-    return (float(td.fixed[is_open].sum()) + float((sub.w[td.pa] * per_t)[on].sum())
+    if flows is None:
+        on = assign[td.pa] == td.pb
+        service = float((sub.w[td.pa] * per_t)[on].sum())
+    else:
+        service = float((flows[2] * per_t[pair_index(td, flows[0], flows[1])]).sum())
+    return (float(td.fixed[is_open].sum()) + service
             + sub.penalty * float(sub.w[~served].sum()))
 
 
@@ -131,7 +150,8 @@ def greedy_single(sub: StreamData):
 
 
 def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
-    """A feasible (opens, assigns) plan for one stream, or None if a sub-model fails."""
+    """A feasible plan ``(opens, assigns, flows)`` for one stream (``flows`` None when single
+    source; see ``_tt_build``), or None if a sub-model fails."""
     T = len(sd.tiers)
     oc = onward_cost(sd)
     per = time_limit_s / T
@@ -140,22 +160,30 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
     r = _solve_single(sub0, solver, per, seed)
     if r is None:
         return None
+    single = sd.single_source
     opens, assigns = [r[0]], [r[1]]
     a0 = r[1]
-    load = np.bincount(a0[a0 >= 0], weights=sd.w[a0 >= 0], minlength=t0.n)
+    if single:
+        load = np.bincount(a0[a0 >= 0], weights=sd.w[a0 >= 0], minlength=t0.n)
+    else:
+        flows = [_as_flows(sub0.w, r)]
+        load = np.bincount(flows[0][1], weights=flows[0][2], minlength=t0.n)
     for t in range(1, T):
         td = sd.tiers[t]
-        items = np.flatnonzero(opens[-1])
+        # split flows: open sites that received nothing need not forward anything
+        items = np.flatnonzero(opens[-1] if single else opens[-1] & (load > 1e-9))
         pos = np.full(sd.tiers[t - 1].n, -1)
         pos[items] = np.arange(len(items))
-        keep = (pos[td.pa] >= 0) & (load[td.pa] <= td.cap[td.pb] + 1e-9)
+        keep = pos[td.pa] >= 0
+        if single:
+            keep &= load[td.pa] <= td.cap[td.pb] + 1e-9
         pa, pb, pd = pos[td.pa[keep]], td.pb[keep], td.pd[keep]
         w = load[items]
         ub = np.minimum(np.bincount(pb, weights=w[pa], minlength=td.n), td.cap)
         tier = dataclasses.replace(td, pa=pa, pb=pb, pd=pd, extra=oc[t][pb], flow_ub=ub)
         sub = StreamData(name=sd.name, w=w, tiers=[tier], must=np.ones(len(items), dtype=bool),
                          count_mask=np.ones(len(items), dtype=bool), target=1.0, on="count",
-                         penalty=0.0, need_t=float(w.sum()))
+                         penalty=0.0, need_t=float(w.sum()), single_source=single)
         r = _solve_single(sub, solver, per, seed)
         if r is None:
             return None
@@ -165,9 +193,22 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
         a[items] = r[1]
         opens.append(r[0])
         assigns.append(a)
-        ok = a >= 0
-        load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
-    return opens, assigns
+        if single:
+            ok = a >= 0
+            load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
+        else:
+            src, dst, amt = _as_flows(w, r)
+            flows.append((items[src], dst, amt))
+            load = np.bincount(dst, weights=amt, minlength=td.n)
+    return opens, assigns, (None if single else flows)
+
+
+def _as_flows(w: np.ndarray, r: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flows ``(src, dst, t_per_yr)`` of a one-tier sub-model plan ``(open, assign, flows)``."""
+    if r[2] is not None:
+        return r[2]
+    src = np.flatnonzero(r[1] >= 0)
+    return src, r[1][src], w[src]
 
 
 def _drop_pass(td, w, per_t, order, starts, is_open, load, assign, gcount) -> None:
@@ -213,15 +254,20 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
     to the candidates the LP opens at all (``y > eps``), the forced ones and those ``plans``
     opens (so the given plan stays feasible and starts the restricted MIP).
 
-    Returns ``(plans, lp_bound)``: the restricted MIP's plan per stream (None if it found none)
-    and the LP value in CNY/yr, a valid lower bound of the full model (``-inf`` if the LP failed).
-    """
-    import time
+    When every stream of the block is multi-source (``single_source=False``), reduced-cost fixing
+    then makes the restriction exact: with ``ub`` the cost of the best plan so far, a candidate
+    whose LP reduced cost exceeds ``ub - LP`` is open in no cheaper plan, so a second restricted
+    MIP keeps every other candidate too (started from that plan), and its bound is a bound of
+    the full model.
 
+    Returns ``(plans, lp_bound)``: the restricted MIP's plan per stream (None if it found none)
+    and a valid lower bound of the full model in CNY/yr: the LP value, or in the exact case the
+    larger of it and the second restricted MIP's bound (``-inf`` if the LP failed).
+    """
     from ortools.linear_solver import pywraplp
 
-    from netplan.siting._tt_build import build, hint_from, read
-    t_start = time.perf_counter()
+    from netplan.siting._tt_build import build, evaluate
+    t_start = clock()
     lp = pywraplp.Solver.CreateSolver("CLP")
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return None, -np.inf
@@ -230,30 +276,65 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None, -np.inf
     lp_bound = lp.Objective().Value() + h.offset
+    ys = [[np.array([0.0 if v is None else v.solution_value() for v in sv.y[t]])
+           for t in range(len(sd.tiers))] for sd, sv in zip(datas, h.streams, strict=True)]
+    keep = [[(y > eps) | (plans[s][0][t] if plans is not None else False)
+             for t, y in enumerate(yt)] for s, yt in enumerate(ys)]
+    exact = not any(sd.single_source for sd in datas)
+    share = 0.5 if exact else 1.0
+    left = time_limit_s - (clock() - t_start)
+    best, res = _restricted(datas, keep, comps, site_fixed_cost, solver, share * left, seed, plans)
+    if not exact or (best is None and plans is None):
+        return best, lp_bound
+    cands = [p for p in (best, plans) if p is not None]
+    costs = [float(sum(evaluate(h, datas, p)[1:4])) for p in cands]
+    start, ub = cands[int(np.argmin(costs))], min(costs)
+    slack = ub - lp_bound + 1e-6 * max(1.0, abs(ub))
+    rcs = [[np.array([0.0 if v is None else v.reduced_cost() for v in sv.y[t]])
+            for t in range(len(sd.tiers))] for sd, sv in zip(datas, h.streams, strict=True)]
+    keep2 = [[keep[s][t] | start[s][0][t] | (rc <= slack) for t, rc in enumerate(rt)]
+             for s, rt in enumerate(rcs)]
+    # open in every cheaper plan: closing it would lift the LP above ub
+    force2 = [[rc < -slack for rc in rt] for rt in rcs]
+    grown = any((k2 & ~k1).any() for a, b in zip(keep2, keep, strict=True)
+                for k2, k1 in zip(a, b, strict=True))
+    if not grown and res is not None and res.status == "optimal":
+        return best, max(lp_bound, min(res.bound, ub))   # the first restriction was exact
+    left = time_limit_s - (clock() - t_start)
+    best2, res2 = _restricted(datas, keep2, comps, site_fixed_cost, solver, left, seed, start,
+                              force2)
+    if res2 is not None and (np.isfinite(res2.bound) or res2.status == "infeasible"):
+        # every plan cheaper than ub is a plan of the restricted model
+        lp_bound = max(lp_bound, ub if res2.status == "infeasible" else min(res2.bound, ub))
+    if best2 is None or sum(evaluate(h, datas, best2)[1:4]) >= ub:
+        return start, lp_bound
+    return best2, lp_bound
+
+
+def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float, seed: int,
+                plans: list | None, force: list | None = None):
+    """The block's MIP on the candidates ``keep[s][t]`` (plus forced ones; ``force[s][t]`` are
+    forced open too), started from ``plans`` (which must open only kept candidates).
+    Returns (plans or None, RunResult or None)."""
+    from netplan.siting._tt_build import build, hint_from, read
+    if limit_s <= 0.2:
+        return None, None
     subs = []
-    for s, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
+    for s, sd in enumerate(datas):
         tiers, prev_alive = [], None
         for t, td in enumerate(sd.tiers):
-            yv = np.array([0.0 if v is None else v.solution_value() for v in sv.y[t]])
-            keep_site = (yv > eps) | td.forced
-            if plans is not None:
-                keep_site |= plans[s][0][t]
-            alive = td.alive & keep_site
-            keep = alive[td.pb]
+            alive = td.alive & (keep[s][t] | td.forced)
+            forced = td.forced if force is None else td.forced | (force[s][t] & alive)
+            k = alive[td.pb]
             if prev_alive is not None:
-                keep &= prev_alive[td.pa]
-            tiers.append(dataclasses.replace(td, alive=alive, pa=td.pa[keep], pb=td.pb[keep],
-                                             pd=td.pd[keep]))
+                k &= prev_alive[td.pa]
+            tiers.append(dataclasses.replace(td, alive=alive, forced=forced, pa=td.pa[k],
+                                             pb=td.pb[k], pd=td.pd[k]))
             prev_alive = alive
         subs.append(dataclasses.replace(sd, tiers=tiers))
-    left = time_limit_s - (time.perf_counter() - t_start)
-    if left <= 0.2:
-        return None, lp_bound
     mip = make_solver(solver)
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
-    res = run(mip, solver_name=solver, time_limit_s=left, mip_gap=1e-4, seed=seed, hint=hint,
+    res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-4, seed=seed, hint=hint,
               offset=hr.offset)
-    if not res.has_solution:
-        return None, lp_bound
-    return read(hr, subs), lp_bound
+    return (read(hr, subs) if res.has_solution else None), res

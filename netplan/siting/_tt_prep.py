@@ -95,6 +95,7 @@ class StreamData:
     on: str
     penalty: float
     need_t: float               # tonnage that must at least be served
+    single_source: bool = True  # False: demands and flows may split (x continuous, no u)
 
 
 def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[Unservable]]:
@@ -115,6 +116,7 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
     if not 0.0 <= model.coverage_target <= 1.0:
         msg = f"coverage_target must be in [0, 1], got {model.coverage_target}"
         raise InputError(msg, file=f"stream {name}", field="coverage_target")
+    single = bool(model.single_source)
     problems: list[Unservable] = []
     n_prev = n_dem
     raw = []
@@ -170,7 +172,7 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
         r = raw[t]
         ok = r["ok"] & alive[t][None, :] & prev_alive[:, None]
         pa, pb = np.nonzero(ok)
-        if t == 0:   # single source: a demand heavier than a site's capacity cannot use it
+        if t == 0 and single:   # a demand heavier than a site's capacity cannot use it
             keep = w[pa] <= r["cap"][pb] + 1e-9
             pa, pb = pa[keep], pb[keep]
         elif nearest_links is not None:
@@ -214,6 +216,13 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
     for i in np.flatnonzero(must & ~reach):
         problems.append(Unservable(int(i), _why_unreachable(i, raw[0], alive[0], w, radius0, T),
                                    label=f"{name} demand {i}"))
+    if not single:   # split demand: what reaches a demand must hold it
+        cap_reach = np.bincount(t0.pa, weights=t0.cap[t0.pb], minlength=n_dem)
+        for i in np.flatnonzero(must & reach & (cap_reach < w - 1e-9)):
+            problems.append(Unservable(int(i), f"generation {w[i]:.6g} t/yr exceeds the summed "
+                                       f"capacity of every {tier_label(0, T)} candidate within "
+                                       f"reach ({cap_reach[i]:.6g} t/yr)",
+                                       label=f"{name} demand {i}"))
     need = 0.0
     if full:
         need = float(w[must].sum())
@@ -246,7 +255,8 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
                                        f"short of the {need:.6g} t/yr that must be served", label=f"{name} {tier_label(t, T)} capacity"))
     sd = StreamData(name=name, w=w, tiers=tiers, must=must & reach, count_mask=count_mask,
                     target=float(model.coverage_target), on=model.coverage_on,
-                    penalty=float(model.unserved_penalty_per_t), need_t=need)
+                    penalty=float(model.unserved_penalty_per_t), need_t=need,
+                    single_source=single)
     return sd, problems
 
 

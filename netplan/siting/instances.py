@@ -1,7 +1,9 @@
 """Readers for the published benchmark formats used to validate the siting engine.
 
 OR-Library p-median (``pmed*``), capacitated warehouse location (``cap*``), Holmberg's
-single-source CFLP (``p*``) and spopt's San Francisco test data. Files may be gzip'd.
+single-source CFLP (``p*``), spopt's San Francisco test data and the two-stage CFLP of
+Fernandes et al. (2014) (``PSC*``, with :func:`tscflp_model` mapping it onto
+:func:`~netplan.siting.three_tier`). Files may be gzip'd.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy.sparse.csgraph import shortest_path
+
+from netplan.errors import InputError
 
 
 def _text(path: str | Path) -> str:
@@ -84,3 +88,59 @@ def read_sf(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     c = nd.pivot_table(values="distance", index="DestinationName", columns="name").to_numpy()
     a = pd.read_csv(folder / "SF_demand_205_centroid_uniform_weight.csv").sort_values("NAME")
     return c, a["POP2000"].to_numpy(dtype=float)
+
+
+def read_tscflp(path: str | Path):
+    """Two-stage CFLP of Fernandes et al. (2014) (plant → satellite → customer).
+
+    Format: ``I J K`` (plants, satellites, customers); K customer demands; I lines plant
+    ``capacity fixed_cost``; the I×J plant→satellite unit-cost matrix; J lines satellite
+    ``capacity fixed_cost``; the J×K satellite→customer unit-cost matrix. Costs are per unit of
+    flow and demand may be split.
+
+    Returns
+    -------
+    tuple
+        ``(demand (K,), plant_cap (I,), plant_fixed (I,), plant_sat_cost (I, J), sat_cap (J,),
+        sat_fixed (J,), sat_cust_cost (J, K))`` as float arrays, in the file's units.
+    """
+    vals = np.array(_text(path).split(), dtype=float)
+    n_plant, n_sat, n_cust = (int(v) for v in vals[:3])
+    pos = 3
+    demand = vals[pos:pos + n_cust]
+    pos += n_cust
+    plant = vals[pos:pos + 2 * n_plant].reshape(n_plant, 2)
+    pos += 2 * n_plant
+    plant_sat = vals[pos:pos + n_plant * n_sat].reshape(n_plant, n_sat)
+    pos += n_plant * n_sat
+    sat = vals[pos:pos + 2 * n_sat].reshape(n_sat, 2)
+    pos += 2 * n_sat
+    sat_cust = vals[pos:pos + n_sat * n_cust].reshape(n_sat, n_cust)
+    pos += n_sat * n_cust
+    if pos != len(vals):
+        msg = f"{path}: expected {pos} numbers for I={n_plant} J={n_sat} K={n_cust}, found {len(vals)}"
+        raise InputError(msg, file=str(path))
+    return (demand.copy(), plant[:, 0].copy(), plant[:, 1].copy(), plant_sat.copy(),
+            sat[:, 0].copy(), sat[:, 1].copy(), sat_cust.copy())
+
+
+def tscflp_model(data: tuple, *, single_source: bool = False, name: str = "tscflp"):
+    """Two-stage CFLP (the tuple from :func:`read_tscflp`) as a two-tier
+    :class:`~netplan.siting.StreamModel`.
+
+    Tier 1 = satellites (cost (K, J) = satellite→customer costs transposed), tier 2 = plants
+    (cost (J, I) = plant→satellite costs transposed); ``rate_per_t_per_km = 1000`` so that
+    ``d / 1000 · rate`` is the file's unit cost; every customer must be served
+    (``coverage_target = 1``), no radius. ``single_source=False`` (the benchmark's rule) lets
+    demand split across satellites and satellite flow across plants.
+    """
+    from netplan.siting.three_tier import StreamModel, Tier
+
+    demand, plant_cap, plant_fixed, plant_sat, sat_cap, sat_fixed, sat_cust = data
+    return StreamModel(
+        name, np.asarray(demand, dtype=float),
+        (Tier(cost=np.asarray(sat_cust, dtype=float).T, capacity=sat_cap, fixed_cost=sat_fixed,
+              rate_per_t_per_km=1000.0),
+         Tier(cost=np.asarray(plant_sat, dtype=float).T, capacity=plant_cap,
+              fixed_cost=plant_fixed, rate_per_t_per_km=1000.0)),
+        coverage_target=1.0, single_source=single_source)

@@ -68,6 +68,12 @@ class StreamSolution:
     fixed_cost_cny, transport_cost_cny, penalty_cny
         This stream's split of the objective, CNY/yr. A fixed cost shared by co-located streams
         is split evenly between the streams that open the site.
+    flow_t
+        Per tier ``t``, the flows into that tier as ``(src, dst, t_per_yr)`` arrays: item ``src``
+        of the previous level (demand for tier 0) sends ``t_per_yr`` t/yr to tier-``t``
+        candidate ``dst``; only positive flows. With ``single_source=False`` an item may appear
+        several times (split demand or flow; ``assignment`` then names its largest share);
+        with single sourcing each item appears at most once. Empty tuple when not computed.
     """
 
     name: str
@@ -80,6 +86,7 @@ class StreamSolution:
     fixed_cost_cny: float
     transport_cost_cny: float
     penalty_cny: float
+    flow_t: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()
 
 
 @dataclass(frozen=True)

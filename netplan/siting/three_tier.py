@@ -57,6 +57,16 @@ tier-:math:`t` candidates whose largest capacities hold the tonnage that must be
 cut: the LP would otherwise open e.g. 0.88 of a centre whose capacity exceeds the whole load). "Must be served": every demand with
 :math:`q_i > 0` (or every counted one) when :math:`\alpha = 1`.
 
+*Multi-source* streams (``StreamModel.single_source=False``, e.g. the two-stage CFLP of
+Fernandes et al. 2014): :math:`x_{ij} \in [0, 1]` is the share of demand :math:`i` that village
+point :math:`j` serves (still :math:`x_{ij} \le y_{1j}`; a demand outside the must-serve set has
+:math:`\sum_j x_{ij} = s_i` with :math:`s_i \in \{0,1\}`: split, but served fully or not at
+all), and the links of tiers :math:`t \ge 2` carry continuous flows without :math:`u`, linked
+by :math:`f_{jk} \le \min(C_{tk}, M_j)\, y_{tk}` with the same flow conservation and
+capacities. Plans then carry their split flows (:attr:`StreamSolution.flow_t`), the assignment
+names the largest share; the LP-guided start adds reduced-cost fixing, which can prove a
+restricted MIP's plan optimal for the full model (``_tt_heur.lp_guided``).
+
 Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
 greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
 feasible plan; then the block's LP relaxation (CLP) is solved and the MIP restricted to the

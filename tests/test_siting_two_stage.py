@@ -1,0 +1,175 @@
+"""Multi-source three_tier (``StreamModel.single_source=False``): split demand and flows, checked
+by hand, against a brute force over open sets, and on Fernandes et al. (2014) two-stage CFLP
+instances with proven optimal values (tests/data/tscflp/PROVENANCE.md)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from netplan.errors import InfeasibleError
+from netplan.siting import StreamModel, Tier, three_tier
+from netplan.siting.instances import read_tscflp, tscflp_model
+
+DATA = Path(__file__).parent / "data" / "tscflp"
+
+
+def _split_model(single_source: bool) -> StreamModel:
+    """Three demands of 6 t/yr; village points 0 and 1 hold 10 t/yr for 100 CNY/yr each, point 2
+    holds 10 t/yr for 1000 CNY/yr; all links 1 km at 1 CNY/(t·km); one free centre 0 m away."""
+    w = np.array([6.0, 6.0, 6.0])
+    return StreamModel("s", w, (
+        Tier(cost=np.full((3, 3), 1000.0), capacity=np.full(3, 10.0),
+             fixed_cost=np.array([100.0, 100.0, 1000.0]), rate_per_t_per_km=1.0),
+        Tier(cost=np.zeros((3, 1)), rate_per_t_per_km=1.0),
+    ), single_source=single_source)
+
+
+def test_multi_source_splits_a_demand_where_single_source_must_open_a_third_point():
+    """Single source fits one 6 t demand per 10 t point, so all three points open:
+    1200 + 18 = 1218 CNY/yr. Split, points 0 and 1 hold the 18 t (one demand split 4 + 2):
+    200 + 18 = 218 CNY/yr; the split demand's assignment is its larger share."""
+    single = three_tier(_split_model(True), time_limit_s=10, mip_gap=1e-9)
+    multi = three_tier(_split_model(False), time_limit_s=10, mip_gap=1e-9)
+    assert single.status == "optimal" and single.objective == pytest.approx(1218.0)
+    assert multi.status == "optimal" and multi.objective == pytest.approx(218.0)
+    ss = multi.streams[0]
+    assert list(ss.open[0]) == [0, 1]
+    src, dst, amt = ss.flow_t[0]
+    assert np.bincount(src, weights=amt, minlength=3) == pytest.approx([6.0, 6.0, 6.0])
+    counts = np.bincount(src, minlength=3)
+    assert counts.max() == 2 and counts.sum() == 4          # exactly one demand is split
+    i = int(np.argmax(counts))
+    big = dst[src == i][np.argmax(amt[src == i])]
+    assert ss.assignment[0][i] == big
+    assert ss.load_t[0][:2] == pytest.approx(np.bincount(dst, weights=amt, minlength=3)[:2])
+    assert ss.load_t[0].max() <= 10.0 + 1e-6
+    assert ss.served.all() and ss.coverage_weight == pytest.approx(1.0)
+
+
+def test_single_source_flows_match_assignments():
+    """With single sourcing each demand appears once in ``flow_t[0]``, carrying its whole weight
+    to its assigned point, and tier-2 flows carry the points' loads."""
+    sol = three_tier(_split_model(True), time_limit_s=10, mip_gap=1e-9)
+    ss = sol.streams[0]
+    src, dst, amt = ss.flow_t[0]
+    assert sorted(src.tolist()) == [0, 1, 2]
+    assert (ss.assignment[0][src] == dst).all() and amt == pytest.approx([6.0, 6.0, 6.0])
+    src2, _, amt2 = ss.flow_t[1]
+    assert amt2 == pytest.approx(ss.load_t[0][src2])
+
+
+def test_multi_source_demand_heavier_than_every_point_is_split_and_too_heavy_is_infeasible():
+    """A 15 t/yr demand fits no 10 t/yr point whole: single sourcing is infeasible, splitting
+    over two points serves it; 25 t/yr exceeds their 20 t/yr together and is reported."""
+    def model(w: float, single: bool) -> StreamModel:
+        return StreamModel("s", np.array([w]), (
+            Tier(cost=np.array([[1000.0, 2000.0]]), capacity=np.array([10.0, 10.0]),
+                 fixed_cost=5.0, rate_per_t_per_km=1.0),
+            Tier(cost=np.zeros((2, 1)), rate_per_t_per_km=1.0),
+        ), single_source=single)
+
+    with pytest.raises(InfeasibleError):
+        three_tier(model(15.0, True), time_limit_s=5)
+    sol = three_tier(model(15.0, False), time_limit_s=5, mip_gap=1e-9)
+    # 10 t over 1 km + 5 t over 2 km + two fixed costs of 5
+    assert sol.objective == pytest.approx(10.0 + 10.0 + 10.0)
+    assert sol.streams[0].assignment[0][0] == 0
+    with pytest.raises(InfeasibleError) as exc:
+        three_tier(model(25.0, False), time_limit_s=5)
+    assert "summed capacity" in str(exc.value.unservable[0].reason)
+
+
+def _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, target, penalty) -> float:
+    """Optimum of the two-tier multi-source model: every open set, flows by LP (linprog)."""
+    n, m1, m2 = len(w), len(f1), len(f2)
+    best = math.inf
+    for o1 in itertools.product([0, 1], repeat=m1):
+        for o2 in itertools.product([0, 1], repeat=m2):
+            o1a, o2a = np.array(o1, bool), np.array(o2, bool)
+            # variables: x (n*m1) tonnes demand->point, f (m1*m2) tonnes point->centre, u (n) unserved
+            nx, nf = n * m1, m1 * m2
+            cost = np.concatenate([(rates[0] * c1 / 1000.0).ravel(),
+                                   (rates[1] * c2 / 1000.0).ravel(), np.full(n, penalty)])
+            ub = np.concatenate([np.repeat(o1a[None, :], n, 0).ravel() * np.repeat(w, m1),
+                                 np.repeat(o2a[None, :], m1, 0).ravel() * 1e9, w])
+            a_eq, b_eq = [], []
+            for i in range(n):   # served + unserved = w
+                row = np.zeros(nx + nf + n)
+                row[i * m1:(i + 1) * m1] = 1.0
+                row[nx + nf + i] = 1.0
+                a_eq.append(row)
+                b_eq.append(w[i])
+            for j in range(m1):  # point inflow = outflow
+                row = np.zeros(nx + nf + n)
+                row[j:nx:m1] = 1.0
+                row[nx + j * m2:nx + (j + 1) * m2] = -1.0
+                a_eq.append(row)
+                b_eq.append(0.0)
+            a_ub, b_ub = [], []
+            for j in range(m1):
+                row = np.zeros(nx + nf + n)
+                row[j:nx:m1] = 1.0
+                a_ub.append(row)
+                b_ub.append(cap1[j])
+            for k in range(m2):
+                row = np.zeros(nx + nf + n)
+                row[nx + k:nx + nf:m2] = 1.0
+                a_ub.append(row)
+                b_ub.append(cap2[k])
+            row = np.zeros(nx + nf + n)   # coverage: unserved <= (1 - target) * total
+            row[nx + nf:] = 1.0
+            a_ub.append(row)
+            b_ub.append((1.0 - target) * w.sum())
+            r = linprog(cost, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq,
+                        bounds=list(zip(np.zeros(len(ub)), ub, strict=True)), method="highs")
+            if r.status != 0:
+                continue
+            best = min(best, r.fun + float(np.dot(f1, o1a)) + float(np.dot(f2, o2a)))
+    return best
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_multi_source_matches_brute_force_and_never_costs_more_than_single_source(seed):
+    """On tiny random two-tier instances with every demand to be served, the multi-source optimum
+    equals a brute force (every open set, flows by LP) and is never dearer than single sourcing."""
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 10_000, (4 + 3 + 2, 2))
+    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
+    c1, c2 = d[:4, 4:7], d[4:7, 7:9]
+    w = rng.uniform(1, 10, 4).round(1)
+    f1, f2 = rng.uniform(0, 50, 3).round(), rng.uniform(0, 200, 2).round()
+    cap1 = rng.uniform(6, 20, 3).round()
+    cap2 = np.full(2, 25.0)
+    rates = (2.0, 1.0)
+    expected = _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, 1.0, 0.0)
+
+    def model(single: bool) -> StreamModel:
+        return StreamModel("s", w, (
+            Tier(cost=c1, capacity=cap1, fixed_cost=f1, rate_per_t_per_km=rates[0]),
+            Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
+        ), single_source=single)
+
+    if not math.isfinite(expected):
+        with pytest.raises(InfeasibleError):
+            three_tier(model(False), time_limit_s=10)
+        return
+    multi = three_tier(model(False), time_limit_s=10, mip_gap=1e-9)
+    assert multi.status == "optimal"
+    assert multi.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    ss = multi.streams[0]
+    assert ss.load_t[0].max() <= cap1.max() + 1e-6 and (ss.load_t[0] <= cap1 + 1e-6).all()
+    assert ss.transport_cost_cny + ss.fixed_cost_cny == pytest.approx(multi.objective, rel=1e-6)
+    try:
+        single = three_tier(model(True), time_limit_s=10, mip_gap=1e-9)
+    except InfeasibleError:
+        return
+    assert multi.objective <= single.objective + 1e-6
