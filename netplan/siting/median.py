@@ -25,7 +25,8 @@ import time
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from netplan.errors import InputError, SolverTimeout
+from netplan.errors import InfeasibleError, InputError, SolverTimeout
+from netplan.siting._median_lagr import LagrangianState, branch_and_bound, reduce_sites, root_bound
 from netplan.siting._mip import make_solver, rel_gap, run
 from netplan.siting.heuristics import greedy_median, interchange, median_objective
 from netplan.siting.reduce import check_cost, nearest_open, require_reachable
@@ -39,41 +40,6 @@ def _check_p(p: int, m: int) -> int:
         msg = f"p must be between 1 and the number of candidates ({m}), got {p}"
         raise InputError(msg, field="p")
     return int(p)
-
-
-def _lagrangian(c: np.ndarray, w: np.ndarray, p: int, ub: float, *, iters: int = 1500,
-                deadline: float = INF) -> tuple[float, np.ndarray, np.ndarray]:
-    """Lagrangian bound of the p-median (assignment constraints relaxed), subgradient ascent.
-
-    ``L(λ) = Σ λ_i + Σ_{p smallest} C_j``, ``C_j = Σ_i min(0, w_i d_ij − λ_i)``. Returns the best
-    bound, and the ``C_j`` and ``L`` of the best multipliers for variable fixing.
-    """
-    n, m = c.shape
-    wc = w[:, None] * np.where(np.isfinite(c), c, 1e18)
-    srt = np.sort(wc, axis=1)
-    lam = srt[:, min(1, m - 1)].copy()
-    best, best_cj = -INF, np.zeros(m)
-    theta, stall = 2.0, 0
-    for _ in range(iters):
-        red = np.minimum(wc - lam[:, None], 0.0)
-        cj = red.sum(axis=0)
-        pick = np.argpartition(cj, p - 1)[:p] if p < m else np.arange(m)
-        val = float(lam.sum() + cj[pick].sum())
-        if best == -INF or val > best + 1e-9 * max(1.0, abs(best)):
-            best, best_cj, stall = val, cj.copy(), 0
-        else:
-            stall += 1
-            if stall >= 30:
-                theta, stall = theta / 2, 0
-        if theta < 1e-4 or best >= ub - 1e-9 or time.perf_counter() > deadline:
-            break
-        g = 1.0 - (red[:, pick] < 0).sum(axis=1)
-        norm = float(g @ g)
-        if norm == 0:
-            best = max(best, val)
-            break
-        lam = lam + theta * (ub - val) / norm * g
-    return best, best_cj, np.sort(best_cj)
 
 
 def _integral(c: np.ndarray, w: np.ndarray) -> bool:
@@ -92,6 +58,7 @@ def p_median(
     mip_gap: float = 1e-7,
     extra_pairs: int = 5,
     full_pairs: int = 0,
+    method: str = "auto",
 ) -> Solution:
     """Open ``p`` candidates minimising Σ weight × cost to the nearest open one.
 
@@ -104,11 +71,14 @@ def p_median(
     weights
         (n_demand,) t/yr (or any demand weight); default 1.
     time_limit_s, solver, seed, mip_gap
-        Solver controls (see :mod:`netplan.siting`).
+        Solver controls (see :mod:`netplan.siting`); ``solver`` is used by the restricted MIP.
     extra_pairs
         Pairs kept per demand beyond its heuristic distance in the first restricted model.
     full_pairs
         Instances with at most this many (demand, candidate) pairs are built in full at once.
+    method
+        "lagrangian" (Lagrangian branch-and-bound), "mip" (restricted MIP) or "auto": the
+        branch-and-bound when there are at least 8 candidates per site to open, else the MIP.
 
     Returns
     -------
@@ -117,26 +87,76 @@ def p_median(
     """
     t0 = time.perf_counter()
     c, w = check_cost(cost, weights)
-    c0 = c
     n, m = c.shape
     p = _check_p(p, m)
     require_reachable(c)
-    best_open = interchange(c, greedy_median(c, p, w), w)
-    best_obj = median_objective(c, best_open, w)
+    if method not in ("auto", "lagrangian", "mip"):
+        msg = f"method must be 'auto', 'lagrangian' or 'mip', got {method!r}"
+        raise InputError(msg, field="method")
+    start = interchange(c, greedy_median(c, p, w), w)
     integral = _integral(c, w)
-    raw_lb, cj, cj_sorted = _lagrangian(c, w, p, best_obj, deadline=t0 + 0.15 * time_limit_s)
-    lb = math.ceil(raw_lb - 1e-6) if integral else raw_lb
-    if best_obj - lb <= max(mip_gap * abs(best_obj), 1e-9):
-        return Solution(open=np.sort(best_open), assignment=nearest_open(c, best_open),
-                        objective=best_obj, bound=min(lb, best_obj), gap=rel_gap(best_obj, min(lb, best_obj)),
-                        status="optimal", solve_time_s=time.perf_counter() - t0,
-                        info={"rounds": 0, "proof": "lagrangian"})
-    # Lagrangian variable fixing: a site whose opening would push the bound past the incumbent
-    # stays closed (the p-th/p+1-th smallest C_j are the swap partners)
-    p_th = cj_sorted[p - 1] if p <= m else 0.0
-    slack = 1.0 - 1e-6 if integral else -1e-9 * max(1.0, abs(best_obj))
-    closed = raw_lb + cj - p_th > best_obj - slack
-    closed[best_open] = False
+    st = LagrangianState(c, w, p, median_objective(c, start, w), start, integral, mip_gap)
+    use_bb = method == "lagrangian" or (method == "auto" and m >= 8 * p)
+    share = 0.9 if use_bb else 0.15
+    raw_lb, lam, cj, _ = root_bound(st, deadline=t0 + share * time_limit_s)
+    lb = _round_bound(raw_lb, integral)
+    info: dict = {"method": "lagrangian" if use_bb else "mip"}
+    if st.ub - lb <= max(mip_gap * abs(st.ub), 1e-9):
+        info.update(proof="lagrangian", rounds=0)
+        return _solution(c, st.best_open, st.ub, min(lb, st.ub), "optimal", t0, info)
+    closed, _ = reduce_sites(st, raw_lb, cj, p)
+    closed[st.best_open] = False
+    info["closed_by_lagrange"] = int(closed.sum())
+    if use_bb:
+        res = branch_and_bound(st, lam, raw_lb, closed=closed, deadline=t0 + time_limit_s)
+        info["nodes"] = res.nodes
+        if res.complete:
+            bound = st.ub if integral else min(res.bound, st.ub)
+            status = "optimal"
+        else:
+            bound, status = _round_bound(res.bound, integral), "time_limit"
+        gap = rel_gap(st.ub, bound)
+        if status == "optimal" and math.isfinite(st.ub) and gap > max(mip_gap, 1e-9) * 10 + 1e-9:
+            status = "feasible"
+        return _solution(c, st.best_open, st.ub, bound, status, t0, info)
+    best_open, best_obj, bound, status, mip_info = _restricted_mip(
+        c, w, p, st.best_open, st.ub, closed, float(lb), t0=t0, time_limit_s=time_limit_s,
+        solver=solver, seed=seed, mip_gap=mip_gap, extra_pairs=extra_pairs, full_pairs=full_pairs)
+    info.update(mip_info)
+    bound = _round_bound(bound, integral)
+    gap = rel_gap(best_obj, bound) if math.isfinite(bound) else INF
+    if status == "optimal" and math.isfinite(best_obj) and gap > max(mip_gap, 1e-9) * 10 + 1e-9:
+        status = "feasible"
+    return _solution(c, best_open, best_obj, bound if math.isfinite(bound) else -INF, status, t0, info)
+
+
+def _round_bound(value: float, integral: bool) -> float:
+    """A lower bound rounded up to the next integer when every objective value is an integer."""
+    if integral and math.isfinite(value):
+        return float(math.ceil(value - 1e-9 * max(1.0, abs(value)) - 1e-6))
+    return value
+
+
+def _solution(c: np.ndarray, open_: np.ndarray, obj: float, bound: float, status: str, t0: float,
+              info: dict) -> Solution:
+    if not math.isfinite(obj):
+        if status in ("optimal", "infeasible"):
+            msg = "no set of p candidates reaches every demand (too many inf costs for this p)"
+            raise InfeasibleError(msg)
+        msg = "no p-median solution found within the time limit"
+        raise SolverTimeout(msg)
+    return Solution(open=np.sort(open_), assignment=nearest_open(c, open_), objective=obj,
+                    bound=bound, gap=rel_gap(obj, bound), status=status,
+                    solve_time_s=time.perf_counter() - t0, info=info)
+
+
+def _restricted_mip(c: np.ndarray, w: np.ndarray, p: int, best_open: np.ndarray, best_obj: float,
+                    closed: np.ndarray, lb: float, *, t0: float, time_limit_s: float, solver: str,
+                    seed: int, mip_gap: float, extra_pairs: int, full_pairs: int
+                    ) -> tuple[np.ndarray, float, float, str, dict]:
+    """The restricted classic model with a "far" variable per demand (see the module docstring),
+    grown until no far variable is used. Returns (open, objective, bound, status, info)."""
+    n, m = c.shape
     order = np.argsort(np.where(closed[None, :], np.inf, c), axis=1, kind="stable")
     c = np.where(closed[None, :], np.inf, c)
     sorted_c = np.take_along_axis(c, order, axis=1)
@@ -190,6 +210,7 @@ def p_median(
         res = run(mip, solver_name=solver, time_limit_s=left, mip_gap=mip_gap, seed=seed,
                   hint=(hint_vars, hint_vals))
         if not res.has_solution:
+            status = res.status
             break
         bound = max(bound, res.bound)
         opened = np.array([j for j in range(m) if y[j].solution_value() > 0.5], dtype=int)
@@ -202,24 +223,10 @@ def p_median(
             break
         if not used_far:
             status = "optimal"
-            bound = max(bound, res.bound)
             break
         for i in used_far:   # grow those demands' pair sets and solve again
             keep[i] = min(max(3 * keep[i], keep[i] + 10), m - p + 1, m)
-    if integral and math.isfinite(bound):
-        bound = math.ceil(bound - 1e-6)
-    gap = rel_gap(best_obj, bound) if math.isfinite(bound) else INF
-    if status == "optimal" and gap > max(mip_gap, 1e-9) * 10 + 1e-9:
-        status = "feasible"
-    if not math.isfinite(best_obj):   # pragma: no cover - heuristic always gives a finite plan
-        msg = "no p-median solution found within the time limit"
-        raise SolverTimeout(msg)
-    if integral and math.isfinite(bound):
-        bound = math.ceil(bound - 1e-6)
-    return Solution(open=np.sort(best_open), assignment=nearest_open(c0, best_open),
-                    objective=best_obj, bound=bound if math.isfinite(bound) else -INF,
-                    gap=gap, status=status, solve_time_s=time.perf_counter() - t0,
-                    info={"rounds": rounds, "pairs": int(keep.sum()), "closed_by_lagrange": int(closed.sum())})
+    return best_open, best_obj, bound, status, {"rounds": rounds, "pairs": int(keep.sum())}
 
 
 def p_center(
