@@ -107,13 +107,25 @@ def _run(scenario_path: Path, out: Path | None, *, maps: bool = True, layout_tab
     if plan.crow_fly:
         out_console.print("[yellow]Distances are crow-fly estimates (no road file): "
                           "every output says so.[/]")
-    # one three-tier model for all streams: its status, objective and gap are the whole model's
-    solve = next(iter(plan.layout.solve.values()), None)
-    if solve:
-        gap = solve.get("gap")
-        gap_s = "n/a" if gap is None or gap != gap else ("no bound" if gap == float("inf") else f"{gap:.2%}")
-        out_console.print(f"siting ({', '.join(plan.layout.solve)}): {solve.get('status')}, objective "
-                          f"{solve.get('objective', 0):,.0f} CNY/yr, gap {gap_s}")
+    # one three-tier model for all streams, solved as independent blocks (streams sharing sites
+    # form one block): the whole model's line, then one per block
+    solve = plan.layout.solve
+    first = next(iter(solve.values()), None)
+    if first:
+        def _gap(g):
+            return ("n/a" if g is None or g != g else "no bound" if g == float("inf")
+                    else f"{g:.2%}")
+
+        pre = "model_" if "model_status" in first else ""
+        out_console.print(f"siting ({', '.join(solve)}): {first.get(pre + 'status')}, objective "
+                          f"{first.get(pre + 'objective', 0):,.0f} CNY/yr, "
+                          f"gap {_gap(first.get(pre + 'gap'))}")
+        seen = set()
+        for d in solve.values():
+            if "block" in d and d["block"] not in seen:
+                seen.add(d["block"])
+                out_console.print(f"  {d['block']}: {d['status']}, {d['objective']:,.0f} CNY/yr, "
+                                  f"gap {_gap(d['gap'])}, {d['solve_time_s']:.0f} s")
     out_console.print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s: "
                       + ", ".join(sorted({f.name for f in files if f.parent == out_dir})))
 

@@ -254,8 +254,16 @@ def layout_from_solution(sol: Any, models: list[Any], index: dict[str, dict[str,
             else:
                 dp_rows.append({"stream": sid, "demand_id": dem_ids[d], "point_id": None,
                                 "dist_m": np.nan})
+        blk = next((b for b in sol.blocks if sid in b.streams), None)
+        # the stream's own model (streams sharing sites are one model) and the whole model
         solve[sid] = {"status": sol.status, "objective": sol.objective, "bound": sol.bound,
                       "gap": sol.gap, "solve_time_s": sol.solve_time_s}
+        if blk is not None:
+            solve[sid] = {"block": "+".join(blk.streams), "status": blk.status,
+                          "objective": blk.objective, "bound": blk.bound, "gap": blk.gap,
+                          "solve_time_s": blk.solve_time_s, "model_status": sol.status,
+                          "model_objective": sol.objective, "model_bound": sol.bound,
+                          "model_gap": sol.gap, "model_solve_time_s": sol.solve_time_s}
     return Layout(sites=pd.DataFrame(site_rows), demand_point=pd.DataFrame(dp_rows),
                   source="optimised", solve=solve)
 

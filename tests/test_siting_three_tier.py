@@ -327,3 +327,14 @@ def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
     assert calls and sol.status == "optimal"
     assert sol.objective == pytest.approx(1.0)
     assert sorted(sol.stream("straw").assignment[0].tolist()) in ([0, 0], [1, 1])
+
+
+def test_blocks_report_each_independent_model():
+    """Streams not coupled by ``share`` are separate blocks, each with its own objective, bound
+    and status; shared streams form one block; block objectives add up to the model's."""
+    a, b, c = _line_model("a"), _line_model("b"), _line_model("c")
+    sol = three_tier([a, b, c], share=[("b", "c")], time_limit_s=20)
+    assert [blk.streams for blk in sol.blocks] == [("a",), ("b", "c")]
+    assert all(blk.status == "optimal" and blk.gap <= 1e-4 for blk in sol.blocks)
+    assert sum(blk.objective for blk in sol.blocks) == pytest.approx(sol.objective)
+    assert sol.blocks[0].objective == pytest.approx(200 + 1000 + 400, rel=1e-6)

@@ -17,10 +17,11 @@ Every function takes numpy arrays (``cost`` of shape (n_demand, n_candidate), me
 from netplan.siting.cflp import capacitated
 from netplan.siting.coverage import max_cover, set_cover
 from netplan.siting.median import p_center, p_median
-from netplan.siting.solution import Solution, StreamSolution, ThreeTierSolution
+from netplan.siting.solution import BlockResult, Solution, StreamSolution, ThreeTierSolution
 from netplan.siting.three_tier import StreamModel, Tier, three_tier
 
 __all__ = [
+    "BlockResult",
     "Solution",
     "StreamModel",
     "StreamSolution",

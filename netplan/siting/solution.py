@@ -90,6 +90,27 @@ class StreamSolution:
 
 
 @dataclass(frozen=True)
+class BlockResult:
+    """One independently solved model of :func:`netplan.siting.three_tier`: a stream, or the
+    streams coupled by shared sites.
+
+    Attributes
+    ----------
+    streams
+        Names of the streams solved together.
+    objective, bound, gap, status, solve_time_s
+        As in :class:`Solution`, for this block alone; CNY/yr, wall seconds.
+    """
+
+    streams: tuple[str, ...]
+    objective: float
+    bound: float
+    gap: float
+    status: str
+    solve_time_s: float
+
+
+@dataclass(frozen=True)
 class ThreeTierSolution:
     """Result of :func:`netplan.siting.three_tier`.
 
@@ -103,6 +124,9 @@ class ThreeTierSolution:
         Objective split, CNY/yr (sum equals ``objective`` up to solver tolerance).
     shared_sites
         Per tier, the physical site indices whose fixed cost is paid once for several streams.
+    blocks
+        The independently solved models (streams not coupled by ``share`` are solved one after
+        another), each with its own status, objective, bound and gap.
     """
 
     streams: tuple[StreamSolution, ...]
@@ -115,6 +139,7 @@ class ThreeTierSolution:
     transport_cost_cny: float
     penalty_cny: float
     shared_sites: tuple[np.ndarray, ...] = ()
+    blocks: tuple[BlockResult, ...] = ()
 
     def stream(self, name: str) -> StreamSolution:
         """The :class:`StreamSolution` of stream ``name``."""

@@ -98,11 +98,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from netplan.errors import InfeasibleError, InputError, SolverTimeout
-from netplan.siting._mip import clock, make_solver, rel_gap, run
+from netplan.siting._mip import RunResult, clock, make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
 from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_prep import prepare
-from netplan.siting.solution import ThreeTierSolution
+from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 
 @dataclass(frozen=True)
@@ -270,11 +270,13 @@ def three_tier(
     weights = [sum(_size(datas[i]) for i in b) for b in blocks]
     results: dict[int, tuple] = {}
     statuses, objs, bounds = [], [], []
+    block_out: list[BlockResult] = []
     for bi, block in enumerate(blocks):
         left = time_limit_s - (clock() - t_start)
         share_t = weights[bi] / max(sum(weights[bi:]), 1)
         limit = max(0.5, left * share_t)
         t_block = clock()
+        t_block_wall = time.perf_counter()
         sub = [datas[i] for i in block]
         local = [list(range(len(block)))] if len(block) > 1 else []
         plans_h = plans_lp = None
@@ -312,9 +314,15 @@ def three_tier(
             starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
         hint = hint_from(handles, sub, starts[0]) if starts else None
         left = limit - (clock() - t_block)
-        # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
-        res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left), mip_gap=mip_gap,
-                  seed=seed, hint=hint, progress=progress, offset=handles.offset)
+        if (starts and not any(sd.single_source for sd in sub)
+                and rel_gap(sum(evaluate(handles, sub, starts[0])[1:4]), lp_bound) <= mip_gap):
+            # multi-source: the LP-guided start's reduced-cost restriction proved its plan optimal
+            res = RunResult("optimal", np.nan, lp_bound, 0.0, 0.0, False)
+        else:
+            # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
+            res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
+                      mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
+                      offset=handles.offset)
         if res.status == "infeasible":
             raise InfeasibleError(_infeasible_msg(label), unservable=[])
         candidates = []
@@ -341,6 +349,10 @@ def three_tier(
             lp_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(2.0, blk_left))
         blk_bound = max(res.bound, lp_bound)
         bounds.append(min(blk_bound, obj) if np.isfinite(blk_bound) else -np.inf)
+        block_out.append(BlockResult(
+            streams=tuple(names[i] for i in block), objective=obj, bound=bounds[-1],
+            gap=rel_gap(obj, bounds[-1]), status=status,
+            solve_time_s=time.perf_counter() - t_block_wall))
     fixed = sum(o[0] for o in objs)
     transport = sum(o[1] for o in objs)
     penalty = sum(o[2] for o in objs)
@@ -355,7 +367,8 @@ def three_tier(
     return ThreeTierSolution(
         streams=tuple(results[i] for i in range(len(models))), objective=objective, bound=bound,
         gap=gap, status=status, solve_time_s=time.perf_counter() - t_wall, fixed_cost_cny=fixed,
-        transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all)
+        transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all,
+        blocks=tuple(block_out))
 
 
 def _infeasible_msg(label: str) -> str:
