@@ -13,7 +13,8 @@ set whose forced opening raises the bound to the cutoff (:math:`L + C_j - C_{[p]
 closed; a chosen site whose forced closing does (:math:`L - C_j + C_{[p+1]} \ge` cutoff) is opened.
 The branch-and-bound explores nodes best-bound first; a node fixes some sites open and others
 closed, re-optimises :math:`\lambda` from its parent's multipliers, applies the tests and, if
-still open, branches on the chosen free site with the most negative :math:`C_j`. Every Lagrangian
+still open, branches on the marginal chosen free site (the largest :math:`C_j` in the chosen
+set): forced in, forced out. With one or two sites left to choose, the node is enumerated exactly. Every Lagrangian
 subproblem's chosen set is also a feasible plan, evaluated as a primal heuristic.
 
 This is strong when each open site serves many demands (small p relative to the candidates), where
@@ -150,6 +151,26 @@ def reduce_sites(st: LagrangianState, bound: float, cj: np.ndarray, q: int
     return close, opened
 
 
+def enumerate_last(st: LagrangianState, fixed: np.ndarray, free: np.ndarray, q: int) -> float:
+    """Exact value of the best plan ``fixed`` + ``q`` (1 or 2) of ``free``, by enumeration;
+    offers it to the incumbent and returns it."""
+    base = st.cost[:, fixed].min(axis=1) if len(fixed) else np.full(st.cost.shape[0], INF)
+    sub = np.minimum(st.cost[:, free], base[:, None])
+    if q == 1:
+        vals = st.weights @ sub
+        j = int(np.argmin(vals))
+        st.evaluate(np.append(fixed, free[j]))
+        return float(vals[j])
+    best, arg = INF, None
+    for a in range(len(free) - 1):   # q == 2: one row of pairs (a, b > a) at a time
+        vals = st.weights @ np.minimum(sub[:, a + 1:], sub[:, a:a + 1])
+        if len(vals) and vals.min() < best:
+            best, arg = float(vals.min()), (free[a], free[a + 1 + int(np.argmin(vals))])
+    if arg is not None:
+        st.evaluate(np.concatenate([fixed, arg]))
+    return best
+
+
 @dataclass
 class BranchResult:
     """Outcome of :func:`branch_and_bound`: proven lower bound and whether the tree was closed."""
@@ -161,7 +182,7 @@ class BranchResult:
 
 def branch_and_bound(st: LagrangianState, root_lam: np.ndarray, root_lb: float, *,
                      closed: np.ndarray | None = None, deadline: float = INF,
-                     node_iters: int = 60) -> BranchResult:
+                     node_iters: int = 20) -> BranchResult:
     """Best-bound-first Lagrangian branch-and-bound from the root multipliers.
 
     ``closed`` masks sites already closed by the root reduction tests. The incumbent in ``st`` is
@@ -198,6 +219,9 @@ def branch_and_bound(st: LagrangianState, root_lam: np.ndarray, root_lb: float, 
                 st.evaluate(cols)
                 fathom(float(st.weights @ st.cost[:, cols].min(axis=1)))
             continue
+        if q <= 2 and len(free) ** q * len(st.weights) <= 4_000_000:
+            fathom(enumerate_last(st, fixed, free, q))
+            continue
         val, lam, cj, _ = subgradient(st, fixed, free, lam, iters=iters, theta=theta,
                                       deadline=deadline)
         val = max(val, node_lb)
@@ -215,7 +239,8 @@ def branch_and_bound(st: LagrangianState, root_lam: np.ndarray, root_lb: float, 
                 heapq.heappush(heap, (val, counter, new_fixed, new_free, lam, 0.5, node_iters))
                 counter += 1
             continue
-        j_loc = int(np.argmin(cj[k:]))
+        # branch on the marginal chosen site (the q-th smallest C_j): in / out
+        j_loc = int(np.argsort(cj[k:], kind="stable")[q - 1])
         rest = np.delete(free, j_loc)
         heapq.heappush(heap, (val, counter, np.append(fixed, free[j_loc]), rest, lam, 0.5, node_iters))
         heapq.heappush(heap, (val, counter + 1, fixed, rest, lam, 0.5, node_iters))
