@@ -1,7 +1,8 @@
 """Siting benchmark: OR-Library pmed1-40 and random instances, netplan vs spopt (PySAL) in one run.
 
 Usage: .venv/bin/python scripts/bench_siting.py [--data /work/shared/data] [--limit 60]
-       [--spopt-max-n 400] [--spopt-limit 120] [--out table.md]
+       [--spopt-max-n 400] [--spopt-limit 120] [--large-limit 20] [--only pmed|none|pmed1,pmed6]
+       [--out table.md]
        .venv/bin/python scripts/bench_siting.py --demo [--limit 15] [--solver scip]
 
 ``--demo``: three_tier on the demo county (data/demo, data/scenarios/demo.toml), per stream block
@@ -10,14 +11,17 @@ seconds with the LP-guided start (``lp_start=True``, current default) against th
 ``lp_start=False`` (the tier-by-tier heuristic start alone), same process, same inputs, same limit.
 
 Needs the ``bench`` extra (spopt, pulp). Prints a Markdown table: per instance our objective,
-status, gap and time; spopt's objective and time (CBC through PuLP, spopt's default); the time ratio
-spopt / netplan. spopt is run on instances with n <= --spopt-max-n (its dense n x n model takes
+status, gap, p-median method, wall and CPU seconds; spopt's objective, wall and CPU seconds (CBC
+through PuLP, spopt's default; CPU includes the CBC child process); the wall-time ratio
+spopt / netplan; the load average at start and end. spopt is run on instances with n <= --spopt-max-n (its dense n x n model takes
 minutes and GBs beyond that); the large 5,000 x 1,000 instance is ours only.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -30,24 +34,32 @@ from netplan.siting import max_cover, p_center, p_median, set_cover  # noqa: E40
 from netplan.siting.instances import read_pmed, read_sf  # noqa: E402
 
 
-def spopt_pmedian(c: np.ndarray, w: np.ndarray, p: int, limit: float) -> tuple[float, float, str]:
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (CBC runs as a child process)."""
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + ch.ru_utime + ch.ru_stime
+
+
+def spopt_pmedian(c: np.ndarray, w: np.ndarray, p: int, limit: float) -> tuple[float, float, str, float]:
+    """spopt PMedian with CBC: (objective, wall s, status, CPU s incl. the CBC process)."""
     import pulp
     from spopt.locate import PMedian
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_s()
     m = PMedian.from_cost_matrix(c, w, p_facilities=p)
     try:
         m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit))
     except RuntimeError:   # spopt raises when CBC has no solution at its time limit
-        return float("nan"), time.perf_counter() - t, "no solution"
-    return float(pulp.value(m.problem.objective)), time.perf_counter() - t, pulp.LpStatus[m.problem.status]
+        return float("nan"), time.perf_counter() - t, "no solution", cpu_s() - c0
+    return (float(pulp.value(m.problem.objective)), time.perf_counter() - t,
+            pulp.LpStatus[m.problem.status], cpu_s() - c0)
 
 
 def spopt_other(kind: str, c: np.ndarray, w: np.ndarray, r: float, p: int, limit: float):
     import pulp
     from spopt.locate import LSCP, MCLP, PCenter
 
-    t = time.perf_counter()
+    t, c0 = time.perf_counter(), cpu_s()
     solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit)
     if kind == "lscp":
         m = LSCP.from_cost_matrix(c, r).solve(solver)
@@ -55,7 +67,14 @@ def spopt_other(kind: str, c: np.ndarray, w: np.ndarray, r: float, p: int, limit
         m = MCLP.from_cost_matrix(c, w, r, p_facilities=p).solve(solver)
     else:
         m = PCenter.from_cost_matrix(c, p_facilities=p).solve(solver)
-    return float(pulp.value(m.problem.objective)), time.perf_counter() - t
+    return float(pulp.value(m.problem.objective)), time.perf_counter() - t, cpu_s() - c0
+
+
+def timed(fn, *args, **kw):
+    """Call ``fn``; return (result, CPU seconds)."""
+    c0 = cpu_s()
+    out = fn(*args, **kw)
+    return out, cpu_s() - c0
 
 
 def random_instance(seed: int, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -127,7 +146,9 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=60.0)
     ap.add_argument("--spopt-max-n", type=int, default=400)
     ap.add_argument("--spopt-limit", type=float, default=120.0)
-    ap.add_argument("--only", default="", help="comma-separated pmed names; 'none' = skip pmed")
+    ap.add_argument("--only", default="",
+                    help="comma-separated pmed names; 'none' = skip pmed; 'pmed' = pmed only")
+    ap.add_argument("--large-limit", type=float, default=20.0, help="limit for the 5,000 x 1,000 instance")
     ap.add_argument("--out", default="")
     ap.add_argument("--demo", action="store_true", help="three_tier on the demo county only")
     ap.add_argument("--solver", default="scip", help="solver for --demo")
@@ -138,60 +159,80 @@ def main() -> None:
     data = Path(a.data)
     opt = {ln.split()[0]: float(ln.split()[1]) for ln in
            (data / "orlib_pmedian/pmedopt.txt").read_text().splitlines()[1:] if ln.strip()}
-    rows = []
-    tot_us = tot_sp = tot_us_cmp = 0.0
-    worse = 0
+    rows = [f"load average at start: {os.getloadavg()}"]
+    print(rows[0])
+    tot = {"us": 0.0, "us_cpu": 0.0, "sp": 0.0, "sp_cpu": 0.0, "us_cmp": 0.0, "us_cmp_cpu": 0.0}
+    count = {"pmed": 0, "proven": 0, "reached": 0, "worse": 0}
 
-    def record(name, n, m, p, ours, ref, sp):
-        nonlocal tot_us, tot_sp, tot_us_cmp, worse
-        tot_us += ours.solve_time_s
+    def record(name, n, m, p, ours, cpu, ref, sp):
+        tot["us"] += ours.solve_time_s
+        tot["us_cpu"] += cpu
         reached = "" if ref is None else ("yes" if abs(ours.objective - ref) <= 1e-6 * max(1, ref) else "NO")
+        if name.startswith("pmed"):
+            count["pmed"] += 1
+            count["proven"] += ours.status == "optimal"
+            count["reached"] += reached == "yes"
         sp_obj = sp_t = ratio = ""
         if sp is not None:
-            tot_sp += sp[1]
-            tot_us_cmp += ours.solve_time_s
+            tot["sp"] += sp[1]
+            tot["sp_cpu"] += sp[2]
+            tot["us_cmp"] += ours.solve_time_s
+            tot["us_cmp_cpu"] += cpu
             sp_obj = f"{sp[0]:.6g}" if np.isfinite(sp[0]) else "none in limit"
-            sp_t = f"{sp[1]:.2f}"
+            sp_t = f"{sp[1]:.2f} / {sp[2]:.2f}"
             ratio = f"{sp[1] / max(ours.solve_time_s, 1e-3):.1f}"
             if ours.objective > sp[0] + 1e-6 * max(1.0, abs(sp[0])) and name.startswith(("pmed", "rand")):
-                worse += 1
+                count["worse"] += 1
+        method = ours.info.get("method", "") if isinstance(ours.info, dict) else ""
         line = (f"| {name} | {n}x{m} | {p} | {ours.objective:.6g} | {'' if ref is None else f'{ref:.6g}'} "
-                f"| {reached} | {ours.status} | {ours.gap:.1e} | {ours.solve_time_s:.2f} | {sp_obj} | {sp_t} | {ratio} |")
+                f"| {reached} | {ours.status} | {ours.gap:.1e} | {method} | {ours.solve_time_s:.2f} | {cpu:.2f} "
+                f"| {sp_obj} | {sp_t} | {ratio} |")
         rows.append(line)
         print(line, flush=True)
 
-    print("| instance | n x m | p | netplan obj | published opt | reached | status | gap | time s | spopt obj | spopt s | spopt/netplan |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| instance | n x m | p | netplan obj | published opt | reached | status | gap | method "
+            "| time s | CPU s | spopt obj | spopt s wall / CPU | spopt/netplan |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows.append(head)
+    print(head)
     names = [f"pmed{i}" for i in range(1, 41)]
-    if a.only:
+    if a.only and a.only != "pmed":
         names = [x for x in names if x in a.only.split(",")]
     for name in names:
         d, p = read_pmed(data / f"orlib_pmedian/pmed/{name}.txt.gz")
-        ours = p_median(d, p, time_limit_s=a.limit)
+        ours, cpu = timed(p_median, d, p, time_limit_s=a.limit)
         sp = None
         if len(d) <= a.spopt_max_n:
-            o, t, st = spopt_pmedian(d, np.ones(len(d)), p, a.spopt_limit)
-            sp = (o, t)
-        record(name, len(d), len(d), p, ours, opt[name], sp)
-    for seed, (n, m, p) in enumerate([(300, 100, 10), (500, 200, 20), (1000, 300, 30)]):
-        c, w = random_instance(seed, n, m)
-        ours = p_median(c, p, weights=w, time_limit_s=a.limit)
-        o, t, st = spopt_pmedian(c, w, p, a.spopt_limit)
-        record(f"rand{seed}-pmedian", n, m, p, ours, None, (o, t))
-    c, w = read_sf(data / "spopt_tests")
-    record("SF-pmedian", 205, 16, 4, p_median(c, 4, weights=w, time_limit_s=a.limit), 2848268129.7145,
-           spopt_pmedian(c, w, 4, a.spopt_limit)[:2])
-    record("SF-mclp R=5000", 205, 16, 4, max_cover(c, 5000.0, 4, weights=w, time_limit_s=a.limit),
-           875247.0, spopt_other("mclp", c, w, 5000.0, 4, a.spopt_limit))
-    record("SF-lscp R=5000", 205, 16, "-", set_cover(c, 5000.0, time_limit_s=a.limit), 8.0,
-           spopt_other("lscp", c, w, 5000.0, 4, a.spopt_limit))
-    record("SF-pcenter", 205, 16, 4, p_center(c, 4, time_limit_s=a.limit), 7403.0638,
-           spopt_other("pcenter", c, w, 5000.0, 4, a.spopt_limit))
-    c, w = random_instance(99, 5000, 1000)
-    record("large-pmedian", 5000, 1000, 100, p_median(c, 100, weights=w, time_limit_s=a.limit), None, None)
-    summary = (f"\nTotal netplan time {tot_us:.1f} s; on the instances spopt also solved: netplan "
-               f"{tot_us_cmp:.1f} s vs spopt {tot_sp:.1f} s = {tot_sp / max(tot_us_cmp, 1e-9):.1f}x; "
-               f"instances where netplan's p-median objective is worse than spopt's: {worse}.")
+            o, t, _, sc = spopt_pmedian(d, np.ones(len(d)), p, a.spopt_limit)
+            sp = (o, t, sc)
+        record(name, len(d), len(d), p, ours, cpu, opt[name], sp)
+    if a.only != "pmed":
+        for seed, (n, m, p) in enumerate([(300, 100, 10), (500, 200, 20), (1000, 300, 30)]):
+            c, w = random_instance(seed, n, m)
+            ours, cpu = timed(p_median, c, p, weights=w, time_limit_s=a.limit)
+            o, t, _, sc = spopt_pmedian(c, w, p, a.spopt_limit)
+            record(f"rand{seed}-pmedian", n, m, p, ours, cpu, None, (o, t, sc))
+        c, w = read_sf(data / "spopt_tests")
+        o, t, _, sc = spopt_pmedian(c, w, 4, a.spopt_limit)
+        record("SF-pmedian", 205, 16, 4, *timed(p_median, c, 4, weights=w, time_limit_s=a.limit),
+               2848268129.7145, (o, t, sc))
+        record("SF-mclp R=5000", 205, 16, 4, *timed(max_cover, c, 5000.0, 4, weights=w, time_limit_s=a.limit),
+               875247.0, spopt_other("mclp", c, w, 5000.0, 4, a.spopt_limit))
+        record("SF-lscp R=5000", 205, 16, "-", *timed(set_cover, c, 5000.0, time_limit_s=a.limit), 8.0,
+               spopt_other("lscp", c, w, 5000.0, 4, a.spopt_limit))
+        record("SF-pcenter", 205, 16, 4, *timed(p_center, c, 4, time_limit_s=a.limit), 7403.0638,
+               spopt_other("pcenter", c, w, 5000.0, 4, a.spopt_limit))
+        c, w = random_instance(99, 5000, 1000)
+        record("large-pmedian", 5000, 1000, 100,
+               *timed(p_median, c, 100, weights=w, time_limit_s=a.large_limit), None, None)
+    summary = (f"\npmed: {count['proven']}/{count['pmed']} proven optimal, {count['reached']}/{count['pmed']} "
+               f"at the published optimum. Total netplan {tot['us']:.1f} s wall / {tot['us_cpu']:.1f} s CPU; "
+               f"on the instances spopt also solved: netplan {tot['us_cmp']:.1f} s wall / "
+               f"{tot['us_cmp_cpu']:.1f} s CPU vs spopt {tot['sp']:.1f} s wall / {tot['sp_cpu']:.1f} s CPU = "
+               f"{tot['sp'] / max(tot['us_cmp'], 1e-9):.1f}x wall, "
+               f"{tot['sp_cpu'] / max(tot['us_cmp_cpu'], 1e-9):.1f}x CPU; instances where netplan's "
+               f"p-median objective is worse than spopt's: {count['worse']}. "
+               f"Load average at end: {os.getloadavg()}.")
     print(summary)
     if a.out:
         Path(a.out).write_text("\n".join(rows) + "\n" + summary + "\n")

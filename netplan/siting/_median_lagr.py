@@ -47,12 +47,34 @@ class LagrangianState:
     best_open: np.ndarray       # incumbent's open sites
     integral: bool              # every finite w·d is an integer: bounds may be rounded up
     mip_gap: float = 1e-7
+    k_nearest: int = 0          # > 0: sparse Lagrangian over each demand's k nearest sites
     wc: np.ndarray = field(init=False, repr=False)
     iterations: int = 0
     nodes: int = 0
 
     def __post_init__(self) -> None:
-        self.wc = self.weights[:, None] * np.where(np.isfinite(self.cost), self.cost, BIG)
+        wc = self.weights[:, None] * np.where(np.isfinite(self.cost), self.cost, BIG)
+        m = wc.shape[1]
+        self.sparse = 0 < self.k_nearest < m
+        if self.sparse:
+            # each demand's k smallest w·d (columns ``sidx``), and the next one: capping λ_i
+            # there keeps every other pair out of min(0, w·d − λ), so only these pairs are
+            # summed. Any λ gives a valid bound; the cap only limits how strong it can get.
+            k = self.k_nearest
+            part = np.argpartition(wc, k, axis=1)
+            self.cap = np.take_along_axis(wc, part[:, k:k + 1], axis=1)[:, 0]
+            self.sidx = part[:, :k]
+            self.sval = np.take_along_axis(wc, self.sidx, axis=1)
+            self.wc = np.empty((0, 0))
+        else:
+            self.wc = wc
+
+    def second_smallest(self) -> np.ndarray:
+        """Per demand, the second-smallest w·d (the smallest where only one is finite)."""
+        vals = self.sval if self.sparse else self.wc
+        two = np.partition(vals, min(1, vals.shape[1] - 1), axis=1)[:, :2]
+        lam = np.where(two[:, -1] >= BIG, two[:, 0], two[:, -1])
+        return np.minimum(lam, self.cap) if self.sparse else lam
 
     def cutoff(self) -> float:
         """A node whose bound reaches this value cannot hold a plan better than the incumbent
@@ -87,14 +109,18 @@ def subgradient(st: LagrangianState, fixed_open: np.ndarray, free: np.ndarray, l
     order) and the chosen local columns. Each iteration's chosen set is offered to the incumbent.
     """
     cols = np.concatenate([fixed_open, free]).astype(int)
-    w_sub = st.wc[:, cols]
+    m = st.cost.shape[1]
+    w_sub = st.sval if st.sparse else st.wc[:, cols]
     k, q = len(fixed_open), st.p - len(fixed_open)
     best, best_lam, best_c, best_pick = -INF, lam, np.zeros(len(cols)), np.arange(min(st.p, len(cols)))
     stall = 0
     for _ in range(iters):
         st.iterations += 1
         red = np.minimum(w_sub - lam[:, None], 0.0)
-        cj = red.sum(axis=0)
+        if st.sparse:
+            cj = np.bincount(st.sidx.ravel(), weights=red.ravel(), minlength=m)[cols]
+        else:
+            cj = red.sum(axis=0)
         if 0 < q < len(free):
             pick = np.concatenate([np.arange(k), k + np.argpartition(cj[k:], q - 1)[:q]])
         else:
@@ -109,11 +135,18 @@ def subgradient(st: LagrangianState, fixed_open: np.ndarray, free: np.ndarray, l
         st.evaluate(cols[pick])
         if best >= st.cutoff() or theta < 1e-3 or time.perf_counter() > deadline:
             break
-        g = 1.0 - (red[:, pick] < 0).sum(axis=1)
+        if st.sparse:
+            chosen = np.zeros(m, dtype=bool)
+            chosen[cols[pick]] = True
+            g = 1.0 - ((red < 0) & chosen[st.sidx]).sum(axis=1)
+        else:
+            g = 1.0 - (red[:, pick] < 0).sum(axis=1)
         norm = float(g @ g)
         if norm == 0:   # the relaxed solution is a plan: the bound is exact at this node
             break
         lam = lam + theta * (st.target() - val) / norm * g
+        if st.sparse:
+            lam = np.minimum(lam, st.cap)
     return best, best_lam, best_c, best_pick
 
 
@@ -121,9 +154,7 @@ def root_bound(st: LagrangianState, *, iters: int = 3000, deadline: float = INF
                ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Root Lagrangian bound from multipliers at each demand's second-nearest weighted cost;
     the best relaxed plan is then improved by interchange. Returns (bound, λ, C_j, picked)."""
-    srt = np.sort(st.wc, axis=1)
-    lam = srt[:, min(1, srt.shape[1] - 1)].copy()
-    lam = np.where(lam >= BIG, srt[:, 0], lam)
+    lam = st.second_smallest()
     m = st.cost.shape[1]
     out = subgradient(st, np.array([], dtype=int), np.arange(m), lam, iters=iters, theta=2.0,
                       stall_max=12, deadline=deadline)
