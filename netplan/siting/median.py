@@ -4,13 +4,25 @@ p-median (``p_median``)
     .. math:: \min \sum_i w_i \sum_j d_{ij} x_{ij} \;\text{s.t.}\; \sum_j x_{ij} = 1,\;
               x_{ij} \le y_j,\; \sum_j y_j = p,\; y \in \{0,1\},\; x \ge 0
 
-    Solved exactly on a *restricted pair set* with a "far" variable per demand: demand i keeps the
+    Every solve starts with greedy + interchange, then a Lagrangian bound (assignment rows
+    relaxed, subgradient ascent, interchange from the best relaxed plan) that alone proves many
+    instances; its reduction tests close sites that cannot be in a better plan
+    (:mod:`netplan.siting._median_lagr`). Then, by ``method``:
+
+    - "lagrangian" (default when there are ≥ 8 candidates per site to open): best-bound
+      Lagrangian branch-and-bound on the sites, with the reduction tests fixing sites open and
+      closed at every node and exact enumeration when one or two sites are left to choose.
+      Proves OR-Library pmed1–40 optimal (see BENCHMARKS.md). On ≥ 2 M pairs the Lagrangian
+      sums each demand's nearest sites only (multipliers capped, still a valid bound).
+    - "mip" (default otherwise): the restricted MIP below, solved by ``solver``.
+
+    Restricted MIP: a *restricted pair set* with a "far" variable per demand: demand i keeps the
     pairs with :math:`d_{ij}` up to its distance in the greedy + interchange solution (plus a few
     more), and :math:`\phi_i \in [0,1]` stands for "served beyond them" at cost
     :math:`w_i D_i`, :math:`D_i` the next larger distance. That model is a relaxation (its bound is
     valid for the full problem); when its optimum uses no :math:`\phi_i`, it is optimal for the full
     problem, otherwise the pair sets of those demands grow and it is solved again. The heuristic
-    solution is the MIP start, so memory stays O(pairs) even for 5,000 × 1,000 instances.
+    solution is the MIP start.
 
 p-center (``p_center``)
     :math:`\min D` such that :math:`p` sites cover every demand within :math:`D`: bisection over the
