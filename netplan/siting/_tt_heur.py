@@ -254,11 +254,11 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
     to the candidates the LP opens at all (``y > eps``), the forced ones and those ``plans``
     opens (so the given plan stays feasible and starts the restricted MIP).
 
-    When every stream of the block is multi-source (``single_source=False``), reduced-cost fixing
-    then makes the restriction exact: with ``ub`` the cost of the best plan so far, a candidate
-    whose LP reduced cost exceeds ``ub - LP`` is open in no cheaper plan, so a second restricted
-    MIP keeps every other candidate too (started from that plan), and its bound is a bound of
-    the full model.
+    When every stream of the block is multi-source (``single_source=False``), reduced-cost
+    fixing then makes a second restriction exact: with ``ub`` the cost of the best plan so far, a
+    candidate whose LP reduced cost exceeds ``ub - LP`` is open in no cheaper plan (one below
+    ``-(ub - LP)`` is open in every cheaper plan), so a second restricted MIP keeps every other
+    candidate (started from that plan), and its bound is a bound of the full model.
 
     Returns ``(plans, lp_bound)``: the restricted MIP's plan per stream (None if it found none)
     and a valid lower bound of the full model in CNY/yr: the LP value, or in the exact case the
