@@ -267,14 +267,14 @@ def branch_and_bound(st: LagrangianState, root_lam: np.ndarray, root_lb: float, 
             new_fixed = np.concatenate([fixed, free[opened]])
             new_free = free[~close & ~opened]
             if len(new_fixed) <= st.p <= len(new_fixed) + len(new_free):
-                heapq.heappush(heap, (val, counter, new_fixed, new_free, lam, 0.5, node_iters))
+                heapq.heappush(heap, (val, counter, new_fixed, new_free, lam, 1.0, node_iters))
                 counter += 1
             continue
         # branch on the marginal chosen site (the q-th smallest C_j): in / out
         j_loc = int(np.argsort(cj[k:], kind="stable")[q - 1])
         rest = np.delete(free, j_loc)
-        heapq.heappush(heap, (val, counter, np.append(fixed, free[j_loc]), rest, lam, 0.5, node_iters))
-        heapq.heappush(heap, (val, counter + 1, fixed, rest, lam, 0.5, node_iters))
+        heapq.heappush(heap, (val, counter, np.append(fixed, free[j_loc]), rest, lam, 1.0, node_iters))
+        heapq.heappush(heap, (val, counter + 1, fixed, rest, lam, 1.0, node_iters))
         counter += 2
     lb = min(closed_min, st.ub)
     return BranchResult(max(lb, root_lb) if math.isfinite(lb) else root_lb, True, st.nodes)
