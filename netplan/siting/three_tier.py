@@ -330,7 +330,8 @@ def three_tier(
             candidates.append(evaluate(handles, sub, read(handles, sub)))
         candidates.extend(evaluate(handles, sub, p) for p in starts)
         if not candidates:
-            msg = (f"no feasible siting plan for {label} found within {limit:.0f} s ({solver}), "
+            msg = (f"no feasible siting plan for {label} found in {clock() - t_block:.0f} CPU s "
+                   f"({solver}), "
                    "and none was proven impossible either: give the model more time "
                    "(scenario time_limit_s) or relax a capacity, radius or coverage target")
             raise SolverTimeout(msg, bound=res.bound)
