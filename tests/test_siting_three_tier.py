@@ -304,6 +304,7 @@ def test_infeasible_beyond_the_prechecks_is_proven_not_timed_out():
     with pytest.raises(InfeasibleError) as ei:
         three_tier(_bin_packing_model(), time_limit_s=10)
     assert "single sourcing" in str(ei.value)
+    assert "a plan exists if loads could split between sites" in str(ei.value)
 
 
 def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
@@ -338,3 +339,19 @@ def test_blocks_report_each_independent_model():
     assert all(blk.status == "optimal" and blk.gap <= 1e-4 for blk in sol.blocks)
     assert sum(blk.objective for blk in sol.blocks) == pytest.approx(sol.objective)
     assert sol.blocks[0].objective == pytest.approx(200 + 1000 + 400, rel=1e-6)
+
+
+def test_what_would_help_names_the_binding_rules():
+    """On the bin-packing conflict (three 6 t villages, two 10 t points), splitting loads or
+    unlimited point capacity each gives a plan; the (uncapacitated) upper tier is not named."""
+    import sys
+
+    from netplan.siting._tt_prep import prepare
+
+    tt = sys.modules["netplan.siting.three_tier"]
+    sd, probs = prepare(_bin_packing_model())
+    assert not probs
+    helps = tt._what_would_help([sd], [], None, "scip", 0, probe_s=5.0)
+    assert any("split" in h for h in helps)
+    assert any("tier 1 capacities were unlimited" in h for h in helps)
+    assert not any("tier 2" in h for h in helps)

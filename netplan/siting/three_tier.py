@@ -77,7 +77,9 @@ plans is returned with the larger of the MIP's bound and the LP value. When neit
 a plan (tight capacities with single sourcing and a village-count target), the model is first
 solved with a zero objective for any feasible plan — the solver's primal heuristics find one in
 seconds where the costed MIP may not within minutes — which then starts the LP-guided restricted
-MIP and the full MIP; a proof that no plan exists raises InfeasibleError.
+MIP and the full MIP; a proof that no plan exists raises InfeasibleError. When there is no plan
+(proven, or none found in time → SolverTimeout), the error names the rules whose relaxation alone
+gives a plan within seconds (split loads, a tier's capacities, a per-township maximum).
 Streams not linked through ``share`` form independent models and are solved one after
 another, each with its share of the remaining time limit (by model size; unused time rolls over).
 The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
@@ -102,6 +104,7 @@ from netplan.siting._mip import RunResult, clock, make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
 from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_prep import prepare
+from netplan.siting._tt_split import solve_highs, weak_links
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 
@@ -309,7 +312,10 @@ def three_tier(
                                            max(2.0, left_h), seed, plans_h or plans_f)
         starts = [p for p in (plans_h, plans_lp, plans_f) if p is not None]
         mip = make_solver(solver)
-        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
+        # multi-source blocks: HiGHS on the model without the implied per-pair rows (_tt_split)
+        multi = not any(sd.single_source for sd in sub) and not path_cuts
+        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts,
+                        links=weak_links(sub) if multi else None)
         if len(starts) >= 2:
             starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
         hint = hint_from(handles, sub, starts[0]) if starts else None
@@ -320,20 +326,32 @@ def three_tier(
             res = RunResult("optimal", np.nan, lp_bound, 0.0, 0.0, False)
         else:
             # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
-            res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
-                      mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
-                      offset=handles.offset)
+            if multi:
+                res, plans_m = solve_highs(mip, handles, sub, max(0.5, 0.8 * left), mip_gap,
+                                            hint=hint, seed=seed)
+            else:
+                res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
+                          mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
+                          offset=handles.offset)
         if res.status == "infeasible":
-            raise InfeasibleError(_infeasible_msg(label), unservable=[])
+            helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
+            raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
         candidates = []
         if res.has_solution:
-            candidates.append(evaluate(handles, sub, read(handles, sub)))
+            candidates.append(evaluate(handles, sub, plans_m if multi else read(handles, sub)))
         candidates.extend(evaluate(handles, sub, p) for p in starts)
         if not candidates:
-            msg = (f"no feasible siting plan for {label} found in {clock() - t_block:.0f} CPU s "
-                   f"({solver}), "
-                   "and none was proven impossible either: give the model more time "
-                   "(scenario time_limit_s) or relax a capacity, radius or coverage target")
+            spent = clock() - t_block
+            helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
+            msg = (f"no feasible siting plan for {label} found in {spent:.0f} CPU s ({solver}), "
+                   "and none was proven impossible either")
+            if helps:
+                msg += ("; a plan exists (found within seconds) if " + ", or if ".join(helps)
+                        + ": that rule is what binds — relax it in the scenario or give the model more "
+                        "time (time_limit_s)")
+            else:
+                msg += ": give the model more time (scenario time_limit_s) or relax a capacity, radius or "
+                msg += "coverage target"
             raise SolverTimeout(msg, bound=res.bound)
         best = min(candidates, key=lambda c: c[1] + c[2] + c[3])
         streams_out, fixed, transport, penalty, shared = best
@@ -372,11 +390,13 @@ def three_tier(
         blocks=tuple(block_out))
 
 
-def _infeasible_msg(label: str) -> str:
-    return (f"the siting model of {label} has no feasible plan: each demand can reach a "
-            "site and capacities suffice in total, so the conflict is between capacities, "
-            "single sourcing, township rules and the coverage target together; relax one "
-            "of them")
+def _infeasible_msg(label: str, helps: Sequence[str] = ()) -> str:
+    msg = (f"the siting model of {label} has no feasible plan: each demand can reach a "
+           "site and capacities suffice in total, so the conflict is between capacities, "
+           "single sourcing, township rules and the coverage target together")
+    if helps:
+        return msg + "; a plan exists if " + ", or if ".join(helps) + ": relax that rule"
+    return msg + "; relax one of them"
 
 
 def _feasible_plan(sub, local, site_fixed_cost, solver: str, limit_s: float, seed: int,
@@ -392,8 +412,64 @@ def _feasible_plan(sub, local, site_fixed_cost, solver: str, limit_s: float, see
     mip.Objective().Clear()
     res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1.0, seed=seed)
     if res.status == "infeasible":
-        raise InfeasibleError(_infeasible_msg(label), unservable=[])
+        helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
+        raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
     return read(handles, sub) if res.has_solution else None
+
+
+def _what_would_help(sub, local, site_fixed_cost, solver: str, seed: int,
+                     probe_s: float = 5.0) -> list[str]:
+    """Relaxations that each, alone, give a block a feasible plan within ``probe_s`` CPU s.
+
+    Tried when no plan was found at all: loads split between sites (no single sourcing), each
+    tier's capacities unlimited, each tier's per-township maximum lifted. The answer names the
+    rule a planner should look at; a relaxation not listed may still help given more time.
+    """
+    import dataclasses
+
+    from netplan.siting._tt_prep import tier_label
+
+    n_t = max(len(sd.tiers) for sd in sub)
+
+    def uncapped(sd, t):
+        if t >= len(sd.tiers):
+            return sd
+        td = sd.tiers[t]
+        tiers = list(sd.tiers)
+        tiers[t] = dataclasses.replace(td, cap=np.full(td.n, np.inf),
+                                       flow_ub=np.full(td.n, float(sd.w.sum())))
+        return dataclasses.replace(sd, tiers=tiers)
+
+    def no_township_max(sd, t):
+        if t >= len(sd.tiers):
+            return sd
+        tiers = list(sd.tiers)
+        tiers[t] = dataclasses.replace(sd.tiers[t], gmax=None)
+        return dataclasses.replace(sd, tiers=tiers)
+
+    def name(t):
+        return tier_label(t, n_t).replace("_", " ")
+
+    probes = []
+    if any(sd.single_source for sd in sub):
+        probes.append(("loads could split between sites (no single sourcing)",
+                       lambda sd: dataclasses.replace(sd, single_source=False)))
+    for t in range(n_t):
+        if any(t < len(sd.tiers) and np.isfinite(sd.tiers[t].cap).any() for sd in sub):
+            probes.append((f"{name(t)} capacities were unlimited",
+                           lambda sd, t=t: uncapped(sd, t)))
+        if any(t < len(sd.tiers) and sd.tiers[t].gmax is not None for sd in sub):
+            probes.append((f"a township could have more {name(t)}s than its maximum",
+                           lambda sd, t=t: no_township_max(sd, t)))
+    helped = []
+    for text, relax in probes:
+        trial = [relax(sd) for sd in sub]
+        mip = make_solver(solver)
+        build(mip, trial, local, site_fixed_cost)
+        mip.Objective().Clear()
+        if run(mip, solver_name=solver, time_limit_s=probe_s, mip_gap=1.0, seed=seed).has_solution:
+            helped.append(text)
+    return helped
 
 
 def _lp_bound(sub, local, site_fixed_cost, path_cuts, limit_s: float) -> float:
