@@ -53,8 +53,16 @@ def _groups_by(keys: np.ndarray, n: int) -> list[np.ndarray]:
 
 
 def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
-          site_fixed_cost: np.ndarray | None, *, path_cuts: bool = False) -> Handles:
-    """Add every variable and constraint of the model to ``mip`` and set the objective."""
+          site_fixed_cost: np.ndarray | None, *, path_cuts: bool = False,
+          links: list | None = None) -> Handles:
+    """Add every variable and constraint of the model to ``mip`` and set the objective.
+
+    ``links`` (multi-source streams only): per stream None (every per-pair linking row) or, per
+    tier, a bool mask over the tier's pairs of the rows ``x_ij <= y_j`` / ``f_jk <= m y_k`` to
+    add; rows left out are implied for integer ``y`` by the candidate's capacity row (they are
+    kept wherever no capacity row or no positive weight makes them implied; see
+    ``_tt_split.link_masks``).
+    """
     obj = mip.Objective()
     offset = 0.0
     out: list[StreamVars] = []
@@ -76,12 +84,17 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
         w = sd.w
         xs = []
         single = sd.single_source
-        for a, b, d in zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(), strict=True):
+        lk = None if single or links is None or links[s] is None else links[s]
+        wsum = np.bincount(t0.pb, weights=w[t0.pa], minlength=t0.n)
+        x_row = np.ones(len(t0.pa), dtype=bool) if lk is None else lk[0] | ~(
+            np.isfinite(t0.cap) & (t0.cap < wsum - 1e-9))[t0.pb] | (w[t0.pa] <= 0)
+        for p, (a, b, d) in enumerate(zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(),
+                                          strict=True)):
             v = mip.BoolVar(f"x{s}_{a}_{b}") if single else mip.NumVar(0.0, 1.0, f"x{s}_{a}_{b}")
             obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a]
                                + (0.0 if t0.extra is None else w[a] * float(t0.extra[len(xs)])))
             xs.append(v)
-            if not t0.forced[b]:
+            if not t0.forced[b] and x_row[p]:
                 c = mip.Constraint(-INF, 0.0)
                 c.SetCoefficient(v, 1.0)
                 c.SetCoefficient(ys[0][b], -1.0)
@@ -100,7 +113,6 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
                 c.SetBounds(0.0, 0.0)
                 c.SetCoefficient(sv.s[i], -1.0)
         by_cand = _groups_by(t0.pb, t0.n)
-        wsum = np.bincount(t0.pb, weights=w[t0.pa], minlength=t0.n)
         for j in np.flatnonzero(t0.alive):
             if np.isfinite(t0.cap[j]) and t0.cap[j] < wsum[j] - 1e-9:
                 c = mip.Constraint(-INF, 0.0)
@@ -129,7 +141,8 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
             if single:
                 us, fs = _flows_single(mip, obj, s, t, td, prev, ys)
             else:
-                us, fs = [], flows_multi(mip, obj, s, t, td, prev, ys)
+                us, fs = [], flows_multi(mip, obj, s, t, td, prev, ys,
+                                         None if lk is None else lk[t])
             by_prev = _groups_by(td.pa, prev.n)
             for j in np.flatnonzero(prev.alive):
                 if single:

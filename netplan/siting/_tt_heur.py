@@ -333,6 +333,13 @@ def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float
             prev_alive = alive
         subs.append(dataclasses.replace(sd, tiers=tiers))
     mip = make_solver(solver)
+    if not any(sd.single_source for sd in subs):
+        # multi-source: HiGHS on the model without implied per-pair rows (no MIP start)
+        from netplan.siting._tt_split import solve_highs, weak_links
+        hr = build(mip, subs, comps, site_fixed_cost, links=weak_links(subs))
+        hint = hint_from(hr, subs, plans) if plans is not None else None
+        res, got = solve_highs(mip, hr, subs, limit_s, 1e-4, hint=hint, seed=seed)
+        return got, res
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
     res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-4, seed=seed, hint=hint,

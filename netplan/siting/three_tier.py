@@ -65,7 +65,11 @@ all), and the links of tiers :math:`t \ge 2` carry continuous flows without :mat
 by :math:`f_{jk} \le \min(C_{tk}, M_j)\, y_{tk}` with the same flow conservation and
 capacities. Plans then carry their split flows (:attr:`StreamSolution.flow_t`), the assignment
 names the largest share; the LP-guided start adds reduced-cost fixing, which can prove a
-restricted MIP's plan optimal for the full model (``_tt_heur.lp_guided``).
+restricted MIP's plan optimal for the full model (``_tt_heur.lp_guided``). A block of
+multi-source streams only is solved (full and restricted MIPs) by HiGHS (highspy, CPU-second
+limit, MIP start) on the model without the per-pair rows a capacity row implies for integer
+:math:`y` (``_tt_split.solve_highs``, ``weak_links``): exact, and on the Fernandes instances
+several times faster than SCIP on the model with all of them (BENCHMARKS.md).
 
 Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
 greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
@@ -104,6 +108,7 @@ from netplan.siting._mip import RunResult, clock, make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
 from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_prep import prepare
+from netplan.siting._tt_split import solve_highs, weak_links
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 
@@ -311,7 +316,10 @@ def three_tier(
                                            max(2.0, left_h), seed, plans_h or plans_f)
         starts = [p for p in (plans_h, plans_lp, plans_f) if p is not None]
         mip = make_solver(solver)
-        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts)
+        # multi-source blocks: HiGHS on the model without the implied per-pair rows (_tt_split)
+        multi = not any(sd.single_source for sd in sub) and not path_cuts
+        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts,
+                        links=weak_links(sub) if multi else None)
         if len(starts) >= 2:
             starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
         hint = hint_from(handles, sub, starts[0]) if starts else None
@@ -322,15 +330,19 @@ def three_tier(
             res = RunResult("optimal", np.nan, lp_bound, 0.0, 0.0, False)
         else:
             # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
-            res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
-                      mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
-                      offset=handles.offset)
+            if multi:
+                res, plans_m = solve_highs(mip, handles, sub, max(0.5, 0.8 * left), mip_gap,
+                                            hint=hint, seed=seed)
+            else:
+                res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
+                          mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
+                          offset=handles.offset)
         if res.status == "infeasible":
             helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
             raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
         candidates = []
         if res.has_solution:
-            candidates.append(evaluate(handles, sub, read(handles, sub)))
+            candidates.append(evaluate(handles, sub, plans_m if multi else read(handles, sub)))
         candidates.extend(evaluate(handles, sub, p) for p in starts)
         if not candidates:
             spent = clock() - t_block
