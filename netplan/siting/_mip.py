@@ -77,7 +77,6 @@ def run(
     progress: bool = False,
     threads: int = 1,
     offset: float = 0.0,
-    extra_params: str = "",
 ) -> RunResult:
     """Solve ``solver`` under a time limit and map the outcome to netplan's status words.
 
@@ -92,8 +91,6 @@ def run(
     offset
         Constant added to the objective and bound (kept out of the backend, whose handling of
         objective offsets in the reported bound differs).
-    extra_params
-        More SCIP parameters, one ``name = value`` per line (ignored by the other backends).
     hint
         Variables and values of a known feasible solution (used by SCIP and CP-SAT; HiGHS
         through pywraplp crashes on hints, so it gets none).
@@ -114,7 +111,7 @@ def run(
     if key == "scip":
         solver.SetSolverSpecificParametersAsString(
             f"randomization/randomseedshift = {int(seed)}\nlp/threads = {threads}\n"
-            "timing/clocktype = 1\n" + extra_params)
+            "timing/clocktype = 1\n")
     elif key == "cp-sat":
         solver.SetSolverSpecificParametersAsString(
             f"random_seed:{int(seed)} num_workers:{max(1, threads)} "

@@ -61,7 +61,7 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
     tier, a bool mask over the tier's pairs of the rows ``x_ij <= y_j`` / ``f_jk <= m y_k`` to
     add; rows left out are implied for integer ``y`` by the candidate's capacity row (they are
     kept wherever no capacity row or no positive weight makes them implied; see
-    ``_tt_split.link_masks``).
+    ``_tt_split.weak_links``).
     """
     obj = mip.Objective()
     offset = 0.0
