@@ -18,6 +18,7 @@ import folium
 import geopandas as gpd
 
 from netplan.errors import InputError
+from netplan.maps.text import fmt_pct
 
 # Attainment classes (share of targets met), low to high.
 ATTAINMENT_CLASSES: tuple[tuple[float, str, str], ...] = (
@@ -43,12 +44,6 @@ def attainment_colour(attainment: float | None, status: str = "done") -> str:
     return ATTAINMENT_CLASSES[-1][1]
 
 
-def _pct(v: Any) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    return "–" if math.isnan(f) else f"{f:.0%}"
 
 
 def _county_popup(r: Any) -> str:
@@ -57,7 +52,7 @@ def _county_popup(r: Any) -> str:
         return (f"<b>{name}</b><br>规划失败 failed: {esc(str(r.error or '')[:300])}")
     missed = str(r.missed or "").replace(";", ", ")
     return (f"<b>{name}</b> ({esc(str(r.adcode))})<br>目标达成 targets met: {int(r.n_met)}/"
-            f"{int(r.n_targets)} ({_pct(r.attainment)})"
+            f"{int(r.n_targets)} ({fmt_pct(r.attainment)})"
             + (f"<br>未达标 missed: {esc(missed)}" if missed else "")
             + f'<br><a href="{esc(str(r.link))}">县级地图 county maps →</a>')
 
@@ -122,7 +117,7 @@ def write_region_map(path: str | Path, counties: gpd.GeoDataFrame, *, title: str
     data["fill"] = [attainment_colour(a, st) for a, st in zip(data["attainment"], data["status"],
                                                                strict=True)]
     data["popup_html"] = [_county_popup(r) for r in data.itertuples(index=False)]
-    data["attainment_pct"] = [_pct(a) for a in data["attainment"]]
+    data["attainment_pct"] = [fmt_pct(a) for a in data["attainment"]]
     keep = ["county", "county_zh", "status", "attainment_pct", "fill", "popup_html", "link",
             "geometry"]
     layer = folium.GeoJson(
