@@ -182,11 +182,9 @@ def _brute_force(w, c1, c2, c3, f1, f2, f3, cap1, cap2, r1, rates, target, pen):
     return best
 
 
-@settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), target=st.sampled_from([1.0, 0.6]))
-def test_matches_brute_force_on_tiny_instances(seed, target):
-    """On random 4-demand / 3-point / 2-station / 2-centre instances with capacities, radius,
-    partial coverage and penalties, the MIP optimum equals exhaustive enumeration."""
+def _tiny_random(seed: int, target: float) -> tuple[StreamModel, float]:
+    """A 4-demand / 3-point / 2-station / 2-centre instance with capacities, a 7 km point radius,
+    coverage ``target`` and a 5 CNY/t penalty, and its optimum by exhaustive enumeration."""
     rng = np.random.default_rng(seed)
     pts = rng.uniform(0, 10_000, (4 + 3 + 2 + 2, 2))
     d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
@@ -195,15 +193,22 @@ def test_matches_brute_force_on_tiny_instances(seed, target):
     f1, f2, f3 = rng.uniform(0, 50, 3), rng.uniform(0, 200, 2), rng.uniform(0, 300, 2)
     cap1 = rng.uniform(10, 30, 3)
     cap2 = np.full(2, 25.0)
-    r1 = 7_000.0
-    rates = (2.0, 1.0, 0.5)
-    pen = 5.0
+    r1, rates, pen = 7_000.0, (2.0, 1.0, 0.5), 5.0
     expected = _brute_force(w, c1, c2, c3, f1, f2, f3, cap1, cap2, r1, rates, target, pen)
     m = StreamModel("s", w, (
         Tier(cost=c1, capacity=cap1, fixed_cost=f1, radius=r1, rate_per_t_per_km=rates[0]),
         Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
         Tier(cost=c3, fixed_cost=f3, rate_per_t_per_km=rates[2]),
     ), coverage_target=target, unserved_penalty_per_t=pen)
+    return m, expected
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), target=st.sampled_from([1.0, 0.6]))
+def test_matches_brute_force_on_tiny_instances(seed, target):
+    """On random 4-demand / 3-point / 2-station / 2-centre instances with capacities, radius,
+    partial coverage and penalties, the MIP optimum equals exhaustive enumeration."""
+    m, expected = _tiny_random(seed, target)
     if not math.isfinite(expected):
         with pytest.raises(InfeasibleError):
             three_tier(m, time_limit_s=10, mip_gap=1e-9)
@@ -223,23 +228,9 @@ def test_lp_guided_plan_is_feasible_and_lp_bounds_optimum(seed, target):
     from netplan.siting._tt_heur import lp_guided
     from netplan.siting._tt_prep import prepare
 
-    rng = np.random.default_rng(seed)
-    pts = rng.uniform(0, 10_000, (4 + 3 + 2 + 2, 2))
-    d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
-    c1, c2, c3 = d[:4, 4:7], d[4:7, 7:9], d[7:9, 9:11]
-    w = rng.uniform(1, 10, 4)
-    f1, f2, f3 = rng.uniform(0, 50, 3), rng.uniform(0, 200, 2), rng.uniform(0, 300, 2)
-    cap1 = rng.uniform(10, 30, 3)
-    cap2 = np.full(2, 25.0)
-    rates = (2.0, 1.0, 0.5)
-    expected = _brute_force(w, c1, c2, c3, f1, f2, f3, cap1, cap2, 7_000.0, rates, target, 5.0)
+    m, expected = _tiny_random(seed, target)
     if not math.isfinite(expected):
         return
-    m = StreamModel("s", w, (
-        Tier(cost=c1, capacity=cap1, fixed_cost=f1, radius=7_000.0, rate_per_t_per_km=rates[0]),
-        Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
-        Tier(cost=c3, fixed_cost=f3, rate_per_t_per_km=rates[2]),
-    ), coverage_target=target, unserved_penalty_per_t=5.0)
     sd, problems = prepare(m)
     assert not problems
     plans, lp_bound = lp_guided([sd], [], None, "scip", 10.0)
