@@ -237,3 +237,25 @@ def test_psc2_c1_bound_and_plan_bracket_the_proven_optimum_under_a_short_limit()
     ss = sol.streams[0]
     assert ss.served.all()
     assert (ss.load_t[0] <= data[4] + 1e-6).all() and (ss.load_t[1] <= data[1] + 1e-6).all()
+
+
+def test_truncated_tscflp_file_is_named_in_an_input_error(tmp_path):
+    """A Fernandes file shorter than its header promises raises InputError naming the file and
+    the count expected, not a numpy reshape error."""
+    from netplan.errors import InputError
+    from netplan.siting.instances import read_tscflp
+
+    f = tmp_path / "short.txt"
+    f.write_text("2 3 4\n1\n2\n", encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        read_tscflp(f)
+    assert "short.txt" in str(ei.value) and "expected 35 numbers" in str(ei.value)
+
+
+def test_single_source_must_be_a_bool():
+    """single_source='no' (truthy!) is rejected with the field named instead of read as True."""
+    from netplan.errors import InputError
+
+    m = StreamModel("s", np.array([1.0]), (Tier(cost=np.zeros((1, 1))),), single_source="no")
+    with pytest.raises(InputError, match="single_source"):
+        three_tier(m, time_limit_s=2)

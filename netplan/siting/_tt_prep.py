@@ -116,6 +116,9 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
     if not 0.0 <= model.coverage_target <= 1.0:
         msg = f"coverage_target must be in [0, 1], got {model.coverage_target}"
         raise InputError(msg, file=f"stream {name}", field="coverage_target")
+    if not isinstance(model.single_source, bool | np.bool_):
+        msg = f"stream {model.name!r}: single_source must be True or False, got {model.single_source!r}"
+        raise InputError(msg, field="single_source")
     single = bool(model.single_source)
     problems: list[Unservable] = []
     n_prev = n_dem

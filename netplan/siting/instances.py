@@ -104,8 +104,20 @@ def read_tscflp(path: str | Path):
         ``(demand (K,), plant_cap (I,), plant_fixed (I,), plant_sat_cost (I, J), sat_cap (J,),
         sat_fixed (J,), sat_cust_cost (J, K))`` as float arrays, in the file's units.
     """
-    vals = np.array(_text(path).split(), dtype=float)
+    try:
+        vals = np.array(_text(path).split(), dtype=float)
+    except ValueError as exc:
+        msg = f"not a list of numbers ({exc})"
+        raise InputError(msg, file=str(path)) from None
+    if len(vals) < 3:
+        msg = f"expected the header 'I J K', found {len(vals)} numbers"
+        raise InputError(msg, file=str(path))
     n_plant, n_sat, n_cust = (int(v) for v in vals[:3])
+    need = 3 + n_cust + 2 * n_plant + n_plant * n_sat + 2 * n_sat + n_sat * n_cust
+    if min(n_plant, n_sat, n_cust) < 1 or need != len(vals):
+        msg = (f"expected {need} numbers for I={n_plant} J={n_sat} K={n_cust}, "
+               f"found {len(vals)}")
+        raise InputError(msg, file=str(path))
     pos = 3
     demand = vals[pos:pos + n_cust]
     pos += n_cust
