@@ -4,6 +4,7 @@ instances with proven optimal values (tests/data/tscflp/PROVENANCE.md)."""
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import math
 from pathlib import Path
@@ -87,60 +88,65 @@ def test_multi_source_demand_heavier_than_every_point_is_split_and_too_heavy_is_
     assert "summed capacity" in str(exc.value.unservable[0].reason)
 
 
-def _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, target, penalty) -> float:
-    """Optimum of the two-tier multi-source model: every open set, flows by LP (linprog)."""
+def _lp_price(o1a, o2a, w, c1, c2, f1, f2, cap1, cap2, rates, target, penalty) -> float:
+    """Cost of the open sets ``o1a``, ``o2a`` (bool masks): fixed costs plus flows by LP
+    (linprog); inf when they cannot carry the demand."""
     n, m1, m2 = len(w), len(f1), len(f2)
-    best = math.inf
+    # variables: x (n*m1) tonnes demand->point, f (m1*m2) tonnes point->centre, u (n) unserved
+    nx, nf = n * m1, m1 * m2
+    cost = np.concatenate([(rates[0] * c1 / 1000.0).ravel(),
+                           (rates[1] * c2 / 1000.0).ravel(), np.full(n, penalty)])
+    ub = np.concatenate([np.repeat(o1a[None, :], n, 0).ravel() * np.repeat(w, m1),
+                         np.repeat(o2a[None, :], m1, 0).ravel() * 1e9, w])
+    a_eq, b_eq = [], []
+    for i in range(n):   # served + unserved = w
+        row = np.zeros(nx + nf + n)
+        row[i * m1:(i + 1) * m1] = 1.0
+        row[nx + nf + i] = 1.0
+        a_eq.append(row)
+        b_eq.append(w[i])
+    for j in range(m1):  # point inflow = outflow
+        row = np.zeros(nx + nf + n)
+        row[j:nx:m1] = 1.0
+        row[nx + j * m2:nx + (j + 1) * m2] = -1.0
+        a_eq.append(row)
+        b_eq.append(0.0)
+    a_ub, b_ub = [], []
+    for j in range(m1):
+        row = np.zeros(nx + nf + n)
+        row[j:nx:m1] = 1.0
+        a_ub.append(row)
+        b_ub.append(cap1[j])
+    for k in range(m2):
+        row = np.zeros(nx + nf + n)
+        row[nx + k:nx + nf:m2] = 1.0
+        a_ub.append(row)
+        b_ub.append(cap2[k])
+    row = np.zeros(nx + nf + n)   # coverage: unserved <= (1 - target) * total
+    row[nx + nf:] = 1.0
+    a_ub.append(row)
+    b_ub.append((1.0 - target) * w.sum())
+    r = linprog(cost, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq,
+                bounds=list(zip(np.zeros(len(ub)), ub, strict=True)), method="highs")
+    if r.status != 0:
+        return math.inf
+    return r.fun + float(np.dot(f1, o1a)) + float(np.dot(f2, o2a))
+
+
+def _open_sets(m1: int, m2: int):
     for o1 in itertools.product([0, 1], repeat=m1):
         for o2 in itertools.product([0, 1], repeat=m2):
-            o1a, o2a = np.array(o1, bool), np.array(o2, bool)
-            # variables: x (n*m1) tonnes demand->point, f (m1*m2) tonnes point->centre, u (n) unserved
-            nx, nf = n * m1, m1 * m2
-            cost = np.concatenate([(rates[0] * c1 / 1000.0).ravel(),
-                                   (rates[1] * c2 / 1000.0).ravel(), np.full(n, penalty)])
-            ub = np.concatenate([np.repeat(o1a[None, :], n, 0).ravel() * np.repeat(w, m1),
-                                 np.repeat(o2a[None, :], m1, 0).ravel() * 1e9, w])
-            a_eq, b_eq = [], []
-            for i in range(n):   # served + unserved = w
-                row = np.zeros(nx + nf + n)
-                row[i * m1:(i + 1) * m1] = 1.0
-                row[nx + nf + i] = 1.0
-                a_eq.append(row)
-                b_eq.append(w[i])
-            for j in range(m1):  # point inflow = outflow
-                row = np.zeros(nx + nf + n)
-                row[j:nx:m1] = 1.0
-                row[nx + j * m2:nx + (j + 1) * m2] = -1.0
-                a_eq.append(row)
-                b_eq.append(0.0)
-            a_ub, b_ub = [], []
-            for j in range(m1):
-                row = np.zeros(nx + nf + n)
-                row[j:nx:m1] = 1.0
-                a_ub.append(row)
-                b_ub.append(cap1[j])
-            for k in range(m2):
-                row = np.zeros(nx + nf + n)
-                row[nx + k:nx + nf:m2] = 1.0
-                a_ub.append(row)
-                b_ub.append(cap2[k])
-            row = np.zeros(nx + nf + n)   # coverage: unserved <= (1 - target) * total
-            row[nx + nf:] = 1.0
-            a_ub.append(row)
-            b_ub.append((1.0 - target) * w.sum())
-            r = linprog(cost, A_ub=np.array(a_ub), b_ub=b_ub, A_eq=np.array(a_eq), b_eq=b_eq,
-                        bounds=list(zip(np.zeros(len(ub)), ub, strict=True)), method="highs")
-            if r.status != 0:
-                continue
-            best = min(best, r.fun + float(np.dot(f1, o1a)) + float(np.dot(f2, o2a)))
-    return best
+            yield np.array(o1, bool), np.array(o2, bool)
 
 
-@settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_multi_source_matches_brute_force_and_never_costs_more_than_single_source(seed):
-    """On tiny random two-tier instances with every demand to be served, the multi-source optimum
-    equals a brute force (every open set, flows by LP) and is never dearer than single sourcing."""
+def _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, target, penalty) -> float:
+    """Optimum of the two-tier multi-source model: every open set, flows by LP (linprog)."""
+    return min(_lp_price(o1a, o2a, w, c1, c2, f1, f2, cap1, cap2, rates, target, penalty)
+               for o1a, o2a in _open_sets(len(f1), len(f2)))
+
+
+def _tiny_multi(seed: int):
+    """A random two-tier instance: 4 demands, 3 village points, 2 centres (coordinates in m)."""
     rng = np.random.default_rng(seed)
     pts = rng.uniform(0, 10_000, (4 + 3 + 2, 2))
     d = np.linalg.norm(pts[:, None] - pts[None], axis=2)
@@ -149,27 +155,37 @@ def test_multi_source_matches_brute_force_and_never_costs_more_than_single_sourc
     f1, f2 = rng.uniform(0, 50, 3).round(), rng.uniform(0, 200, 2).round()
     cap1 = rng.uniform(6, 20, 3).round()
     cap2 = np.full(2, 25.0)
-    rates = (2.0, 1.0)
+    return w, c1, c2, f1, f2, cap1, cap2, (2.0, 1.0)
+
+
+def _tiny_model(inst, single: bool) -> StreamModel:
+    w, c1, c2, f1, f2, cap1, cap2, rates = inst
+    return StreamModel("s", w, (
+        Tier(cost=c1, capacity=cap1, fixed_cost=f1, rate_per_t_per_km=rates[0]),
+        Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
+    ), single_source=single)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_multi_source_matches_brute_force_and_never_costs_more_than_single_source(seed):
+    """On tiny random two-tier instances with every demand to be served, the multi-source optimum
+    equals a brute force (every open set, flows by LP) and is never dearer than single sourcing."""
+    inst = _tiny_multi(seed)
+    w, c1, c2, f1, f2, cap1, cap2, rates = inst
     expected = _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, 1.0, 0.0)
-
-    def model(single: bool) -> StreamModel:
-        return StreamModel("s", w, (
-            Tier(cost=c1, capacity=cap1, fixed_cost=f1, rate_per_t_per_km=rates[0]),
-            Tier(cost=c2, capacity=cap2, fixed_cost=f2, rate_per_t_per_km=rates[1]),
-        ), single_source=single)
-
     if not math.isfinite(expected):
         with pytest.raises(InfeasibleError):
-            three_tier(model(False), time_limit_s=10)
+            three_tier(_tiny_model(inst, False), time_limit_s=10)
         return
-    multi = three_tier(model(False), time_limit_s=10, mip_gap=1e-9)
+    multi = three_tier(_tiny_model(inst, False), time_limit_s=10, mip_gap=1e-9)
     assert multi.status == "optimal"
     assert multi.objective == pytest.approx(expected, rel=1e-6, abs=1e-6)
     ss = multi.streams[0]
     assert ss.load_t[0].max() <= cap1.max() + 1e-6 and (ss.load_t[0] <= cap1 + 1e-6).all()
     assert ss.transport_cost_cny + ss.fixed_cost_cny == pytest.approx(multi.objective, rel=1e-6)
     try:
-        single = three_tier(model(True), time_limit_s=10, mip_gap=1e-9)
+        single = three_tier(_tiny_model(inst, True), time_limit_s=10, mip_gap=1e-9)
     except InfeasibleError:
         return
     assert multi.objective <= single.objective + 1e-6
@@ -259,3 +275,86 @@ def test_single_source_must_be_a_bool():
     m = StreamModel("s", np.array([1.0]), (Tier(cost=np.zeros((1, 1))),), single_source="no")
     with pytest.raises(InputError, match="single_source"):
         three_tier(m, time_limit_s=2)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_flow_pricer_prices_every_open_set_like_an_lp_and_its_plan_is_feasible(seed):
+    """The iterated local search prices an open set by min-cost flow: on tiny random instances
+    that price equals fixed costs plus an LP's flows (linprog) for every one of the 32 open sets,
+    and the plan of each priced set serves every demand within the capacities at that cost."""
+    from netplan.siting._tt_ils import FlowPricer
+    from netplan.siting._tt_prep import prepare
+    from netplan.siting._tt_split import plan_flows
+    inst = _tiny_multi(seed)
+    w, c1, c2, f1, f2, cap1, cap2, rates = inst
+    sd, _ = prepare(_tiny_model(inst, False), None)
+    pr = FlowPricer(sd)
+    for o1, o2 in _open_sets(3, 2):
+        want = _lp_price(o1, o2, w, c1, c2, f1, f2, cap1, cap2, rates, 1.0, 0.0)
+        got = pr.price([o1, o2])
+        if not math.isfinite(want):
+            assert got == math.inf
+            continue
+        assert got == pytest.approx(want, rel=1e-6)
+        plan = pr.plan([o1, o2])
+        (s0, d0, a0), (s1, d1, a1) = plan_flows(sd, plan)
+        assert np.bincount(s0, weights=a0, minlength=4) == pytest.approx(w)
+        load1 = np.bincount(d0, weights=a0, minlength=3)
+        assert (load1 <= cap1 + 1e-6).all() and not (load1 > 1e-9)[~o1].any()
+        assert np.bincount(s1, weights=a1, minlength=3) == pytest.approx(load1, abs=1e-6)
+        load2 = np.bincount(d1, weights=a1, minlength=2)
+        assert (load2 <= cap2 + 1e-6).all() and not (load2 > 1e-9)[~o2].any()
+        transport = (float(np.dot(a0, c1[s0, d0])) * rates[0]
+                     + float(np.dot(a1, c2[s1, d1])) * rates[1]) / 1000.0
+        fixed = float(f1[o1].sum() + f2[o2].sum())
+        assert fixed + transport == pytest.approx(want, rel=1e-6)
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_local_search_from_all_open_reaches_the_brute_force_optimum(seed):
+    """From every site open, the iterated local search (flip and swap descent, random swaps)
+    ends at the brute-force optimum of a tiny instance (32 open sets)."""
+    from netplan.siting._mip import clock
+    from netplan.siting._tt_ils import FlowPricer, improve
+    from netplan.siting._tt_prep import prepare
+    inst = _tiny_multi(seed)
+    w, c1, c2, f1, f2, cap1, cap2, rates = inst
+    expected = _brute_multi(w, c1, c2, f1, f2, cap1, cap2, rates, 1.0, 0.0)
+    sd, _ = prepare(_tiny_model(inst, False), None)
+    plan = improve(sd, [np.ones(3, bool), np.ones(2, bool)], clock() + 30, seed=seed)
+    if not math.isfinite(expected):
+        assert plan is None
+        return
+    assert FlowPricer(sd).price(plan[0]) == pytest.approx(expected, rel=1e-6)
+
+
+def test_three_tier_improves_a_time_limited_multi_source_plan_by_local_search(monkeypatch):
+    """When the MIP of a multi-source block stops at its time limit (here: made to stop at once,
+    with no plan, and the LP-guided start left out), three_tier searches the open sets around the
+    tier heuristic's plan; the plan it returns is the brute-force optimum and the search ran once."""
+    tt = importlib.import_module("netplan.siting.three_tier")
+    from netplan.siting import _tt_ils
+    from netplan.siting._mip import RunResult
+    from netplan.siting._tt_prep import prepare
+    inst = _tiny_multi(8)      # the tier heuristic's plan costs 486.4, the optimum 432.1
+    expected = _brute_multi(*inst, 1.0, 0.0)
+    calls = []
+    real = _tt_ils.improve
+
+    def spy(*args, **kw):
+        calls.append(args[1])
+        return real(*args, **kw)
+
+    monkeypatch.setattr(tt, "solve_highs", lambda *a, **k: (
+        RunResult("time_limit", math.nan, -math.inf, math.inf, 0.0, False), None))
+    monkeypatch.setattr(tt, "lp_guided", lambda *a, **k: (None, -math.inf))
+    monkeypatch.setattr(_tt_ils, "improve", spy)
+    sol = tt.three_tier(_tiny_model(inst, False), time_limit_s=10, mip_gap=1e-9,
+                        heuristic_share=0.3)
+    assert len(calls) == 1
+    sd, _ = prepare(_tiny_model(inst, False), None)
+    assert _tt_ils.FlowPricer(sd).price(calls[0]) > 1.1 * expected
+    assert sol.status == "time_limit"
+    assert sol.objective == pytest.approx(expected, rel=1e-6)

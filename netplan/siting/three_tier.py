@@ -104,6 +104,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netplan.errors import InfeasibleError, InputError, SolverTimeout
+from netplan.siting import _tt_ils
 from netplan.siting._mip import RunResult, clock, make_solver, rel_gap, run
 from netplan.siting._tt_build import build, evaluate, hint_from, read
 from netplan.siting._tt_heur import heuristic, lp_guided
@@ -340,10 +341,20 @@ def three_tier(
         if res.status == "infeasible":
             helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
             raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
-        candidates = []
-        if res.has_solution:
-            candidates.append(evaluate(handles, sub, plans_m if multi else read(handles, sub)))
-        candidates.extend(evaluate(handles, sub, p) for p in starts)
+        plans_all = ([plans_m if multi else read(handles, sub)] if res.has_solution else [])
+        plans_all.extend(starts)
+        candidates = [evaluate(handles, sub, p) for p in plans_all]
+        if (candidates and heuristic_share > 0 and res.status != "optimal"
+                and _tt_ils.applies(sub)):
+            # the MIP stopped at its time limit: search the open sets around its best plan for
+            # the rest of the block's time (the LP bound's reserve is kept when it is needed)
+            i_best = min(range(len(candidates)), key=lambda i: sum(candidates[i][1:4]))
+            reserve = 0.0 if np.isfinite(lp_bound) else 0.1 * limit
+            plan_ils = _tt_ils.improve(
+                sub[0], plans_all[i_best][0][0], t_block + limit - reserve, seed=seed,
+                bound=max(res.bound, lp_bound), gap=mip_gap)
+            if plan_ils is not None:
+                candidates.append(evaluate(handles, sub, [plan_ils]))
         if not candidates:
             spent = clock() - t_block
             helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)

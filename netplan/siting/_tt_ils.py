@@ -1,0 +1,347 @@
+"""Iterated local search over open sets, for multi-source blocks of :func:`three_tier`.
+
+When every demand with weight must be served and flows may split, a plan's cost is decided by
+its open sets alone: the cheapest flows for fixed open sets are a min-cost flow (demands →
+tier-1 candidates → … → top tier, each open candidate a node of capacity ``cap``). This search
+prices open sets exactly that way (OR-Tools ``SimpleMinCostFlow``, about a millisecond for a
+few hundred open arcs) and moves between them:
+
+- descent: close an open candidate, open a closed one, or swap the two, in any tier (forced
+  candidates stay open, forbidden ones closed, group limits hold); moves are tried in random
+  order and the first improving one is taken; ``max_scan`` moves in a row without improvement
+  end the descent (a full scan of the C5 instances' ~1,600 moves takes ~4 s);
+- perturbation: one to three random changes of the best plan (a swap, or a close, or an
+  open; tiers drawn in proportion to their candidates), then descent; a better plan becomes
+  the best.
+
+It stops at the CPU deadline, at ``bound · (1 + gap)``, or after ``stall`` perturbations in a
+row (at least 1000, twice the count before the last improvement) that found nothing better. On
+the Fernandes (2014) C3/C5 two-stage instances, where the MIP's bound stays at its LP and its
+incumbent a few hundredths of a percent above the best known plan, it reaches the best known
+plan of PSC5-C3 and a plan below the best known one of PSC2-C3 within a minute from the tier
+heuristic's start; on C5 it stalls 0.02-0.15 % above (BENCHMARKS.md). The best open sets are
+finally re-priced by an LP (HiGHS), whose flows make the plan.
+
+Costs and tonnages are scaled to integers for the min-cost flow (costs to about 10⁷ at the
+largest, tonnages to about 10⁹ in total, by powers of ten: integral data stays exact); the LP
+that prices the final plan uses the unscaled values.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from ortools.graph.python import min_cost_flow
+from scipy.optimize import linprog
+
+from netplan.siting._mip import clock
+from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_split import _largest
+
+
+def applies(sub: list[StreamData]) -> bool:
+    """True for a one-stream multi-source block whose every weighted demand must be served."""
+    if len(sub) != 1:
+        return False
+    sd = sub[0]
+    return (not sd.single_source and bool((sd.w[~sd.must] <= 0).all())
+            and float(sd.w.sum()) > 0)
+
+
+def _pow10(x: float) -> float:
+    return 10.0 ** math.floor(math.log10(x)) if x > 0 else 1.0
+
+
+class FlowPricer:
+    """Exact price of open sets of one multi-source stream by min-cost flow (see module doc)."""
+
+    def __init__(self, sd: StreamData) -> None:
+        self.sd = sd
+        self.T = len(sd.tiers)
+        w = sd.w
+        self.total = float(w.sum())
+        unit = [td.rate * td.pd / 1000.0 for td in sd.tiers]          # CNY/t per pair
+        maxc = max((float(u.max()) for u in unit if len(u)), default=0.0)
+        self.sc = _pow10(1e7 / maxc) if maxc > 0 else 1.0
+        self.sf = _pow10(1e9 / self.total)
+        self.unit = unit
+        self.cost_i = [np.rint(u * self.sc).astype(np.int64) for u in unit]
+        self.w_i = np.rint(w * self.sf).astype(np.int64)
+        tot_i = int(self.w_i.sum())
+        self.cap_i = [np.where(np.isfinite(td.cap), np.floor(np.minimum(td.cap, self.total)
+                                                              * self.sf + 1e-6), tot_i)
+                      .astype(np.int64) for td in sd.tiers]
+        self.tot_i = tot_i
+        # nodes: demands, then per tier the candidates' in- and out-nodes, then the sink
+        n = len(w)
+        self.base_in, self.base_out = [], []
+        nxt = n
+        for td in sd.tiers:
+            self.base_in.append(nxt)
+            self.base_out.append(nxt + td.n)
+            nxt += 2 * td.n
+        self.sink = nxt
+        self.src_nodes = np.flatnonzero(self.w_i > 0)
+        self.sup_nodes = np.append(self.src_nodes, self.sink).astype(np.int64)
+        self.sup = np.append(self.w_i[self.src_nodes], -tot_i).astype(np.int64)
+        self.light = np.flatnonzero(w <= 0)
+        self.cache: dict[bytes, float] = {}
+        self.n_priced = 0
+
+    def key(self, opens: list[np.ndarray]) -> bytes:
+        return np.packbits(np.concatenate(opens)).tobytes()
+
+    def feasible_sets(self, opens: list[np.ndarray]) -> bool:
+        """Open-set rules alone: forced open, alive, group limits, enough capacity per tier."""
+        for td, o in zip(self.sd.tiers, opens, strict=True):
+            if (td.forced & ~o).any() or (o & ~td.alive).any():
+                return False
+            if float(td.cap[o].sum()) < self.sd.need_t - 1e-9:
+                return False
+            if td.group is not None:
+                ng = int(td.group.max()) + 1 if len(td.group) else 0
+                cnt = np.bincount(td.group[o], minlength=ng)
+                if td.gmin is not None and (cnt[:len(td.gmin)] < td.gmin[:ng]).any():
+                    return False
+                if td.gmax is not None and (cnt[:len(td.gmax)] > td.gmax[:ng]).any():
+                    return False
+        return True
+
+    def _arcs(self, opens: list[np.ndarray]):
+        sd = self.sd
+        tails, heads, caps, costs, which = [], [], [], [], []
+        for t, td in enumerate(sd.tiers):
+            on = opens[t][td.pb] & (opens[t - 1][td.pa] if t else True)
+            pos = np.flatnonzero(on)
+            tail = td.pa[pos] if t == 0 else self.base_out[t - 1] + td.pa[pos]
+            tails.append(tail)
+            heads.append(self.base_in[t] + td.pb[pos])
+            caps.append(np.full(len(pos), self.tot_i, dtype=np.int64))
+            costs.append(self.cost_i[t][pos])
+            which.append(pos)
+        for t in range(self.T):
+            o = np.flatnonzero(opens[t])
+            tails.append(self.base_in[t] + o)
+            heads.append(self.base_out[t] + o)
+            caps.append(self.cap_i[t][o])
+            costs.append(np.zeros(len(o), dtype=np.int64))
+        o = np.flatnonzero(opens[-1])
+        tails.append(self.base_out[-1] + o)
+        heads.append(np.full(len(o), self.sink, dtype=np.int64))
+        caps.append(np.full(len(o), self.tot_i, dtype=np.int64))
+        costs.append(np.zeros(len(o), dtype=np.int64))
+        return tails, heads, caps, costs, which
+
+    def price(self, opens: list[np.ndarray]) -> float:
+        """Fixed cost plus min-cost-flow transport cost of an open set, CNY/yr (inf: no plan)."""
+        k = self.key(opens)
+        hit = self.cache.get(k)
+        if hit is not None:
+            return hit
+        val = math.inf
+        if self.feasible_sets(opens):
+            self.n_priced += 1
+            tails, heads, caps, costs, _ = self._arcs(opens)
+            f = min_cost_flow.SimpleMinCostFlow()
+            f.add_arcs_with_capacity_and_unit_cost(
+                np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
+                np.concatenate(caps), np.concatenate(costs))
+            f.set_nodes_supplies(self.sup_nodes, self.sup)
+            if f.solve() == f.OPTIMAL:
+                fixed = sum(float(td.fixed[o].sum()) for td, o in zip(self.sd.tiers, opens,
+                                                                      strict=True))
+                val = fixed + f.optimal_cost() / (self.sc * self.sf)
+        self.cache[k] = val
+        return val
+
+    def plan(self, opens: list[np.ndarray]) -> tuple | None:
+        """The plan ``(opens, assigns, flows)`` of an open set, flows by an exact LP (None when
+        the LP finds none)."""
+        sd = self.sd
+        tails, heads, caps, _, which = self._arcs(opens)
+        n_pair = sum(len(p) for p in which)
+        if n_pair == 0:
+            return None
+        cost = np.concatenate([self.unit[t][which[t]] for t in range(self.T)])
+        off = np.cumsum([0] + [len(p) for p in which])
+        rows, cols, vals = [], [], []
+        b_eq, n_eq = [], 0
+        # demand rows: outflow = w
+        t0 = sd.tiers[0]
+        src0 = t0.pa[which[0]]
+        pos_dem = np.flatnonzero(sd.w > 0)
+        row_of = np.full(len(sd.w), -1)
+        row_of[pos_dem] = np.arange(len(pos_dem))
+        ok = row_of[src0] >= 0
+        rows.append(row_of[src0[ok]])
+        cols.append(np.flatnonzero(ok))
+        vals.append(np.ones(int(ok.sum())))
+        b_eq.extend(sd.w[pos_dem].tolist())
+        n_eq = len(pos_dem)
+        # conservation at tiers below the top: inflow - outflow = 0
+        for t in range(self.T - 1):
+            td, up = sd.tiers[t], sd.tiers[t + 1]
+            o = np.flatnonzero(opens[t])
+            r = np.full(td.n, -1)
+            r[o] = n_eq + np.arange(len(o))
+            dst = td.pb[which[t]]
+            rows.append(r[dst])
+            cols.append(off[t] + np.arange(len(which[t])))
+            vals.append(np.ones(len(which[t])))
+            src = up.pa[which[t + 1]]
+            rows.append(r[src])
+            cols.append(off[t + 1] + np.arange(len(which[t + 1])))
+            vals.append(-np.ones(len(which[t + 1])))
+            b_eq.extend([0.0] * len(o))
+            n_eq += len(o)
+        a_eq = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(n_eq, n_pair))
+        # capacity rows: inflow <= cap
+        ub_rows, ub_cols, b_ub, n_ub = [], [], [], 0
+        for t, td in enumerate(sd.tiers):
+            o = np.flatnonzero(opens[t] & np.isfinite(td.cap))
+            r = np.full(td.n, -1)
+            r[o] = n_ub + np.arange(len(o))
+            dst = td.pb[which[t]]
+            sel = r[dst] >= 0
+            ub_rows.append(r[dst][sel])
+            ub_cols.append(off[t] + np.flatnonzero(sel))
+            b_ub.extend(td.cap[o].tolist())
+            n_ub += len(o)
+        a_ub = (sp.csr_matrix((np.ones(sum(len(x) for x in ub_rows)),
+                               (np.concatenate(ub_rows), np.concatenate(ub_cols))),
+                              shape=(n_ub, n_pair)) if n_ub else None)
+        res = linprog(cost, A_ub=a_ub, b_ub=b_ub if n_ub else None, A_eq=a_eq, b_eq=b_eq,
+                      bounds=(0, None), method="highs")
+        if res.status != 0:
+            return None
+        x = np.where(res.x > 1e-9, res.x, 0.0)
+        flows, assigns = [], []
+        for t, td in enumerate(sd.tiers):
+            pos = which[t]
+            amt = x[off[t]:off[t + 1]]
+            on = amt > 0
+            flows.append((td.pa[pos][on].copy(), td.pb[pos][on].copy(), amt[on]))
+            n_src = len(sd.w) if t == 0 else sd.tiers[t - 1].n
+            assigns.append(_largest(td.pa[pos], td.pb[pos], amt, n_src))
+        # weightless demands: the nearest open tier-1 candidate, if any (served at no cost)
+        if len(self.light):
+            lit = np.isin(t0.pa, self.light) & opens[0][t0.pb]
+            order = np.lexsort((t0.pd[lit], t0.pa[lit]))
+            pa, pb = t0.pa[lit][order], t0.pb[lit][order]
+            first = np.ones(len(pa), dtype=bool)
+            first[1:] = pa[1:] != pa[:-1]
+            assigns[0][pa[first]] = pb[first]
+        return [o.copy() for o in opens], assigns, flows
+
+
+def _moves(sd: StreamData, opens: list[np.ndarray]) -> list[tuple[int, int, int]]:
+    """Every flip and swap: ``(tier, close, open)`` with -1 for no close / no open."""
+    out = []
+    for t, td in enumerate(sd.tiers):
+        o = opens[t]
+        can_close = np.flatnonzero(o & ~td.forced)
+        can_open = np.flatnonzero(~o & td.alive)
+        out.extend((t, int(a), -1) for a in can_close)
+        out.extend((t, -1, int(b)) for b in can_open)
+        out.extend((t, int(a), int(b)) for a in can_close for b in can_open)
+    return out
+
+
+def _apply(opens: list[np.ndarray], move: tuple[int, int, int]) -> list[np.ndarray]:
+    t, a, b = move
+    new = list(opens)
+    row = opens[t].copy()
+    if a >= 0:
+        row[a] = False
+    if b >= 0:
+        row[b] = True
+    new[t] = row
+    return new
+
+
+def _descend(pr: FlowPricer, opens, val, rng, deadline, max_scan):
+    """First-improvement descent in random order; a local optimum is declared after
+    ``max_scan`` moves in a row that do not improve."""
+    while clock() < deadline:
+        moves = _moves(pr.sd, opens)
+        for m in rng.permutation(len(moves))[:max_scan]:
+            cand = _apply(opens, moves[m])
+            v = pr.price(cand)
+            if v < val - 1e-9 * max(1.0, abs(val)):
+                opens, val = cand, v
+                break
+        else:
+            break
+    return opens, val
+
+
+def _perturb(sd: StreamData, opens, rng) -> list[np.ndarray]:
+    """One to three random changes of ``opens``: a swap (70 %), else a close or an open, in a
+    tier drawn in proportion to its candidates."""
+    new = [o.copy() for o in opens]
+    size = np.array([td.n for td in sd.tiers], dtype=float)
+    for _ in range(int(rng.integers(1, 4))):
+        t = int(rng.choice(len(size), p=size / size.sum()))
+        td = sd.tiers[t]
+        shut = np.flatnonzero(new[t] & ~td.forced)
+        shut_ok = len(shut) > 0
+        can = np.flatnonzero(~new[t] & td.alive)
+        kind = rng.random()
+        if shut_ok and len(can) and kind < 0.7:
+            new[t][rng.choice(shut)], new[t][rng.choice(can)] = False, True
+        elif shut_ok and (kind < 0.85 or not len(can)):
+            new[t][rng.choice(shut)] = False
+        elif len(can):
+            new[t][rng.choice(can)] = True
+    return new
+
+
+def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: int = 0,
+            bound: float = -math.inf, gap: float = 0.0, max_scan: int = 300,
+            stall: int = 1000) -> tuple | None:
+    """Best plan found from the open sets ``opens0`` by iterated local search (module doc).
+
+    Parameters
+    ----------
+    sd
+        A multi-source stream (``applies([sd])``).
+    opens0
+        Per tier, the start's open mask.
+    deadline
+        CPU-clock time (``_mip.clock``) at which to stop.
+    bound, gap
+        Stop when the best cost is within ``gap`` (relative) of ``bound`` (CNY/yr).
+
+    Returns
+    -------
+    tuple or None
+        The plan ``(opens, assigns, flows)`` priced by an LP, or None when no open set
+        reachable from the start has a plan.
+    """
+    rng = np.random.default_rng(seed)
+    pr = FlowPricer(sd)
+    opens = [np.asarray(o, dtype=bool).copy() for o in opens0]
+    val = pr.price(opens)
+    if not math.isfinite(val):
+        return None
+    opens, val = _descend(pr, opens, val, rng, deadline, max_scan)
+    best, best_val = opens, val
+    it = last = 0
+
+    def done() -> bool:
+        return (clock() >= deadline or best_val <= bound + gap * max(abs(best_val), 1e-9)
+                or it - last > max(stall, 2 * last))
+
+    while not done():
+        it += 1
+        cand = _perturb(sd, best, rng)
+        v = pr.price(cand)
+        if not math.isfinite(v):
+            continue
+        cand, v = _descend(pr, cand, v, rng, deadline, max_scan)
+        if v < best_val - 1e-9 * max(1.0, abs(best_val)):
+            best, best_val, last = cand, v, it
+    return pr.plan(best)
