@@ -312,7 +312,7 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
 
 
 def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float, seed: int,
-                plans: list | None, force: list | None = None):
+                plans: list | None, force: list | None = None, gap: float = 1e-4):
     """The block's MIP on the candidates ``keep[s][t]`` (plus forced ones; ``force[s][t]`` are
     forced open too), started from ``plans`` (which must open only kept candidates).
     Returns (plans or None, RunResult or None)."""
@@ -338,7 +338,7 @@ def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float
         from netplan.siting._tt_split import solve_highs, weak_links
         hr = build(mip, subs, comps, site_fixed_cost, links=weak_links(subs))
         hint = hint_from(hr, subs, plans) if plans is not None else None
-        res, got = solve_highs(mip, hr, subs, limit_s, 1e-4, hint=hint, seed=seed)
+        res, got = solve_highs(mip, hr, subs, limit_s, gap, hint=hint, seed=seed)
         return got, res
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None

@@ -29,6 +29,7 @@ that prices the final plan uses the unscaled values.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -39,6 +40,8 @@ from scipy.optimize import linprog
 from netplan.siting._mip import clock
 from netplan.siting._tt_prep import StreamData
 from netplan.siting._tt_split import _largest
+
+log = logging.getLogger(__name__)
 
 
 def applies(sub: list[StreamData]) -> bool:
@@ -299,10 +302,52 @@ def _perturb(sd: StreamData, opens, rng) -> list[np.ndarray]:
     return new
 
 
+def _ils(pr: FlowPricer, opens, val, deadline, rng, bound, gap, max_scan, stall, pool):
+    """Descent from ``opens``, then perturbations of the best until a stop rule (module doc);
+    every local optimum goes into ``pool`` (key → (cost, open sets)). Returns (opens, cost)."""
+    opens, val = _descend(pr, opens, val, rng, deadline, max_scan)
+    pool[pr.key(opens)] = (val, opens)
+    best, best_val = opens, val
+    it = last = 0
+
+    def done() -> bool:
+        return (clock() >= deadline or best_val <= bound + gap * max(abs(best_val), 1e-9)
+                or it - last > max(stall, 2 * last))
+
+    while not done():
+        it += 1
+        cand = _perturb(pr.sd, best, rng)
+        v = pr.price(cand)
+        if not math.isfinite(v):
+            continue
+        cand, v = _descend(pr, cand, v, rng, deadline, max_scan)
+        pool[pr.key(cand)] = (v, cand)
+        if v < best_val - 1e-9 * max(1.0, abs(best_val)):
+            best, best_val, last = cand, v, it
+    return best, best_val
+
+
+def _merge(pr: FlowPricer, keep: list[np.ndarray], start: list[np.ndarray], limit_s: float,
+           seed: int, gap: float):
+    """The block's MIP restricted to the candidates ``keep`` (HiGHS), from the plan of
+    ``start``: the open sets of its best plan, or None."""
+    from netplan.siting._tt_heur import _restricted
+    hint = pr.plan(start)
+    got, _ = _restricted([pr.sd], [keep], [], None, "scip", limit_s, seed,
+                         None if hint is None else [hint], gap=gap)
+    return None if got is None else [np.asarray(o, dtype=bool) for o in got[0][0]]
+
+
 def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: int = 0,
             bound: float = -math.inf, gap: float = 0.0, max_scan: int = 300,
-            stall: int = 1000) -> tuple | None:
-    """Best plan found from the open sets ``opens0`` by iterated local search (module doc).
+            stall: int = 1000, others: list | None = None, elite: int = 8) -> tuple | None:
+    """Best plan found from the open sets ``opens0`` by iterated local search and merging
+    (module doc).
+
+    Rounds of: iterated local search from the best open sets for half the time left, then the
+    MIP restricted to the candidates that the ``elite`` best local optima open (solved within
+    half the time left after that); ``elite`` doubles after a round that found nothing better,
+    and the search ends when such a round already merged every local optimum.
 
     Parameters
     ----------
@@ -313,7 +358,10 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
     deadline
         CPU-clock time (``_mip.clock``) at which to stop.
     bound, gap
-        Stop when the best cost is within ``gap`` (relative) of ``bound`` (CNY/yr).
+        Stop when the best cost is within ``gap`` (relative) of ``bound`` (CNY/yr); ``gap`` is
+        also the restricted MIPs' relative gap.
+    others
+        More plans' open sets (per tier) that join the pool of local optima to merge.
 
     Returns
     -------
@@ -323,25 +371,45 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
     """
     rng = np.random.default_rng(seed)
     pr = FlowPricer(sd)
-    opens = [np.asarray(o, dtype=bool).copy() for o in opens0]
-    val = pr.price(opens)
-    if not math.isfinite(val):
+    pool: dict[bytes, tuple] = {}
+    for o in others or []:
+        o = [np.asarray(x, dtype=bool).copy() for x in o]
+        v = pr.price(o)
+        if math.isfinite(v):
+            pool[pr.key(o)] = (v, o)
+    best = [np.asarray(o, dtype=bool).copy() for o in opens0]
+    best_val = pr.price(best)
+    if not math.isfinite(best_val):
         return None
-    opens, val = _descend(pr, opens, val, rng, deadline, max_scan)
-    best, best_val = opens, val
-    it = last = 0
+    merged: set[bytes] = set()
 
-    def done() -> bool:
-        return (clock() >= deadline or best_val <= bound + gap * max(abs(best_val), 1e-9)
-                or it - last > max(stall, 2 * last))
+    def reached() -> bool:
+        return best_val <= bound + gap * max(abs(best_val), 1e-9)
 
-    while not done():
-        it += 1
-        cand = _perturb(sd, best, rng)
-        v = pr.price(cand)
-        if not math.isfinite(v):
-            continue
-        cand, v = _descend(pr, cand, v, rng, deadline, max_scan)
-        if v < best_val - 1e-9 * max(1.0, abs(best_val)):
-            best, best_val, last = cand, v, it
+    while clock() < deadline and not reached():
+        before = best_val
+        phase_end = min(deadline, clock() + 0.5 * (deadline - clock()))
+        best, best_val = _ils(pr, best, best_val, phase_end, rng, bound, gap, max_scan, stall,
+                              pool)
+        log.debug("local search: %.1f, %d local optima, %d open sets priced", best_val,
+                  len(pool), pr.n_priced)
+        if clock() >= deadline or reached():
+            break
+        top = sorted(pool.values(), key=lambda e: e[0])[:elite]
+        keep = [np.any([e[1][t] for e in top], axis=0) for t in range(pr.T)]
+        k = pr.key(keep)
+        if k not in merged:
+            merged.add(k)
+            got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap)
+            v = math.inf if got is None else pr.price(got)
+            log.debug("merge of %d local optima (%s candidates): %.1f, best %.1f", len(top),
+                      [int(x.sum()) for x in keep], v, best_val)
+            if math.isfinite(v):
+                pool[pr.key(got)] = (v, got)
+            if v < best_val - 1e-9 * max(1.0, abs(best_val)):
+                best, best_val = got, v
+        if best_val >= before - 1e-9 * max(1.0, abs(before)):
+            if elite >= len(pool):
+                break
+            elite *= 2
     return pr.plan(best)

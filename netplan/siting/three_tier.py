@@ -69,7 +69,11 @@ restricted MIP's plan optimal for the full model (``_tt_heur.lp_guided``). A blo
 multi-source streams only is solved (full and restricted MIPs) by HiGHS (highspy, CPU-second
 limit, MIP start) on the model without the per-pair rows a capacity row implies for integer
 :math:`y` (``_tt_split.solve_highs``, ``weak_links``): exact, and on the Fernandes instances
-several times faster than SCIP on the model with all of them (BENCHMARKS.md).
+several times faster than SCIP on the model with all of them (BENCHMARKS.md). When such a
+block's MIP (one stream, every weighted demand served) stops at its time limit, which it gets 70 %
+of the block's time after the starts for, the rest goes to a local search over open sets
+(``_tt_ils``: min-cost-flow pricing, flip/swap descent with random perturbations, and MIPs
+restricted to the candidates of the best local optima), from the best plan so far.
 
 Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
 greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
@@ -325,14 +329,17 @@ def three_tier(
             starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
         hint = hint_from(handles, sub, starts[0]) if starts else None
         left = limit - (clock() - t_block)
+        use_ils = heuristic_share > 0 and multi and _tt_ils.applies(sub)
         if (starts and not any(sd.single_source for sd in sub)
                 and rel_gap(sum(evaluate(handles, sub, starts[0])[1:4]), lp_bound) <= mip_gap):
             # multi-source: the LP-guided start's reduced-cost restriction proved its plan optimal
             res = RunResult("optimal", np.nan, lp_bound, 0.0, 0.0, False)
         else:
             # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
+            # (multi-source blocks: 30 %, for that bound or the local search after the MIP)
+            mip_share = 0.7 if use_ils else 0.8
             if multi:
-                res, plans_m = solve_highs(mip, handles, sub, max(0.5, 0.8 * left), mip_gap,
+                res, plans_m = solve_highs(mip, handles, sub, max(0.5, mip_share * left), mip_gap,
                                             hint=hint, seed=seed)
             else:
                 res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
@@ -344,15 +351,15 @@ def three_tier(
         plans_all = ([plans_m if multi else read(handles, sub)] if res.has_solution else [])
         plans_all.extend(starts)
         candidates = [evaluate(handles, sub, p) for p in plans_all]
-        if (candidates and heuristic_share > 0 and res.status != "optimal"
-                and _tt_ils.applies(sub)):
+        if candidates and use_ils and res.status != "optimal":
             # the MIP stopped at its time limit: search the open sets around its best plan for
             # the rest of the block's time (the LP bound's reserve is kept when it is needed)
-            i_best = min(range(len(candidates)), key=lambda i: sum(candidates[i][1:4]))
+            order = sorted(range(len(candidates)), key=lambda i: sum(candidates[i][1:4]))
             reserve = 0.0 if np.isfinite(lp_bound) else 0.1 * limit
             plan_ils = _tt_ils.improve(
-                sub[0], plans_all[i_best][0][0], t_block + limit - reserve, seed=seed,
-                bound=max(res.bound, lp_bound), gap=mip_gap)
+                sub[0], plans_all[order[0]][0][0], t_block + limit - reserve, seed=seed,
+                bound=max(res.bound, lp_bound), gap=mip_gap,
+                others=[plans_all[i][0][0] for i in order[1:]])
             if plan_ils is not None:
                 candidates.append(evaluate(handles, sub, [plan_ils]))
         if not candidates:
