@@ -12,7 +12,10 @@ few hundred open arcs) and moves between them:
   end the descent (a full scan of the C5 instances' ~1,600 moves takes ~4 s);
 - perturbation: one to three random changes of the best plan (a swap, or a close, or an
   open; tiers drawn in proportion to their candidates), then descent; a better plan becomes
-  the best.
+  the best;
+- merging: between rounds of the two, the block's MIP restricted to the candidates the best
+  local optima open (and, as rounds fail, more candidates ranked by their best one-move plan)
+  is solved from the best plan (a kernel search over the search's own elite, HiGHS).
 
 It stops at the CPU deadline, at ``bound · (1 + gap)``, or after ``stall`` perturbations in a
 row (at least 1000, twice the count before the last improvement) that found nothing better. On
@@ -327,6 +330,25 @@ def _ils(pr: FlowPricer, opens, val, deadline, rng, bound, gap, max_scan, stall,
     return best, best_val
 
 
+def _ranked(pr: FlowPricer, best: list[np.ndarray], deadline: float) -> list[np.ndarray]:
+    """Per tier, the candidates ``best`` keeps closed, cheapest first by the best plan one move
+    away that opens them (open it, or swap it for an open one)."""
+    out = []
+    for t, td in enumerate(pr.sd.tiers):
+        closed = np.flatnonzero(~best[t] & td.alive)
+        shut = np.flatnonzero(best[t] & ~td.forced)
+        score = np.full(len(closed), math.inf)
+        for n, j in enumerate(closed):
+            if clock() >= deadline:
+                break
+            v = pr.price(_apply(best, (t, -1, int(j))))
+            for i in shut:
+                v = min(v, pr.price(_apply(best, (t, int(i), int(j)))))
+            score[n] = v
+        out.append(closed[np.argsort(score, kind="stable")])
+    return out
+
+
 def _merge(pr: FlowPricer, keep: list[np.ndarray], start: list[np.ndarray], limit_s: float,
            seed: int, gap: float):
     """The block's MIP restricted to the candidates ``keep`` (HiGHS), from the plan of
@@ -344,10 +366,14 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
     """Best plan found from the open sets ``opens0`` by iterated local search and merging
     (module doc).
 
-    Rounds of: iterated local search from the best open sets for half the time left, then the
-    MIP restricted to the candidates that the ``elite`` best local optima open (solved within
-    half the time left after that); ``elite`` doubles after a round that found nothing better,
-    and the search ends when such a round already merged every local optimum.
+    Rounds of: iterated local search for half the time left from the best open sets (every
+    other round from one of ``others`` in turn, when given), then the
+    MIP restricted to the candidates that the ``elite`` best local optima open, plus per tier
+    the ``extra`` (scaled by the tier's candidates) closed candidates whose best one-move plan
+    from the best open sets is cheapest (solved within half the time left after that). After a
+    round that found nothing better ``elite`` doubles and ``extra`` grows (0, 4, 8, …); the
+    search ends when such a round's restricted MIP already held every candidate and local
+    optimum.
 
     Parameters
     ----------
@@ -382,34 +408,54 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
     if not math.isfinite(best_val):
         return None
     merged: set[bytes] = set()
+    extra, ranked, ranked_for = 0, None, None
 
     def reached() -> bool:
         return best_val <= bound + gap * max(abs(best_val), 1e-9)
 
+    restarts = [e[1] for e in pool.values()]
+    rnd = 0
     while clock() < deadline and not reached():
         before = best_val
         phase_end = min(deadline, clock() + 0.5 * (deadline - clock()))
-        best, best_val = _ils(pr, best, best_val, phase_end, rng, bound, gap, max_scan, stall,
-                              pool)
+        if rnd % 2 and restarts:
+            # every other round starts from another plan of the block: a second basin, whose
+            # local optima the next merge joins to the best one's
+            o = restarts[(rnd // 2) % len(restarts)]
+            o, v = _ils(pr, o, pr.price(o), phase_end, rng, bound, gap, max_scan, stall, pool)
+            if v < best_val - 1e-9 * max(1.0, abs(best_val)):
+                best, best_val = o, v
+        else:
+            best, best_val = _ils(pr, best, best_val, phase_end, rng, bound, gap, max_scan,
+                                  stall, pool)
+        rnd += 1
         log.debug("local search: %.1f, %d local optima, %d open sets priced", best_val,
                   len(pool), pr.n_priced)
         if clock() >= deadline or reached():
             break
         top = sorted(pool.values(), key=lambda e: e[0])[:elite]
         keep = [np.any([e[1][t] for e in top], axis=0) for t in range(pr.T)]
+        if extra:
+            if ranked_for != pr.key(best):
+                ranked, ranked_for = _ranked(pr, best, deadline), pr.key(best)
+            n_max = max(td.n for td in sd.tiers)
+            for t, td in enumerate(sd.tiers):
+                keep[t][ranked[t][:math.ceil(extra * td.n / n_max)]] = True
         k = pr.key(keep)
         if k not in merged:
             merged.add(k)
             got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap)
             v = math.inf if got is None else pr.price(got)
-            log.debug("merge of %d local optima (%s candidates): %.1f, best %.1f", len(top),
-                      [int(x.sum()) for x in keep], v, best_val)
+            log.debug("merge of %d local optima and %d more (%s candidates): %.1f, best %.1f",
+                      len(top), extra, [int(x.sum()) for x in keep], v, best_val)
             if math.isfinite(v):
                 pool[pr.key(got)] = (v, got)
             if v < best_val - 1e-9 * max(1.0, abs(best_val)):
                 best, best_val = got, v
         if best_val >= before - 1e-9 * max(1.0, abs(before)):
-            if elite >= len(pool):
+            if elite >= len(pool) and all((m | ~td.alive).all()
+                                          for m, td in zip(keep, sd.tiers, strict=True)):
                 break
             elite *= 2
+            extra = 4 if extra == 0 else 2 * extra
     return pr.plan(best)
