@@ -358,3 +358,26 @@ def test_three_tier_improves_a_time_limited_multi_source_plan_by_local_search(mo
     assert _tt_ils.FlowPricer(sd).price(calls[0]) > 1.1 * expected
     assert sol.status == "time_limit"
     assert sol.objective == pytest.approx(expected, rel=1e-6)
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_merge_step_solves_the_mip_restricted_to_the_kept_candidates(seed):
+    """The local search's merge step (HiGHS on the MIP restricted to kept candidates) returns
+    the cheapest plan among open sets within the kept candidates: the brute force over them."""
+    from netplan.siting._tt_ils import FlowPricer, _merge
+    from netplan.siting._tt_prep import prepare
+    inst = _tiny_multi(seed)
+    w, c1, c2, f1, f2, cap1, cap2, rates = inst
+    keep = [np.array([True, True, seed % 2 == 0]), np.array([True, seed % 3 != 0])]
+    want = min(_lp_price(o1, o2, *inst, 1.0, 0.0) for o1, o2 in _open_sets(3, 2)
+               if not (o1 & ~keep[0]).any() and not (o2 & ~keep[1]).any())
+    sd, _ = prepare(_tiny_model(inst, False), None)
+    pr = FlowPricer(sd)
+    if not math.isfinite(want):
+        return
+    start = next([o1, o2] for o1, o2 in _open_sets(3, 2)
+                 if np.array_equal(o1, keep[0]) and np.array_equal(o2, keep[1]))
+    got = _merge(pr, keep, start, 10.0, seed, 1e-9)
+    assert got is not None and not (got[0] & ~keep[0]).any() and not (got[1] & ~keep[1]).any()
+    assert pr.price(got) == pytest.approx(want, rel=1e-6)

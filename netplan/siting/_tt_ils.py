@@ -17,13 +17,15 @@ few hundred open arcs) and moves between them:
   local optima open (and, as rounds fail, more candidates ranked by their best one-move plan)
   is solved from the best plan (a kernel search over the search's own elite, HiGHS).
 
-It stops at the CPU deadline, at ``bound · (1 + gap)``, or after ``stall`` perturbations in a
-row (at least 1000, twice the count before the last improvement) that found nothing better. On
-the Fernandes (2014) C3/C5 two-stage instances, where the MIP's bound stays at its LP and its
-incumbent a few hundredths of a percent above the best known plan, it reaches the best known
-plan of PSC5-C3 and a plan below the best known one of PSC2-C3 within a minute from the tier
-heuristic's start; on C5 it stalls 0.02-0.15 % above (BENCHMARKS.md). The best open sets are
-finally re-priced by an LP (HiGHS), whose flows make the plan.
+A round of iterated local search stops at its share of the CPU deadline, at
+``bound · (1 + gap)``, or after ``stall`` perturbations in a row (at least 1000, twice the count
+before the last improvement) that found nothing better. On the Fernandes (2014) C3/C5
+two-stage instances, where the MIP's bound stays at its LP and its incumbent a few hundredths
+of a percent above the best known plan, the search alone (60 CPU s from the tier heuristic's
+start) reaches the best known plan of PSC5-C3 and one below that of PSC2-C3 but stalls
+0.02-0.15 % above on C5; merging its best local optima takes PSC3-C5 from +0.14 % to the best
+known plan in 7 s. After the MIP within ``three_tier`` see BENCHMARKS.md. The best open sets
+are finally re-priced by an LP (HiGHS), whose flows make the plan.
 
 Costs and tonnages are scaled to integers for the min-cost flow (costs to about 10⁷ at the
 largest, tonnages to about 10⁹ in total, by powers of ten: integral data stays exact); the LP
