@@ -368,7 +368,6 @@ def test_merge_step_solves_the_mip_restricted_to_the_kept_candidates(seed):
     from netplan.siting._tt_ils import FlowPricer, _merge
     from netplan.siting._tt_prep import prepare
     inst = _tiny_multi(seed)
-    w, c1, c2, f1, f2, cap1, cap2, rates = inst
     keep = [np.array([True, True, seed % 2 == 0]), np.array([True, seed % 3 != 0])]
     want = min(_lp_price(o1, o2, *inst, 1.0, 0.0) for o1, o2 in _open_sets(3, 2)
                if not (o1 & ~keep[0]).any() and not (o2 & ~keep[1]).any())

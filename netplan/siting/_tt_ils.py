@@ -24,12 +24,12 @@ two-stage instances, where the MIP's bound stays at its LP and its incumbent a f
 of a percent above the best known plan, the search alone (60 CPU s from the tier heuristic's
 start) reaches the best known plan of PSC5-C3 and one below that of PSC2-C3 but stalls
 0.02-0.15 % above on C5; merging its best local optima takes PSC3-C5 from +0.14 % to the best
-known plan in 7 s. After the MIP within ``three_tier`` see BENCHMARKS.md. The best open sets
-are finally re-priced by an LP (HiGHS), whose flows make the plan.
+known plan in 7 s. After the MIP within ``three_tier`` see BENCHMARKS.md. The plan of the best
+open sets is finally solved exactly (the block's model with those sites fixed open, HiGHS).
 
 Costs and tonnages are scaled to integers for the min-cost flow (costs to about 10⁷ at the
-largest, tonnages to about 10⁹ in total, by powers of ten: integral data stays exact); the LP
-that prices the final plan uses the unscaled values.
+largest, tonnages to about 10⁹ in total, by powers of ten: integral data stays exact); the
+final plan's flows and costs use the unscaled values.
 """
 
 from __future__ import annotations
@@ -38,13 +38,10 @@ import logging
 import math
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.graph.python import min_cost_flow
-from scipy.optimize import linprog
 
 from netplan.siting._mip import clock
 from netplan.siting._tt_prep import StreamData
-from netplan.siting._tt_split import _largest
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +71,6 @@ class FlowPricer:
         maxc = max((float(u.max()) for u in unit if len(u)), default=0.0)
         self.sc = _pow10(1e7 / maxc) if maxc > 0 else 1.0
         self.sf = _pow10(1e9 / self.total)
-        self.unit = unit
         self.cost_i = [np.rint(u * self.sc).astype(np.int64) for u in unit]
         self.w_i = np.rint(w * self.sf).astype(np.int64)
         tot_i = int(self.w_i.sum())
@@ -94,7 +90,6 @@ class FlowPricer:
         self.src_nodes = np.flatnonzero(self.w_i > 0)
         self.sup_nodes = np.append(self.src_nodes, self.sink).astype(np.int64)
         self.sup = np.append(self.w_i[self.src_nodes], -tot_i).astype(np.int64)
-        self.light = np.flatnonzero(w <= 0)
         self.cache: dict[bytes, float] = {}
         self.n_priced = 0
 
@@ -119,7 +114,7 @@ class FlowPricer:
 
     def _arcs(self, opens: list[np.ndarray]):
         sd = self.sd
-        tails, heads, caps, costs, which = [], [], [], [], []
+        tails, heads, caps, costs = [], [], [], []
         for t, td in enumerate(sd.tiers):
             on = opens[t][td.pb] & (opens[t - 1][td.pa] if t else True)
             pos = np.flatnonzero(on)
@@ -128,7 +123,6 @@ class FlowPricer:
             heads.append(self.base_in[t] + td.pb[pos])
             caps.append(np.full(len(pos), self.tot_i, dtype=np.int64))
             costs.append(self.cost_i[t][pos])
-            which.append(pos)
         for t in range(self.T):
             o = np.flatnonzero(opens[t])
             tails.append(self.base_in[t] + o)
@@ -140,7 +134,7 @@ class FlowPricer:
         heads.append(np.full(len(o), self.sink, dtype=np.int64))
         caps.append(np.full(len(o), self.tot_i, dtype=np.int64))
         costs.append(np.zeros(len(o), dtype=np.int64))
-        return tails, heads, caps, costs, which
+        return tails, heads, caps, costs
 
     def price(self, opens: list[np.ndarray]) -> float:
         """Fixed cost plus min-cost-flow transport cost of an open set, CNY/yr (inf: no plan)."""
@@ -151,7 +145,7 @@ class FlowPricer:
         val = math.inf
         if self.feasible_sets(opens):
             self.n_priced += 1
-            tails, heads, caps, costs, _ = self._arcs(opens)
+            tails, heads, caps, costs = self._arcs(opens)
             f = min_cost_flow.SimpleMinCostFlow()
             f.add_arcs_with_capacity_and_unit_cost(
                 np.concatenate(tails).astype(np.int64), np.concatenate(heads).astype(np.int64),
@@ -164,85 +158,14 @@ class FlowPricer:
         self.cache[k] = val
         return val
 
-    def plan(self, opens: list[np.ndarray]) -> tuple | None:
-        """The plan ``(opens, assigns, flows)`` of an open set, flows by an exact LP (None when
-        the LP finds none)."""
-        sd = self.sd
-        tails, heads, caps, _, which = self._arcs(opens)
-        n_pair = sum(len(p) for p in which)
-        if n_pair == 0:
-            return None
-        cost = np.concatenate([self.unit[t][which[t]] for t in range(self.T)])
-        off = np.cumsum([0] + [len(p) for p in which])
-        rows, cols, vals = [], [], []
-        b_eq, n_eq = [], 0
-        # demand rows: outflow = w
-        t0 = sd.tiers[0]
-        src0 = t0.pa[which[0]]
-        pos_dem = np.flatnonzero(sd.w > 0)
-        row_of = np.full(len(sd.w), -1)
-        row_of[pos_dem] = np.arange(len(pos_dem))
-        ok = row_of[src0] >= 0
-        rows.append(row_of[src0[ok]])
-        cols.append(np.flatnonzero(ok))
-        vals.append(np.ones(int(ok.sum())))
-        b_eq.extend(sd.w[pos_dem].tolist())
-        n_eq = len(pos_dem)
-        # conservation at tiers below the top: inflow - outflow = 0
-        for t in range(self.T - 1):
-            td, up = sd.tiers[t], sd.tiers[t + 1]
-            o = np.flatnonzero(opens[t])
-            r = np.full(td.n, -1)
-            r[o] = n_eq + np.arange(len(o))
-            dst = td.pb[which[t]]
-            rows.append(r[dst])
-            cols.append(off[t] + np.arange(len(which[t])))
-            vals.append(np.ones(len(which[t])))
-            src = up.pa[which[t + 1]]
-            rows.append(r[src])
-            cols.append(off[t + 1] + np.arange(len(which[t + 1])))
-            vals.append(-np.ones(len(which[t + 1])))
-            b_eq.extend([0.0] * len(o))
-            n_eq += len(o)
-        a_eq = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                             shape=(n_eq, n_pair))
-        # capacity rows: inflow <= cap
-        ub_rows, ub_cols, b_ub, n_ub = [], [], [], 0
-        for t, td in enumerate(sd.tiers):
-            o = np.flatnonzero(opens[t] & np.isfinite(td.cap))
-            r = np.full(td.n, -1)
-            r[o] = n_ub + np.arange(len(o))
-            dst = td.pb[which[t]]
-            sel = r[dst] >= 0
-            ub_rows.append(r[dst][sel])
-            ub_cols.append(off[t] + np.flatnonzero(sel))
-            b_ub.extend(td.cap[o].tolist())
-            n_ub += len(o)
-        a_ub = (sp.csr_matrix((np.ones(sum(len(x) for x in ub_rows)),
-                               (np.concatenate(ub_rows), np.concatenate(ub_cols))),
-                              shape=(n_ub, n_pair)) if n_ub else None)
-        res = linprog(cost, A_ub=a_ub, b_ub=b_ub if n_ub else None, A_eq=a_eq, b_eq=b_eq,
-                      bounds=(0, None), method="highs")
-        if res.status != 0:
-            return None
-        x = np.where(res.x > 1e-9, res.x, 0.0)
-        flows, assigns = [], []
-        for t, td in enumerate(sd.tiers):
-            pos = which[t]
-            amt = x[off[t]:off[t + 1]]
-            on = amt > 0
-            flows.append((td.pa[pos][on].copy(), td.pb[pos][on].copy(), amt[on]))
-            n_src = len(sd.w) if t == 0 else sd.tiers[t - 1].n
-            assigns.append(_largest(td.pa[pos], td.pb[pos], amt, n_src))
-        # weightless demands: the nearest open tier-1 candidate, if any (served at no cost)
-        if len(self.light):
-            lit = np.isin(t0.pa, self.light) & opens[0][t0.pb]
-            order = np.lexsort((t0.pd[lit], t0.pa[lit]))
-            pa, pb = t0.pa[lit][order], t0.pb[lit][order]
-            first = np.ones(len(pa), dtype=bool)
-            first[1:] = pa[1:] != pa[:-1]
-            assigns[0][pa[first]] = pb[first]
-        return [o.copy() for o in opens], assigns, flows
+    def plan(self, opens: list[np.ndarray], solver: str = "scip", seed: int = 0) -> tuple | None:
+        """The plan ``(opens, assigns, flows)`` of an open set: the block's model with exactly
+        those candidates open, solved exactly (HiGHS; an LP once presolve fixes the sites), or
+        None when it has no plan."""
+        from netplan.siting._tt_heur import _restricted
+        got, _ = _restricted([self.sd], [opens], [], None, solver, 60.0, seed, None,
+                             force=[opens], gap=1e-9)
+        return None if got is None else got[0]
 
 
 def _moves(sd: StreamData, opens: list[np.ndarray]) -> list[tuple[int, int, int]]:
@@ -352,19 +275,20 @@ def _ranked(pr: FlowPricer, best: list[np.ndarray], deadline: float) -> list[np.
 
 
 def _merge(pr: FlowPricer, keep: list[np.ndarray], start: list[np.ndarray], limit_s: float,
-           seed: int, gap: float):
+           seed: int, gap: float, solver: str = "scip"):
     """The block's MIP restricted to the candidates ``keep`` (HiGHS), from the plan of
     ``start``: the open sets of its best plan, or None."""
     from netplan.siting._tt_heur import _restricted
-    hint = pr.plan(start)
-    got, _ = _restricted([pr.sd], [keep], [], None, "scip", limit_s, seed,
+    hint = pr.plan(start, solver, seed)
+    got, _ = _restricted([pr.sd], [keep], [], None, solver, limit_s, seed,
                          None if hint is None else [hint], gap=gap)
     return None if got is None else [np.asarray(o, dtype=bool) for o in got[0][0]]
 
 
 def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: int = 0,
             bound: float = -math.inf, gap: float = 0.0, max_scan: int = 300,
-            stall: int = 1000, others: list | None = None, elite: int = 8) -> tuple | None:
+            stall: int = 1000, others: list | None = None, elite: int = 8,
+            solver: str = "scip") -> tuple | None:
     """Best plan found from the open sets ``opens0`` by iterated local search and merging
     (module doc).
 
@@ -390,6 +314,9 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
         also the restricted MIPs' relative gap.
     others
         More plans' open sets (per tier) that join the pool of local optima to merge.
+    solver
+        OR-Tools solver name the restricted models are built for (multi-source models are
+        solved by HiGHS whatever it is, as in ``_tt_split``).
 
     Returns
     -------
@@ -446,7 +373,7 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
         k = pr.key(keep)
         if k not in merged:
             merged.add(k)
-            got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap)
+            got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap, solver)
             v = math.inf if got is None else pr.price(got)
             log.debug("merge of %d local optima and %d more (%s candidates): %.1f, best %.1f",
                       len(top), extra, [int(x.sum()) for x in keep], v, best_val)
@@ -460,4 +387,4 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
                 break
             elite *= 2
             extra = 4 if extra == 0 else 2 * extra
-    return pr.plan(best)
+    return pr.plan(best, solver, seed)

@@ -359,7 +359,7 @@ def three_tier(
             plan_ils = _tt_ils.improve(
                 sub[0], plans_all[order[0]][0][0], t_block + limit - reserve, seed=seed,
                 bound=max(res.bound, lp_bound), gap=mip_gap,
-                others=[plans_all[i][0][0] for i in order[1:]])
+                others=[plans_all[i][0][0] for i in order[1:]], solver=solver)
             if plan_ils is not None:
                 candidates.append(evaluate(handles, sub, [plan_ils]))
         if not candidates:
