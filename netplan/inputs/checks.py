@@ -16,7 +16,7 @@ from netplan import coords
 from netplan.errors import Problem
 from netplan.inputs.columns import value_aliases
 from netplan.inputs.crs import transformer
-from netplan.inputs.geom import parse_number
+from netplan.inputs.numbers import check_cell, field_range
 
 #: a point further than this outside the county boundary is an error; closer, a warning (metres)
 OUTSIDE_ERROR_M = 250.0
@@ -61,29 +61,27 @@ def check_ids(df: pd.DataFrame, col: str, file: str, problems: list[Problem]) ->
 
 
 def check_numbers(df: pd.DataFrame, cols: Iterable[str], file: str, problems: list[Problem], *,
-                  factor: dict[str, float] | None = None, blank: float = 0.0,
+                  table: str, factor: dict[str, float] | None = None,
                   integer: Sequence[str] = ()) -> pd.DataFrame:
-    """Quantities as floats (× ``factor`` per column for unit conversion); non-numeric, negative and
-    non-finite cells reported per row. Blank cells become ``blank`` (0, or NaN where unknown)."""
+    """Quantities as floats (× ``factor`` per column for unit conversion), each cell read by
+    :func:`netplan.inputs.numbers.check_cell` against ``table``'s range for the column
+    (data/columns.toml ``[ranges]``): text, NaN-like markers, infinity, negative and implausible
+    values are reported per row and never read as 0; a blank is 0, unknown (NaN) or an error as the
+    range says. Refused cells hold NaN in the result (the caller raises on the errors)."""
     df = df.copy()
     for col in cols:
         if col not in df.columns:
             continue
-        vals = np.full(len(df), blank, dtype=float)
+        rng = field_range(table, col)
+        vals = np.full(len(df), np.nan, dtype=float)
         for i, raw in enumerate(df[col].tolist()):
-            v = parse_number(raw)
+            v = check_cell(raw, rng, file, i + 1, col, problems, factor=(factor or {}).get(col, 1.0))
             if v is None:
                 continue
-            if np.isnan(v):
-                problems.append(Problem(file, i + 1, col, f"not a number: '{raw}'"))
-                continue
-            if v < 0:
-                problems.append(Problem(file, i + 1, col, f"negative quantity {v:g}"))
-                continue
-            if col in integer and not float(v).is_integer():
+            if col in integer and np.isfinite(v) and not float(v).is_integer():
                 problems.append(Problem(file, i + 1, col, f"{v:g} is not a whole number of head",
                                         "warning"))
-            vals[i] = v * (factor or {}).get(col, 1.0)
+            vals[i] = v
         df[col] = vals
     return df
 

@@ -418,8 +418,8 @@ def _villages(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.G
     factors = _area_factors(df if not isinstance(df, gpd.GeoDataFrame) else
                             pd.DataFrame(df.drop(columns="geometry")), spec)
     qty = ["households", "population", *area_cols, *LIVESTOCK]
-    v = checks.check_numbers(v, qty, f, problems, factor=factors, integer=("households", "population",
-                                                                            *LIVESTOCK))
+    v = checks.check_numbers(v, qty, f, problems, table="villages", factor=factors,
+                             integer=("households", "population", *LIVESTOCK))
     if "population" not in v.columns:
         problems.append(Problem(f, None, "population", "no population column: recyclables will be "
                                 "zero", "warning"))
@@ -461,7 +461,8 @@ def _farms(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.GeoD
     codes = (checks.resolve_townships(t, f, towns, problems) if towns is not None
              else pd.Series([""] * len(t), dtype=object))
     species = checks.check_values(t, "species", "species", f, problems)
-    t = checks.check_numbers(t, ["stock_head"], f, problems, integer=("stock_head",))
+    t = checks.check_numbers(t, ["stock_head"], f, problems, table="farms",
+                             integer=("stock_head",))
     if "stock_head" not in t.columns:
         problems.append(Problem(f, None, "stock_head", "no stock_head column"))
     checks.check_inside(pts, boundary, metric, f, problems, what="farm")
@@ -496,7 +497,7 @@ def _sites(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.GeoD
                 problems.append(Problem(f, i + 1, "kind", "missing kind"))
     streams = checks.check_values(t, "streams", "streams", f, problems, multi=True, allow_star=True)
     tiers = checks.check_values(t, "tiers", "tiers", f, problems, multi=True, required=False)
-    t = checks.check_numbers(t, ["capacity_t"], f, problems, blank=np.nan)
+    t = checks.check_numbers(t, ["capacity_t"], f, problems, table="sites")
     status = (t["status"].astype(str).str.strip().replace({"": "existing", "nan": "existing"})
               if "status" in t.columns else pd.Series(["existing"] * len(t)))
     checks.check_inside(pts, boundary, metric, f, problems, what="site", severity="warning")

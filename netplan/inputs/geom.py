@@ -24,6 +24,7 @@ from netplan.inputs.crs import (
     points_to_wgs84,
     spec_of_family,
 )
+from netplan.inputs.numbers import read_cell
 
 _DMS = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?)\s*[°度]\s*(?:(\d+(?:\.\d+)?)\s*['′’分]\s*)?"
                   r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|”|''|秒)\s*)?([NSEWnsew东西南北]?)\s*$")
@@ -31,28 +32,25 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９．－，", "012345678
 
 
 def parse_number(text: object) -> float | None:
-    """A cell as a float: decimal (thousands commas and full-width digits allowed) or degrees in
-    d°m′s″ / 度分秒 form. None when blank; NaN when not a number."""
-    if text is None:
+    """A coordinate cell as a float: decimal (thousands commas and full-width digits allowed) or
+    degrees in d°m′s″ / 度分秒 form. None when blank or a NaN-like marker (``N/A``, ``-``: a missing
+    coordinate); NaN when not a number (text, infinity). Quantities are read by
+    :func:`netplan.inputs.numbers.check_cell` (the same decimal reader, with ranges)."""
+    cell = read_cell(text)
+    if cell.kind == "number":
+        return cell.value
+    if cell.kind in ("blank", "token"):
         return None
-    if isinstance(text, (int, float, np.integer, np.floating)) and not isinstance(text, bool):
-        v = float(text)
-        return None if np.isnan(v) else v
-    s = str(text).translate(_FULLWIDTH).strip()
-    if s == "" or s.lower() in ("nan", "none", "null", "na", "n/a", "-", "—"):
-        return None
-    try:
-        v = float(s.replace(",", "").replace(" ", ""))
-    except ValueError:
-        m = _DMS.match(s)
-        if not m:
-            return float("nan")
-        d, mi, se, hemi = m.groups()
-        v = abs(float(d)) + float(mi or 0) / 60.0 + float(se or 0) / 3600.0
-        if d.startswith("-") or hemi in ("S", "W", "s", "w", "南", "西"):
-            v = -v
-        return v
-    return v if np.isfinite(v) else float("nan")
+    if cell.kind == "inf":
+        return float("nan")
+    m = _DMS.match(str(text).translate(_FULLWIDTH).strip())
+    if not m:
+        return float("nan")
+    d, mi, se, hemi = m.groups()
+    v = abs(float(d)) + float(mi or 0) / 60.0 + float(se or 0) / 3600.0
+    if d.startswith("-") or hemi in ("S", "W", "s", "w", "南", "西"):
+        v = -v
+    return v
 
 
 def _gk_hint(metric_crs: str | None) -> str:
