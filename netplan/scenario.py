@@ -7,6 +7,7 @@ The format is documented in README.md ("Scenario file format").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from netplan._paths import data_file
 from netplan.errors import InputError, Problem
+from netplan.inputs.numbers import nonfinite_keys
 from netplan.model import TIERS
 from netplan.streams import load_streams, read_toml
 
@@ -145,6 +147,8 @@ class _Checker:
         if isinstance(v, bool) or not isinstance(v, int | float):
             self.err(f"{path}.{key}".lstrip("."), f"expected a number, got {v!r}")
             return None
+        if not math.isfinite(v):  # reported once for the whole document by nonfinite_keys
+            return None
         if (lo is not None and v < lo) or (hi is not None and v > hi):
             rng = f"[{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
             self.err(f"{path}.{key}".lstrip("."), f"{v} is outside {rng}")
@@ -179,25 +183,42 @@ def _tier(c: _Checker, raw: Any, path: str) -> TierParams | None:
     if isinstance(mins, int) and isinstance(maxs, int) and mins > maxs:
         c.err(f"{path}.min_per_township", f"min {mins} exceeds max {maxs}")
     vals = dict(
-        radius_m=c.number(raw, "radius_m", path, lo=0, default=None, allow_none=True),
-        capacity_t=c.number(raw, "capacity_t", path, lo=0, default=float("inf")),
-        capex_cny=c.number(raw, "capex_cny", path, lo=0, default=0.0),
-        lifetime_yr=c.number(raw, "lifetime_yr", path, lo=0, default=10.0),
+        radius_m=c.number(raw, "radius_m", path, lo=0, hi=_MAX_RADIUS_M, default=None,
+                          allow_none=True),
+        capacity_t=c.number(raw, "capacity_t", path, lo=0, hi=_MAX_CAPACITY_T, default=float("inf")),
+        capex_cny=c.number(raw, "capex_cny", path, lo=0, hi=_MAX_CAPEX_CNY, default=0.0),
+        lifetime_yr=c.number(raw, "lifetime_yr", path, lo=0, hi=_MAX_LIFETIME_YR, default=10.0),
         opex_share=c.number(raw, "opex_share", path, lo=0, hi=1, default=0.0),
-        rate_cny_per_tkm=c.number(raw, "rate_cny_per_tkm", path, lo=0, default=0.0),
+        rate_cny_per_tkm=c.number(raw, "rate_cny_per_tkm", path, lo=0, hi=_MAX_RATE_CNY_PER_TKM,
+                                  default=0.0),
     )
+    flags = {k: raw.get(k, d) for k, d in (("only_farming", True), ("keep_existing", False))}
+    for k, v in flags.items():
+        if not isinstance(v, bool):
+            c.err(f"{path}.{k}", f"expected true or false, got {v!r}")
     if any(v is None and k != "radius_m" for k, v in vals.items()):
         return None
     return TierParams(
         candidates=tuple(cands), min_per_township=mins if isinstance(mins, int) else None,
         max_per_township=maxs if isinstance(maxs, int) else None,
-        only_farming=bool(raw.get("only_farming", True)),
-        keep_existing=bool(raw.get("keep_existing", False)), **vals,
+        only_farming=flags["only_farming"] is True, keep_existing=flags["keep_existing"] is True,
+        **vals,
     )
+
+
+#: upper bounds of scenario values, beyond which a number is a typo rather than a plan (E: engineering
+#: estimates): a radius wider than any province (2,000 km), a capacity or capital cost beyond any single
+#: site (1e9 t/yr, 1e11 CNY), a lifetime beyond 200 years, a transport rate 1,000x any truck tariff
+#: (1e5 CNY/t·km), a penalty beyond 1e7 CNY/t, a time limit beyond 30 days.
+_MAX_RADIUS_M, _MAX_CAPACITY_T, _MAX_CAPEX_CNY, _MAX_LIFETIME_YR = 2e6, 1e9, 1e11, 200.0
+_MAX_RATE_CNY_PER_TKM, _MAX_PENALTY_CNY_PER_T, _MAX_TIME_S = 1e5, 1e7, 30 * 86400.0
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario TOML file.
+
+    NaN and infinity are refused anywhere in the file (TOML allows ``nan`` and ``inf``); numbers
+    outside their range, unknown keys, streams, tiers and indicators are reported.
 
     Raises
     ------
@@ -205,11 +226,48 @@ def load_scenario(path: str | Path) -> Scenario:
         Listing every problem found, each with the file and key.
     """
     p = Path(path).resolve()
+    if p.is_dir():
+        raise InputError("a folder, not a scenario file (give the .toml file)", file=str(path))
     raw = _read(p)
     c = _Checker(str(path))
+    for key in nonfinite_keys(raw):
+        c.err(key, "nan or inf is not a value: write the number")
     c.unknown(raw, _TOP_KEYS, "")
     known_streams = load_streams()
+    name, county_dir, solver, seed = _header(c, raw, p)
+    roads, roads_file, crow = _roads(c, raw, county_dir)
+    finance = raw.get("finance", {}) if isinstance(raw.get("finance", {}), Mapping) else {}
+    c.unknown(finance, {"discount_rate"}, "finance")
+    streams = _streams(c, raw, known_streams)
+    targets = _targets(c, raw, known_streams)
+    sharing = _sharing(c, raw, known_streams, streams)
+    columns = _columns(c, raw)
+    coef = raw.get("coefficients", {})
+    if not isinstance(coef, Mapping):
+        c.err("coefficients", "expected a table overriding data/coefficients.toml")
+        coef = {}
+    nums = dict(
+        time_limit_s=c.number(raw, "time_limit_s", "", lo=0.1, hi=_MAX_TIME_S, default=60.0),
+        routing_time_limit_s=c.number(raw, "routing_time_limit_s", "", lo=0.1, hi=_MAX_TIME_S,
+                                      default=2.0),
+        max_snap_m=c.number(roads, "max_snap_m", "roads", lo=1, hi=_MAX_RADIUS_M, default=1000.0),
+        circuity=c.number(roads, "circuity", "roads", lo=1, hi=5, default=1.3),
+        discount_rate=c.number(finance, "discount_rate", "finance", lo=0, hi=1, default=0.06),
+        existing_capex_share=c.number(raw, "existing_capex_share", "", lo=0, hi=1, default=0.2),
+        workday_h=c.number(raw, "workday_h", "", lo=1, hi=24, default=8.0),
+    )
+    if c.problems:
+        raise InputError(problems=c.problems)
+    return Scenario(
+        name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
+        seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
+        targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), columns=columns,
+        **nums,
+    )
 
+
+def _header(c: _Checker, raw: Mapping[str, Any], p: Path) -> tuple[str, Path, str, int]:
+    """name, county folder, solver and seed."""
     name = raw.get("name") or p.stem
     if not isinstance(name, str) or not name.replace("-", "").replace("_", "").isalnum():
         c.err("name", f"expected a short name of letters, digits, - and _, got {name!r}")
@@ -221,8 +279,8 @@ def load_scenario(path: str | Path) -> Scenario:
     else:
         county_dir = (p.parent / county).resolve()
         if not county_dir.is_dir():
-            c.err("county", f"county folder not found: {county_dir}")
-
+            what = "is a file, not a folder" if county_dir.exists() else "not found"
+            c.err("county", f"county folder {what}: {county_dir}")
     solver = raw.get("solver", "scip")
     if solver not in SOLVERS:
         c.err("solver", f"unknown solver {solver!r} (expected one of {', '.join(SOLVERS)})")
@@ -230,7 +288,12 @@ def load_scenario(path: str | Path) -> Scenario:
     if isinstance(seed, bool) or not isinstance(seed, int):
         c.err("seed", f"expected a whole number, got {seed!r}")
         seed = 0
+    return str(name), county_dir, str(solver), int(seed)
 
+
+def _roads(c: _Checker, raw: Mapping[str, Any], county_dir: Path
+           ) -> tuple[Mapping[str, Any], Path | None, bool]:
+    """The [roads] table, the road file (None: the county's default or crow-fly) and crow-fly flag."""
     roads = raw.get("roads", {})
     if not isinstance(roads, Mapping):
         c.err("roads", "expected a table")
@@ -247,63 +310,77 @@ def load_scenario(path: str | Path) -> Scenario:
         roads_file = (county_dir / rf).resolve()
         if not roads_file.exists():
             c.err("roads.file", f"road file not found: {roads_file}")
+    return roads, roads_file, crow
 
-    finance = raw.get("finance", {}) if isinstance(raw.get("finance", {}), Mapping) else {}
-    c.unknown(finance, {"discount_rate"}, "finance")
 
-    # streams
+def _streams(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any]) -> dict[str, StreamParams]:
+    """The enabled [streams.<id>] tables, in file order."""
     streams_raw = raw.get("streams", {})
     streams: dict[str, StreamParams] = {}
     if not isinstance(streams_raw, Mapping) or not streams_raw:
         c.err("streams", "expected at least one [streams.<id>] table")
-        streams_raw = {}
+        return streams
     for sid, sraw in streams_raw.items():
         path_s = f"streams.{sid}"
-        if sid not in known_streams:
-            c.err(path_s, f"unknown stream (known: {', '.join(known_streams)})")
+        if sid not in known:
+            c.err(path_s, f"unknown stream (known: {', '.join(known)})")
             continue
         if not isinstance(sraw, Mapping):
             c.err(path_s, "expected a table")
             continue
         if sraw.get("enabled", True) is False:
             continue
-        c.unknown(sraw, _STREAM_KEYS, path_s)
-        tiers: dict[str, TierParams] = {}
-        for t in TIERS:
-            if t not in sraw:
-                c.err(f"{path_s}.{t}", "missing tier table")
-                continue
-            tp = _tier(c, sraw[t], f"{path_s}.{t}")
-            if tp is not None:
-                tiers[t] = tp
-        cov_on = sraw.get("coverage_on", "weight")
-        if cov_on not in ("weight", "count"):
-            c.err(f"{path_s}.coverage_on", f"expected \"weight\" or \"count\", got {cov_on!r}")
-        vals = dict(
-            capture_rate=c.number(sraw, "capture_rate", path_s, lo=0, hi=1, default=1.0),
-            baseline_use_share=c.number(sraw, "baseline_use_share", path_s, lo=0, hi=1, default=0.0),
-            coverage_target=c.number(sraw, "coverage_target", path_s, lo=0, hi=1, default=1.0),
-            unserved_penalty_cny_per_t=c.number(sraw, "unserved_penalty_cny_per_t", path_s, lo=0,
-                                                default=0.0),
-            rounds_per_year=c.number(sraw, "rounds_per_year", path_s, lo=0.01, default=12.0),
-        )
-        peak = dict(
-            peak_days=c.number(sraw, "peak_days", path_s, lo=1, hi=366, default=None, allow_none=True),
-            peak_share=c.number(sraw, "peak_share", path_s, lo=0.0001, hi=1, default=None,
-                                allow_none=True),
-        )
-        if (peak["peak_days"] is None) != (peak["peak_share"] is None):
-            c.err(f"{path_s}.peak_days", "give both peak_days and peak_share, or neither")
-        veh = {k: sraw.get(k, "light_truck") for k in ("collection_vehicle", "haul_vehicle")}
-        for k, v in veh.items():
-            if not isinstance(v, str):
-                c.err(f"{path_s}.{k}", f"expected a vehicle name, got {v!r}")
-        if len(tiers) == len(TIERS) and all(v is not None for v in vals.values()):
-            streams[sid] = StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
-                                        collection_vehicle=str(veh["collection_vehicle"]),
-                                        haul_vehicle=str(veh["haul_vehicle"]), **vals, **peak)
+        sp = _stream(c, sid, sraw)
+        if sp is not None:
+            streams[sid] = sp
+    return streams
 
-    # targets: {stream: {indicator: value}}
+
+def _stream(c: _Checker, sid: str, sraw: Mapping[str, Any]) -> StreamParams | None:
+    """One stream's parameters and tiers; None (with the problems recorded) when any is bad."""
+    path_s = f"streams.{sid}"
+    c.unknown(sraw, _STREAM_KEYS, path_s)
+    tiers: dict[str, TierParams] = {}
+    for t in TIERS:
+        if t not in sraw:
+            c.err(f"{path_s}.{t}", "missing tier table")
+            continue
+        tp = _tier(c, sraw[t], f"{path_s}.{t}")
+        if tp is not None:
+            tiers[t] = tp
+    cov_on = sraw.get("coverage_on", "weight")
+    if cov_on not in ("weight", "count"):
+        c.err(f"{path_s}.coverage_on", f"expected \"weight\" or \"count\", got {cov_on!r}")
+    vals = dict(
+        capture_rate=c.number(sraw, "capture_rate", path_s, lo=0, hi=1, default=1.0),
+        baseline_use_share=c.number(sraw, "baseline_use_share", path_s, lo=0, hi=1, default=0.0),
+        coverage_target=c.number(sraw, "coverage_target", path_s, lo=0, hi=1, default=1.0),
+        unserved_penalty_cny_per_t=c.number(sraw, "unserved_penalty_cny_per_t", path_s, lo=0,
+                                            hi=_MAX_PENALTY_CNY_PER_T, default=0.0),
+        rounds_per_year=c.number(sraw, "rounds_per_year", path_s, lo=0.01, hi=366 * 24,
+                                 default=12.0),
+    )
+    peak = dict(
+        peak_days=c.number(sraw, "peak_days", path_s, lo=1, hi=366, default=None, allow_none=True),
+        peak_share=c.number(sraw, "peak_share", path_s, lo=0.0001, hi=1, default=None,
+                            allow_none=True),
+    )
+    if (peak["peak_days"] is None) != (peak["peak_share"] is None):
+        c.err(f"{path_s}.peak_days", "give both peak_days and peak_share, or neither")
+    veh = {k: sraw.get(k, "light_truck") for k in ("collection_vehicle", "haul_vehicle")}
+    for k, v in veh.items():
+        if not isinstance(v, str):
+            c.err(f"{path_s}.{k}", f"expected a vehicle name, got {v!r}")
+    if len(tiers) != len(TIERS) or any(v is None for v in vals.values()):
+        return None
+    return StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
+                        collection_vehicle=str(veh["collection_vehicle"]),
+                        haul_vehicle=str(veh["haul_vehicle"]), **vals, **peak)
+
+
+def _targets(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any]
+             ) -> dict[tuple[str, str], float]:
+    """{(stream, indicator): value} from [targets] (a table, a preset name, or both)."""
     targets: dict[tuple[str, str], float] = {}
     traw = raw.get("targets", {})
     if isinstance(traw, str):
@@ -314,8 +391,8 @@ def load_scenario(path: str | Path) -> Scenario:
     for sid, inds in traw.items():
         if sid == "preset":
             continue
-        if sid not in known_streams:
-            c.err(f"targets.{sid}", f"unknown stream (known: {', '.join(known_streams)})")
+        if sid not in known:
+            c.err(f"targets.{sid}", f"unknown stream (known: {', '.join(known)})")
             continue
         if not isinstance(inds, Mapping):
             c.err(f"targets.{sid}", "expected a table of indicator = value")
@@ -332,13 +409,17 @@ def load_scenario(path: str | Path) -> Scenario:
         for sid, inds in base.items():
             for ind, val in inds.items():
                 targets.setdefault((sid, ind), float(val))
+    return targets
 
-    # sharing
+
+def _sharing(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any],
+             streams: Mapping[str, StreamParams]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """[sharing] tier = [[stream, ...], ...]: groups of enabled streams sharing a tier's sites."""
     sharing: dict[str, tuple[tuple[str, ...], ...]] = {}
     sh = raw.get("sharing", {})
     if not isinstance(sh, Mapping):
         c.err("sharing", "expected a table tier = [[stream, ...], ...]")
-        sh = {}
+        return sharing
     for tier, groups in sh.items():
         if tier not in TIERS:
             c.err(f"sharing.{tier}", f"unknown tier (known: {', '.join(TIERS)})")
@@ -348,19 +429,22 @@ def load_scenario(path: str | Path) -> Scenario:
             if not isinstance(g, list) or not all(isinstance(s, str) for s in g):
                 c.err(f"sharing.{tier}", "expected a list of lists of stream ids")
                 continue
-            bad = [s for s in g if s not in known_streams]
+            bad = [s for s in g if s not in known]
             if bad:
                 c.err(f"sharing.{tier}", f"unknown stream(s) {', '.join(bad)}")
                 continue
             ok_groups.append(tuple(s for s in g if s in streams))
         sharing[tier] = tuple(x for x in ok_groups if len(x) > 1)
+    return sharing
 
-    # column mapping for the county folder's tables: [columns.villages] name = "自然村名称"
+
+def _columns(c: _Checker, raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Column mapping for the county folder's tables: [columns.villages] name = "自然村名称"."""
     columns: dict[str, dict[str, str]] = {}
     craw = raw.get("columns", {})
     if not isinstance(craw, Mapping):
         c.err("columns", "expected tables [columns.<file>] of canonical name = \"your header\"")
-        craw = {}
+        return columns
     for fkey, mapping in craw.items():
         if fkey not in COLUMN_FILES:
             c.err(f"columns.{fkey}", f"unknown file (expected one of: {', '.join(COLUMN_FILES)})")
@@ -368,29 +452,7 @@ def load_scenario(path: str | Path) -> Scenario:
             c.err(f"columns.{fkey}", "expected canonical name = \"header in your file\" pairs")
         else:
             columns[fkey] = {str(k): v for k, v in mapping.items()}
-
-    coef = raw.get("coefficients", {})
-    if not isinstance(coef, Mapping):
-        c.err("coefficients", "expected a table overriding data/coefficients.toml")
-        coef = {}
-
-    nums = dict(
-        time_limit_s=c.number(raw, "time_limit_s", "", lo=0.1, default=60.0),
-        routing_time_limit_s=c.number(raw, "routing_time_limit_s", "", lo=0.1, default=2.0),
-        max_snap_m=c.number(roads, "max_snap_m", "roads", lo=1, default=1000.0),
-        circuity=c.number(roads, "circuity", "roads", lo=1, hi=5, default=1.3),
-        discount_rate=c.number(finance, "discount_rate", "finance", lo=0, hi=1, default=0.06),
-        existing_capex_share=c.number(raw, "existing_capex_share", "", lo=0, hi=1, default=0.2),
-        workday_h=c.number(raw, "workday_h", "", lo=1, hi=24, default=8.0),
-    )
-    if c.problems:
-        raise InputError(problems=c.problems)
-    return Scenario(
-        name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
-        seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
-        targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), columns=columns,
-        **nums,
-    )
+    return columns
 
 
 def _preset(c: _Checker, name: Any) -> dict[str, Any]:
