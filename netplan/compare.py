@@ -10,14 +10,13 @@ import html
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
 from netplan.errors import InputError
 from netplan.export import staging, write_csv
-from netplan.report import CSS, STREAM_ZH, _fmt, write_xlsx
+from netplan.report import CSS, STREAM_ZH, fmt_number, write_xlsx
 
 KEY = ["stream", "indicator", "label_zh", "unit"]
 
@@ -123,12 +122,12 @@ def compare_html(table: pd.DataFrame, misses: dict[str, list[str]], *, map_link:
             elif met is False:
                 cls.append("miss")
             c = f" class='{' '.join(cls)}'" if cls else ""
-            cells.append(f"<td{c}>{_fmt(v, unit)}</td>")
+            cells.append(f"<td{c}>{fmt_number(v, unit)}</td>")
         for lab in labels[1:]:
             d = r[f"Δ {lab}"]
             sign = "+" if not pd.isna(d) and d > 0 else ""
-            cells.append(f"<td>{'' if pd.isna(d) or abs(d) < 1e-9 else sign + _fmt(d, unit)}</td>")
-        tgt = "" if pd.isna(r["target"]) else "≥ " + _fmt(r["target"], unit)
+            cells.append(f"<td>{'' if pd.isna(d) or abs(d) < 1e-9 else sign + fmt_number(d, unit)}</td>")
+        tgt = "" if pd.isna(r["target"]) else "≥ " + fmt_number(r["target"], unit)
         rows.append(f"<tr><td class=l>{e(STREAM_ZH.get(r['stream'], r['stream']))}</td>"
                     f"<td class=l>{e(str(r['label_zh']))} <span class=note>{e(r['indicator'])} "
                     f"({e(str(unit))})</span></td><td>{tgt}</td>{''.join(cells)}</tr>")
@@ -199,37 +198,3 @@ def write_compare(table: pd.DataFrame, misses: dict[str, list[str]], out_dir: st
         (tmp / "compare.html").write_text(compare_html(table, misses, map_link=has_map),
                                           encoding="utf-8")
     return [out / n for n in names]
-
-
-def console_table(table: pd.DataFrame, misses: dict[str, list[str]]) -> Any:
-    """A rich Table of the comparison (targets and the main cost/CO2 rows)."""
-    from rich.table import Table
-
-    labels = table.attrs["runs"]
-    t = Table(title="netplan compare")
-    for c in ("stream", "indicator", "target", *labels):
-        t.add_column(c)
-    main = {"total_cost_cny_yr", "transport_co2_kg_yr", "capex_cny", "targets_missed"}
-    show = table[table["target"].notna() | table["indicator"].isin(main)]
-    for r in show.to_dict("records"):
-        cells = []
-        for lab in labels:
-            v = _fmt(r[lab], r["unit"])
-            m = r[f"{lab} met"]
-            cells.append(f"[green]{v}[/]" if m is True else f"[red]{v}[/]" if m is False else v)
-        tgt = "" if pd.isna(r["target"]) else "≥ " + _fmt(r["target"], r["unit"])
-        t.add_row(r["stream"], f"{r['indicator']} {r['label_zh']}", tgt, *cells)
-    return t
-
-
-def compare_command(runs: list[Path], out: Path | None = None) -> None:
-    """`netplan compare RUN_A RUN_B [...] --out DIR` (registered in netplan.cli)."""
-    from netplan.cli import out_console
-
-    table, misses = compare_runs(list(runs))
-    out_console.print(console_table(table, misses))
-    for lab, m in misses.items():
-        out_console.print(f"{lab}: " + (f"[red]misses {', '.join(m)}[/]" if m else "[green]all targets met[/]"))
-    if out is not None:
-        files = write_compare(table, misses, out, run_dirs=list(runs))
-        out_console.print(f"wrote {', '.join(f.name for f in files)} to {out}")

@@ -22,12 +22,10 @@ parent_id       上级站点     optional: the next-tier site it sends to (defau
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import typer
 
 from netplan.coords import bd09_to_wgs84, gcj02_to_wgs84
 from netplan.errors import InputError, Problem
@@ -389,20 +387,3 @@ def fix_masks(cands: pd.DataFrame, fix: pd.DataFrame | None, stream: str, tier: 
     closed = np.isin(ids, f.loc[f["status"] == "closed", "site_id"].to_numpy())
     return keep, closed
 
-
-def evaluate_command(
-    layout: Annotated[Path, typer.Argument(help="Layout table (CSV/XLSX): site_id, streams, tier, "
-                                                "lon, lat, capacity_t, status")],
-    scenario: Annotated[Path, typer.Option(help="Scenario TOML file")],
-    out: Annotated[Path | None, typer.Option(help="Output folder (default maps/<name>-layout)")] = None,
-    no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the HTML maps")] = False,
-    db: Annotated[str | None, typer.Option(help="Also write to PostGIS: postgresql://…")] = None,
-) -> None:
-    """Score a hand-made layout against the scenario's targets; same outputs as `netplan plan`."""
-    from netplan.cli import _run
-    from netplan.scenario import load_scenario
-
-    sc = load_scenario(scenario)
-    table = read_layout(layout, streams=sc.stream_ids)
-    _run(scenario, out or Path("maps") / f"{sc.name}-{layout.stem}", maps=not no_maps,
-         layout_table=table, db=db)

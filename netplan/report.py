@@ -95,7 +95,7 @@ iframe{width:100%;height:520px;border:1px solid #ccc}nav a{margin-right:1em}
 """
 
 
-def _fmt(v: Any, unit: str) -> str:
+def fmt_number(v: Any, unit: str) -> str:
     """A bare number (no unit) for tables whose row label carries the unit (compare.html); the
     report's own KPI values go through :func:`netplan.maps.text.fmt_kpi`, like the maps."""
     if v is None or (isinstance(v, float) and pd.isna(v)):

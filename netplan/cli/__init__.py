@@ -13,10 +13,14 @@ from __future__ import annotations
 import sys
 
 from netplan.cli._app import app, friendly
+
+# the command modules, in the order `netplan --help` lists their commands
+# isort: off
 from netplan.cli import run  # noqa: F401  (demo, plan, evaluate)
 from netplan.cli import validate  # noqa: F401
 from netplan.cli import compare  # noqa: F401
 from netplan.cli import batch  # noqa: F401
+# isort: on
 
 __all__ = ["app", "friendly", "main"]
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from netplan.cli._app import app, friendly
+
 EXIT_PARTIAL = 1
 
 
+@app.command("batch")
+@friendly
 def batch_command(
     region_dir: Annotated[Path, typer.Argument(help="Region folder: one county folder (with county.toml) per county")],
     scenario: Annotated[Path, typer.Option("--scenario", "-s", help="Scenario TOML applied to every county")],
@@ -73,7 +77,7 @@ def batch_command(
     region = merge_region(out_dir, res.counties, maps=not no_maps, tier3=t3,
                           title=f"{scen.title} — {region_dir.resolve().name} "
                                 f"({len(res.counties)} counties)")
-    out_console.print(_summary_table(region.counties))
+    out_console.print(summary_table(region.counties))
     if region.tier3 is not None and len(region.tier3.summary):
         for r in region.tier3.summary.itertuples(index=False):
             out_console.print(f"tier 3 across counties, {r.stream}: {r.n_centres_county} → "
@@ -95,7 +99,8 @@ def short_error(error: str | None, lines: int = 2) -> str:
     return " ".join(parts[:lines])
 
 
-def _summary_table(counties) -> Table:
+def summary_table(counties: Any) -> Table:
+    """Rich table of the counties of a batch: status and targets met / missed."""
     t = Table(title="Counties — targets met")
     for col in ("county", "", "status", "met", "missed"):
         t.add_column(col)

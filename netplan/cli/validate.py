@@ -9,10 +9,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-EXIT_INPUT = 2
+from netplan.cli._app import EXIT_INPUT, EXIT_INTERNAL, app
+
 _STYLE = {"error": "bold red", "warning": "yellow", "note": "dim"}
 
 
+@app.command("validate")
 def validate_command(
     data_dir: Annotated[Path, typer.Argument(help="County folder (county.toml, boundary, villages, ...)")],
     scenario: Annotated[Path | None, typer.Option("--scenario", "-s", help="Scenario TOML to check too")] = None,
@@ -35,7 +37,7 @@ def validate_command(
             raise
         out.print(f"[bold red]Internal error[/] ({type(exc).__name__}): {escape(str(exc))}\n"
                   "Re-run with NETPLAN_DEBUG=1 for the traceback and report it.")
-        raise typer.Exit(70) from None
+        raise typer.Exit(EXIT_INTERNAL) from None
     for sev in ("error", "warning", "note"):
         probs = [p for p in report.problems if p.severity == sev]
         if not probs or (quiet and sev != "error"):

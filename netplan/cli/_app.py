@@ -1,0 +1,81 @@
+"""The command layer's shared parts: the typer app, the consoles, exit codes and :func:`friendly`.
+
+Only modules of ``netplan.cli`` import this (and typer and rich); the library never does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netplan.errors import InfeasibleError, InputError, NetplanError, SolverTimeout
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Plan three-tier rural waste recovery networks (村-镇-县).")
+console = Console(stderr=True)
+out_console = Console()
+
+EXIT_INPUT, EXIT_INFEASIBLE, EXIT_TIMEOUT, EXIT_OTHER, EXIT_INTERNAL = 2, 3, 4, 1, 70
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn netplan errors into a message and an exit code (set NETPLAN_DEBUG=1 for tracebacks)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except InputError as exc:
+            console.print(f"[bold red]Input error[/]: {exc}", highlight=False)
+            raise typer.Exit(EXIT_INPUT) from None
+        except InfeasibleError as exc:
+            console.print(f"[bold red]No feasible plan[/]: {exc}", highlight=False)
+            raise typer.Exit(EXIT_INFEASIBLE) from None
+        except SolverTimeout as exc:
+            console.print(f"[bold red]Solver time limit[/]: {exc}", highlight=False)
+            raise typer.Exit(EXIT_TIMEOUT) from None
+        except NetplanError as exc:
+            console.print(f"[bold red]Error[/]: {exc}", highlight=False)
+            raise typer.Exit(EXIT_OTHER) from None
+        except KeyboardInterrupt:
+            console.print("[yellow]Interrupted; nothing was written.[/]")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # an internal error: say so plainly, no traceback unless asked
+            if os.environ.get("NETPLAN_DEBUG"):
+                raise
+            console.print(f"[bold red]Internal error[/] ({type(exc).__name__}): {exc}\n"
+                          "Nothing was written. Re-run with NETPLAN_DEBUG=1 for the traceback and "
+                          "report it.", highlight=False)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper
+
+
+def kpi_table(kpis: Any, title: str) -> Table:
+    """Rich table of the targets: stream, indicator, achieved, target, pass/fail."""
+    t = Table(title=title, show_lines=False)
+    for col in ("stream", "indicator", "achieved", "target", ""):
+        t.add_column(col)
+    rows = kpis[kpis["target"].notna()]
+    for r in rows.itertuples(index=False):
+        ok = bool(r.met)
+        t.add_row(r.stream, f"{r.indicator} {r.label_zh}", f"{r.value:.1%}", f"≥ {float(r.target):.0%}",
+                  "[green]met[/]" if ok else "[red]missed[/]")
+    return t
+
+
+def check_background(background: str) -> None:
+    """Raise InputError for a map background the maps do not know."""
+    from netplan.maps import BACKGROUNDS
+
+    if background not in BACKGROUNDS:
+        msg = f"unknown map background {background!r} (expected one of {', '.join(BACKGROUNDS)})"
+        raise InputError(msg, field="--background")
