@@ -231,7 +231,7 @@ def merge_region(out_dir: str | Path, results: Sequence[CountyResult], *, title:
     counties, kpis, layers = county_table(results)
     if callable(tier3):
         tier3 = tier3(_concat(layers["sites"]))
-    with staging(out_dir) as tmp:
+    with staging(out_dir, keep=(COUNTIES_DIR,)) as tmp:
         gpkg = tmp / "region.gpkg"
         counties.drop(columns=["link"]).to_file(gpkg, layer="counties", driver="GPKG",
                                                 engine="pyogrio")
