@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from netplan.errors import InputError, Problem
-from netplan.inputs import checks, geom
+from netplan.inputs import checks, geom, size
 from netplan.inputs.columns import area_factor, column_table, map_columns, tidy_table
 from netplan.inputs.crs import WGS84, CrsSpec, metric_crs_for, parse_crs, strict_crs
 from netplan.inputs.tables import GEO_SUFFIXES, SUFFIXES, read_table
@@ -249,6 +249,8 @@ def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
         problems.append(Problem("county.toml", None, "adcode", f"'{adcode}' is not a 6-digit "
                                 "administrative code", "warning"))
 
+    if not _size_precheck(specs, problems):
+        return None, problems
     boundary_geom, boundary = _boundary(specs["boundary"], problems, meta, root)
     metric = _metric(meta, boundary_geom, problems)
     n0 = len(problems)
@@ -263,6 +265,11 @@ def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
     n0 = len(problems)
     sites = _sites(specs["sites"], problems, metric, towns, boundary_geom)
     _renumber(problems, n0, specs["sites"])
+    if villages is not None:
+        size.check_size(size.estimate(len(villages), len(farms) if farms is not None else 0,
+                                      len(sites) if sites is not None else 0,
+                                      len(towns) if towns is not None else 0),
+                        specs["villages"].name, problems)
     rspec = specs["roads"]
     roads_path = rspec.path if rspec.path is not None and rspec.path.exists() else None
     if roads_path is None:
@@ -291,6 +298,20 @@ _EMPTY_COLS = {
     "farms": ["farm_id", "name", "village_id", "township_code", "species", "stock_head"],
     "sites": ["site_id", "name", "kind", "township_code", "streams", "tiers", "capacity_t", "status"],
 }
+
+
+def _size_precheck(specs: Mapping[str, FileSpec], problems: list[Problem]) -> bool:
+    """Refuse, before any table is parsed, tables whose line counts alone put the run beyond the
+    machine's memory (a 200 MB villages.csv); False (with the error appended) when they do."""
+    lines = {k: size.count_lines(specs[k].path) if specs[k].path is not None else None
+             for k in ("villages", "farms", "sites")}
+    if lines["villages"] is None:
+        return True
+    est = size.estimate(lines["villages"], lines["farms"] or 0, lines["sites"] or 0)
+    scratch: list[Problem] = []
+    ok = size.check_size(est, specs["villages"].name, scratch)
+    problems.extend(p for p in scratch if p.severity == "error")
+    return ok
 
 
 def _empty(key: str) -> gpd.GeoDataFrame:
@@ -406,6 +427,10 @@ def _villages(spec: FileSpec, problems: list[Problem], metric: str, towns: gpd.G
     if df is None:
         return None
     f = spec.name
+    scratch: list[Problem] = []
+    if not size.check_size(size.estimate(len(df)), f, scratch):  # an XLSX/GIS file: its rows
+        problems.extend(p for p in scratch if p.severity == "error")
+        return None
     v, pts = _geo_or_points(df, spec, problems, metric)
     ids = checks.check_ids(v, "village_id", f, problems)
     codes = (checks.resolve_townships(v, f, towns, problems) if towns is not None
