@@ -13,8 +13,13 @@ Formulas (docs/indicators.md, "Costs and CO2"):
   vehicle-km = 2 × trips × km (loaded out, empty back); vehicle-hours = vehicle-km / speed +
   trips × handling hours; vehicle-days = hours / workday; fleet at peak = ⌈vehicle-days per year / 365
   × peak factor⌉ (peak factor = the stream's peak t/day ÷ its mean t/day);
+- a vehicle's load is limited by mass and volume: payload = min(payload_t, volume_m3 × the stream's
+  bulk density), both from data/vehicles.toml;
 - CO2 (kg/yr) = vehicle-km × fuel (L/100 km) / 100 × emission factor (kg CO2/L), both from
-  data/vehicles.toml.
+  data/vehicles.toml;
+- per-tonne cost items of a stream (``[<stream>.costs]`` in data/coefficients.toml): baling, loading,
+  purchase, incentives per t or per item, treatment/disposal, and storage losses (a share of the stored
+  tonnes' purchase + baling + loading cost), see :func:`item_costs`.
 """
 
 from __future__ import annotations
@@ -49,6 +54,15 @@ class VehicleCost:
     co2_kg_per_l: float
     cost_cny_per_km: float = 0.0
     cost_cny_per_day: float = 0.0
+    volume_m3: float | None = None
+    bulk_density_t_m3: Mapping[str, float] | None = None
+
+    def payload_for(self, stream: str) -> float:
+        """Load per trip of ``stream``, t: min(payload, volume × the stream's bulk density)."""
+        dens = (self.bulk_density_t_m3 or {}).get(stream)
+        if self.volume_m3 is None or dens is None:
+            return self.payload_t
+        return min(self.payload_t, self.volume_m3 * dens)
 
 
 def annualised_capex_cny(capex_cny: float, discount_rate: float, lifetime_yr: float) -> float:
@@ -96,7 +110,8 @@ def load_vehicle_costs(path: str | Path | None = None) -> dict[str, VehicleCost]
         msg = "vehicle table not found (needed for fleet and CO2)"
         raise InputError(msg, file=str(p)) from exc
     table = raw.get("vehicles", raw)
-    co2_default = _find_co2({k: v for k, v in raw.items() if k != "vehicles"})
+    co2_default = _find_co2({k: v for k, v in raw.items() if k not in ("vehicles", "bulk_density_t_m3")})
+    dens_all = {k: float(v) for k, v in raw.get("bulk_density_t_m3", {}).items()}
     out: dict[str, VehicleCost] = {}
     problems = []
     for name, v in table.items():
@@ -111,7 +126,10 @@ def load_vehicle_costs(path: str | Path | None = None) -> dict[str, VehicleCost]
         out[name] = VehicleCost(name=name, payload_t=float(_num(v, "payload_t", "capacity_t")),
                                 speed_kmh=speed, fuel_l_per_100km=fuel, co2_kg_per_l=co2,
                                 cost_cny_per_km=_num(v, "cost_cny_per_km") or 0.0,
-                                cost_cny_per_day=_num(v, "cost_cny_per_day") or 0.0)
+                                cost_cny_per_day=_num(v, "cost_cny_per_day") or 0.0,
+                                volume_m3=_num(v, "volume_m3"),
+                                bulk_density_t_m3={**dens_all, **{k: float(x) for k, x in
+                                                               v.get("bulk_density_t_m3", {}).items()}})
     if problems or not out:
         msg = "vehicle table incomplete: " + ("; ".join(problems) or "no vehicle types found")
         raise InputError(msg, file=str(p))
@@ -152,11 +170,13 @@ def site_costs(scenario: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
 
 
 def link_transport(mass_t_yr: np.ndarray, dist_m: np.ndarray, *, rate_cny_per_tkm: float,
-                   vehicle: VehicleCost | None, workday_h: float, peak_factor: float) -> dict[str, float]:
+                   vehicle: VehicleCost | None, workday_h: float, peak_factor: float,
+                   stream: str | None = None) -> dict[str, float]:
     """Transport figures of one link: one entry per origin with its annual mass and road distance.
 
-    Returns mass_t_yr, tkm_yr, cost_cny_yr and, with a vehicle, trips_yr, vehicle_km_yr, vehicle_h_yr,
-    vehicle_days_yr, fleet (vehicles needed at peak) and co2_kg_yr.
+    Returns mass_t_yr, tkm_yr, cost_cny_yr and, with a vehicle, payload_t (per trip, mass- or
+    volume-limited for ``stream``), trips_yr, vehicle_km_yr, vehicle_h_yr, vehicle_days_yr, fleet
+    (vehicles needed at peak) and co2_kg_yr.
     """
     m = np.asarray(mass_t_yr, dtype=float)
     km = np.asarray(dist_m, dtype=float) / 1000.0
@@ -166,11 +186,12 @@ def link_transport(mass_t_yr: np.ndarray, dist_m: np.ndarray, *, rate_cny_per_tk
     out = {"mass_t_yr": float(m.sum()), "tkm_yr": tkm, "cost_cny_yr": tkm * rate_cny_per_tkm}
     if vehicle is None:
         return out
-    trips = np.ceil(m / vehicle.payload_t - 1e-9)
+    payload = vehicle.payload_for(stream) if stream is not None else vehicle.payload_t
+    trips = np.ceil(m / payload - 1e-9)
     vkm = float((2.0 * trips * km).sum())
     hours = vkm / vehicle.speed_kmh + float(trips.sum()) * HANDLING_H
     days = hours / workday_h
-    out.update(trips_yr=float(trips.sum()), vehicle_km_yr=vkm, vehicle_h_yr=hours, vehicle_days_yr=days,
+    out.update(payload_t=payload, trips_yr=float(trips.sum()), vehicle_km_yr=vkm, vehicle_h_yr=hours, vehicle_days_yr=days,
                fleet=float(math.ceil(days / 365.0 * peak_factor - 1e-9)) if days > 0 else 0.0,
                co2_kg_yr=co2_kg(vkm, vehicle))
     return out
@@ -189,3 +210,27 @@ def route_co2_kg(routes: pd.DataFrame, vehicles: Mapping[str, VehicleCost]) -> p
     f = routes["vehicle"].map(lambda v: vehicles[v].fuel_l_per_100km / 100.0 * vehicles[v].co2_kg_per_l
                               if v in vehicles else np.nan)
     return km * f
+
+
+#: per-tonne cost items of ``[<stream>.costs]`` (CNY/t of served tonnage) -> KPI row name
+ITEMS_PER_T = {"baling_cny_per_t": "baling_cost_cny_yr", "loading_cny_per_t": "loading_cost_cny_yr",
+               "purchase_cny_per_t": "purchase_cost_cny_yr", "incentive_cny_per_t": "incentive_cost_cny_yr",
+               "treatment_cny_per_t": "treatment_cost_cny_yr"}
+
+
+def item_costs(costs: Mapping[str, Any], served_t_yr: float, stored_t: float = 0.0,
+               kg_per_item: float | None = None) -> dict[str, float]:
+    """Yearly cost of a stream's per-tonne items, CNY/yr, one entry per KPI row.
+
+    ``incentive_cny_per_item`` is turned into CNY/t with ``kg_per_item`` (items per t = 1000 /
+    kg_per_item) and added to the incentive; ``storage_loss_share`` × ``stored_t`` × (purchase +
+    baling + loading per t) is the storage loss.
+    """
+    out = {row: float(costs.get(key, 0.0)) * served_t_yr for key, row in ITEMS_PER_T.items()}
+    per_item = float(costs.get("incentive_cny_per_item", 0.0))
+    if per_item and kg_per_item:
+        out["incentive_cost_cny_yr"] += per_item * 1000.0 / float(kg_per_item) * served_t_yr
+    value_t = sum(float(costs.get(k, 0.0)) for k in ("purchase_cny_per_t", "baling_cny_per_t",
+                                                        "loading_cny_per_t"))
+    out["storage_loss_cost_cny_yr"] = float(costs.get("storage_loss_share", 0.0)) * stored_t * value_t
+    return out

@@ -10,31 +10,56 @@ costs.csv).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from netplan.costs import LINKS, VehicleCost, link_transport, load_vehicle_costs, site_costs
+from netplan.costs import (
+    LINKS,
+    VehicleCost,
+    item_costs,
+    link_transport,
+    load_vehicle_costs,
+    site_costs,
+)
 from netplan.errors import InputError
 from netplan.indicators import LABELS_ZH as _IND_ZH
 from netplan.indicators import (
     StreamFlow,
     farming_townships,
     rates,
+    share_capacity,
     stream_flow,
     township_rows,
 )
 from netplan.layout import Layout
 from netplan.model import TIERS, County
 from netplan.scenario import INDICATORS, Scenario
+from netplan.storage import station_storage, storage_params
+from netplan.streams import load_coefficients
 from netplan.supply import Supply
 
 KPI_COLUMNS = ["stream", "indicator", "value", "target", "met", "unit", "label_zh"]
 
 #: extra KPI rows per stream and for the county (stream "all"): indicator -> (unit, Chinese label)
 EXTRA = {
-    "generation_t_yr": ("t/yr", "产生量"),
+    "generation_t_yr": ("t/yr", "产生量(指标分母)"),
+    "network_t_yr": ("t/yr", "需网络收集量"),
     "served_t_yr": ("t/yr", "收集量"),
+    "used_onsite_t_yr": ("t/yr", "就地利用量(还田/场内)"),
+    "used_offsite_t_yr": ("t/yr", "农户分散利用量"),
+    "storage_t": ("t", "储存量"),
+    "storage_yard_mu": ("mu", "堆场用地_亩"),
+    "baling_cost_cny_yr": ("CNY/yr", "打捆成本"),
+    "loading_cost_cny_yr": ("CNY/yr", "装卸成本"),
+    "purchase_cost_cny_yr": ("CNY/yr", "收购成本"),
+    "incentive_cost_cny_yr": ("CNY/yr", "回收奖补"),
+    "treatment_cost_cny_yr": ("CNY/yr", "处理处置成本"),
+    "storage_loss_cost_cny_yr": ("CNY/yr", "储存损耗"),
+    "storage_cost_cny_yr": ("CNY/yr", "堆场年成本"),
+    "cost_range_min_cny_per_t": ("CNY/t", "吨成本参考区间下限"),
+    "cost_range_max_cny_per_t": ("CNY/t", "吨成本参考区间上限"),
     "sites_village_point": ("count", "村级点数量"),
     "sites_township_station": ("count", "乡镇站数量"),
     "sites_county_center": ("count", "县级中心数量"),
@@ -65,6 +90,7 @@ class Evaluation:
     townships: pd.DataFrame = field(default_factory=pd.DataFrame)  # township_code, township, + kpis cols
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)      # per site: capex, opex, fixed
     transport: pd.DataFrame = field(default_factory=pd.DataFrame)  # per stream and link
+    storage: pd.DataFrame = field(default_factory=pd.DataFrame)    # per storing station (netplan.storage)
 
 
 def _vehicles() -> dict[str, VehicleCost] | None:
@@ -109,6 +135,51 @@ def _kpi(stream: str, ind: str, value: float, target: float | None = None) -> di
             "label_zh": LABELS_ZH[ind]}
 
 
+def _site_load_rows(flow: StreamFlow, sid: str, storage: dict[str, dict]) -> list[dict]:
+    rows = []
+    for t in TIERS:
+        ts = flow.sites[flow.sites["tier"] == t]
+        ld = flow.loads_t_yr[t].reindex(ts.index).fillna(0.0)
+        for site_id, row in ts.iterrows():
+            cap = float(row["capacity_t"])
+            st = storage.get(site_id, {}) if t == "township_station" else {}
+            rows.append({"site_id": site_id, "stream": sid, "tier": t,
+                         "load_t": round(float(ld[site_id]), 6), "capacity_t": cap,
+                         "utilisation": round(float(ld[site_id]) / cap, 6) if cap > 0 else np.nan,
+                         "storage_t": round(float(st.get("storage_t", 0.0)), 1) if st else np.nan,
+                         "storage_m3": round(float(st.get("storage_m3", 0.0)), 0) if st else np.nan,
+                         "yard_mu": round(float(st.get("yard_mu", 0.0)), 2) if st else np.nan})
+    return rows
+
+
+def _storage(coef: dict, sid: str, flow: StreamFlow, discount_rate: float) -> tuple[dict[str, dict], bool]:
+    """Storage rows per township station of a stored stream (netplan.storage), and whether it is stored."""
+    p = storage_params(coef, sid)
+    if p is None:
+        return {}, False
+    st = flow.sites[flow.sites["tier"] == "township_station"].index
+    loads = flow.loads_t_yr["township_station"].reindex(st).fillna(0.0)
+    return {r["site_id"]: r for r in station_storage(loads.to_dict(), p, discount_rate)}, True
+
+
+def _transport(scenario: Scenario, sp: Any, flow: StreamFlow, vehicles: dict | None,
+               site_site_m: pd.DataFrame | None, pf: float, stored: bool) -> tuple[dict, list[dict]]:
+    tr, rows = {}, []
+    for li, (tier_in, _origin) in enumerate(LINKS):
+        vname = sp.haul_vehicle if li == 2 else sp.collection_vehicle
+        veh = vehicles.get(vname) if vehicles else None
+        m, d = _link_origins(flow, li, site_site_m)
+        if li > 0 and site_site_m is None:
+            d = np.zeros_like(m)
+        # haulage from a storing station runs on the even release over the year, not the harvest peak
+        r = link_transport(m, d, rate_cny_per_tkm=sp.tiers[tier_in].rate_cny_per_tkm, vehicle=veh,
+                           workday_h=scenario.workday_h, peak_factor=1.0 if (li == 2 and stored) else pf,
+                           stream=sp.id)
+        tr[li] = r
+        rows.append({"stream": sp.id, "link": f"{_origin}->{tier_in}", "vehicle": vname, **r})
+    return tr, rows
+
+
 def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
              site_site_m: pd.DataFrame | None = None) -> Evaluation:
     """Score ``layout`` against the scenario's targets.
@@ -123,51 +194,55 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
     kind, town = dem["kind"], dem["township_code"].astype(str)
     farming = farming_townships(county)
     vehicles = _vehicles()
+    coef = load_coefficients(overrides=scenario.coefficients)
     sc = site_costs(scenario, layout.sites)
-    cov_rows, load_rows, kpi_rows, town_rows, tr_rows = [], [], [], [], []
+    flows = {sid: stream_flow(sp, supply, layout, county) for sid, sp in scenario.streams.items()}
+    flows = share_capacity(flows, dict(scenario.sharing))
+    cov_rows, load_rows, kpi_rows, town_rows, tr_rows, store_rows = [], [], [], [], [], []
     for sid, sp in scenario.streams.items():
-        flow = stream_flow(sp, supply, layout)
+        flow = flows[sid]
         targets = {ind: v for (s, ind), v in scenario.targets.items() if s == sid}
         vals = rates(flow, sp, kind, town, farming)
         for ind in INDICATORS:
             kpi_rows.append(_kpi(sid, ind, vals[ind], targets.get(ind)))
         town_rows += township_rows(flow, sp, county, supply, targets)
-        for t in TIERS:
-            ts = flow.sites[flow.sites["tier"] == t]
-            ld = flow.loads_t_yr[t].reindex(ts.index).fillna(0.0)
-            for site_id, row in ts.iterrows():
-                cap = float(row["capacity_t"])
-                load_rows.append({"site_id": site_id, "stream": sid, "tier": t,
-                                  "load_t": round(float(ld[site_id]), 6), "capacity_t": cap,
-                                  "utilisation": round(float(ld[site_id]) / cap, 6) if cap > 0 else np.nan})
-        pf = _peak_factor(supply, sid)
-        tr = {}
-        for li, (tier_in, _origin) in enumerate(LINKS):
-            vname = sp.haul_vehicle if li == 2 else sp.collection_vehicle
-            veh = vehicles.get(vname) if vehicles else None
-            m, d = _link_origins(flow, li, site_site_m)
-            if li > 0 and site_site_m is None:
-                d = np.zeros_like(m)
-            r = link_transport(m, d, rate_cny_per_tkm=sp.tiers[tier_in].rate_cny_per_tkm, vehicle=veh,
-                               workday_h=scenario.workday_h, peak_factor=pf)
-            tr[li] = r
-            tr_rows.append({"stream": sid, "link": f"{_origin}->{tier_in}", "vehicle": vname, **r})
+        storage, stored = _storage(coef, sid, flow, scenario.discount_rate)
+        store_rows += [{"stream": sid, **r} for r in storage.values()]
+        load_rows += _site_load_rows(flow, sid, storage)
+        tr, rows = _transport(scenario, sp, flow, vehicles, site_site_m, _peak_factor(supply, sid), stored)
+        tr_rows += rows
         scs = sc[sc["stream"] == sid]
         s = flow.sites
+        served = float(flow.served_t_yr.sum())
+        stored_t = sum(float(r["storage_t"]) for r in storage.values())
+        c = coef.get(sid, {}) if isinstance(coef.get(sid), dict) else {}
+        items = item_costs(c.get("costs", {}), served, stored_t, c.get("kg_per_item"))
+        items["storage_cost_cny_yr"] = sum(float(r["yard_cost_cny_yr"]) for r in storage.values())
         fixed = float(scs["fixed_cny_yr"].sum())
         cost_t = sum(r["cost_cny_yr"] for r in tr.values())
-        served = float(flow.served_t_yr.sum())
+        total = fixed + cost_t + sum(items.values())
+        lo_hi = c.get("costs", {}).get("range_cny_per_t")
         extra = {
-            "generation_t_yr": float(flow.weight_t_yr.sum()), "served_t_yr": served,
+            "generation_t_yr": float(flow.total_t_yr.sum()) if flow.total_t_yr is not None
+            else float(flow.weight_t_yr.sum()),
+            "network_t_yr": float(flow.weight_t_yr.sum()), "served_t_yr": served,
+            "used_onsite_t_yr": float(flow.used_onsite_t_yr.sum()) if flow.used_onsite_t_yr is not None else 0.0,
+            "used_offsite_t_yr": float(flow.used_offsite_t_yr.sum())
+            if flow.used_offsite_t_yr is not None else 0.0,
             "sites_village_point": float((s["tier"] == "village_point").sum()),
             "sites_township_station": float((s["tier"] == "township_station").sum()),
             "sites_county_center": float((s["tier"] == "county_center").sum()),
-            "capex_cny": float(scs["capex_cny"].sum()), "capex_cny_yr": float(scs["capex_cny_yr"].sum()),
+            "storage_t": stored_t, "storage_yard_mu": sum(float(r["yard_mu"]) for r in storage.values()),
+            "capex_cny": float(scs["capex_cny"].sum())
+            + sum(float(r["yard_capex_cny"]) for r in storage.values()),
+            "capex_cny_yr": float(scs["capex_cny_yr"].sum()),
             "opex_cny_yr": float(scs["opex_cny_yr"].sum()), "fixed_cost_cny_yr": fixed,
             "transport_tkm_yr": sum(r["tkm_yr"] for r in tr.values()),
-            "transport_cost_cny_yr": cost_t, "total_cost_cny_yr": fixed + cost_t,
-            "cost_cny_per_t": (fixed + cost_t) / served if served > 0 else 0.0,
+            "transport_cost_cny_yr": cost_t, **items, "total_cost_cny_yr": total,
+            "cost_cny_per_t": total / served if served > 0 else 0.0,
         }
+        if isinstance(lo_hi, list) and len(lo_hi) == 2:
+            extra["cost_range_min_cny_per_t"], extra["cost_range_max_cny_per_t"] = map(float, lo_hi)
         if vehicles is not None and all("co2_kg_yr" in r for r in tr.values()):
             extra.update({
                 "vehicle_km_yr": sum(r["vehicle_km_yr"] for r in tr.values()),
@@ -187,7 +262,7 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
         coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
         site_loads=pd.DataFrame(load_rows), kpis=kpis,
         townships=pd.DataFrame(town_rows, columns=["township_code", "township", *KPI_COLUMNS]),
-        costs=sc, transport=pd.DataFrame(tr_rows))
+        costs=sc, transport=pd.DataFrame(tr_rows), storage=pd.DataFrame(store_rows))
 
 
 def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
@@ -195,7 +270,9 @@ def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     rows = []
     per = kpis[kpis["stream"] != "all"]
     summable = ["capex_cny", "capex_cny_yr", "opex_cny_yr", "fixed_cost_cny_yr", "transport_tkm_yr",
-                "transport_cost_cny_yr", "total_cost_cny_yr", "vehicle_km_yr", "vehicle_days_yr",
+                "transport_cost_cny_yr", "baling_cost_cny_yr", "loading_cost_cny_yr", "purchase_cost_cny_yr",
+                "incentive_cost_cny_yr", "treatment_cost_cny_yr", "storage_loss_cost_cny_yr",
+                "storage_cost_cny_yr", "storage_t", "storage_yard_mu", "total_cost_cny_yr", "vehicle_km_yr", "vehicle_days_yr",
                 "fleet_collection", "fleet_haulage", "transport_co2_kg_yr"]
     for ind in summable:
         v = per.loc[per["indicator"] == ind, "value"]

@@ -21,9 +21,11 @@ from netplan.streams import load_streams, read_toml
 
 INDICATORS: dict[str, str] = {
     "village_coverage": "share of administrative villages served by an open village point within reach",
+    "villages_with_point": "share of administrative villages hosting an open, connected village point",
     "tonnage_coverage": "share of generated tonnage served by an open village point within reach",
     "recovery_rate": "recovered / generated tonnage that the network's reach and capacity allow",
-    "utilisation_rate": "baseline use + network-collected share (straw, manure)",
+    "utilisation_rate": "(used without the network + network-served) / official total (straw, manure)",
+    "offsite_use_rate": "(used off the field without the network + network-served) / total (straw 离田利用率)",
     "township_coverage": "share of farming townships with an open, connected village point",
 }
 

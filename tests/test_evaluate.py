@@ -46,29 +46,31 @@ def _kpi(ev, ind):
 
 
 def test_coverage_and_recovery_by_hand(tmp_path, county):
-    """v1 (0.4 t) and v2 (0.5 t) reach S1 within 3 km; v3 (0.2 t) is unserved; v4 makes no film."""
+    """v1 (0.4 t used) and v2 (0.5 t greenhouse + 0.12 t spring-peanut mulch) reach S1 within 3 km;
+    v3 (0.2 t) is unserved; v4 makes no film. The network takes the recoverable 90 % of the film used
+    (0.36 + 0.558 t); recovery divides by the film used (1.22 t), the official 地膜回收率."""
     sc = _scenario(tmp_path)
     sup = estimate(county, load_coefficients(), sc.stream_ids)
     ev = evaluate(sc, county, sup, _layout())
     assert _kpi(ev, "village_coverage")["value"] == pytest.approx(2 / 3, abs=1e-6)
-    assert _kpi(ev, "tonnage_coverage")["value"] == pytest.approx(0.9 / 1.1, abs=1e-6)
-    assert _kpi(ev, "recovery_rate")["value"] == pytest.approx(0.9 / 1.1, abs=1e-6)
+    assert _kpi(ev, "tonnage_coverage")["value"] == pytest.approx(0.918 / 1.098, abs=1e-6)
+    assert _kpi(ev, "recovery_rate")["value"] == pytest.approx(0.918 / 1.22, abs=1e-6)
     assert bool(_kpi(ev, "recovery_rate")["met"]) is True
     assert bool(_kpi(ev, "village_coverage")["met"]) is False
     assert _kpi(ev, "township_coverage")["value"] == 1.0
     loads = ev.site_loads.set_index("site_id")["load_t"]
-    assert loads["S1"] == pytest.approx(0.9) and loads["S3"] == pytest.approx(0.9)
-    # transport into the point: 0.4 t × 1 km + 0.5 t × 0.5 km = 0.65 t·km at 2 CNY
-    assert _kpi(ev, "transport_tkm_yr")["value"] == pytest.approx(0.65)
-    assert _kpi(ev, "transport_cost_cny_yr")["value"] == pytest.approx(1.3)
+    assert loads["S1"] == pytest.approx(0.918) and loads["S3"] == pytest.approx(0.918)
+    # transport into the point: 0.36 t × 1 km + 0.558 t × 0.5 km = 0.639 t·km at 2 CNY
+    assert _kpi(ev, "transport_tkm_yr")["value"] == pytest.approx(0.639)
+    assert _kpi(ev, "transport_cost_cny_yr")["value"] == pytest.approx(1.278)
 
 
 def test_capacity_scales_what_is_served(tmp_path, county):
-    """A point with 0.45 t/yr capacity receiving 0.9 t serves half of it."""
+    """A point with 0.45 t/yr capacity receiving 0.918 t serves 0.45 t."""
     sc = _scenario(tmp_path)
     sup = estimate(county, load_coefficients(), sc.stream_ids)
     ev = evaluate(sc, county, sup, _layout(cap_point=0.45))
-    assert _kpi(ev, "recovery_rate")["value"] == pytest.approx(0.45 / 1.1, abs=1e-6)
+    assert _kpi(ev, "recovery_rate")["value"] == pytest.approx(0.45 / 1.22, abs=1e-6)
     assert _kpi(ev, "village_coverage")["value"] == pytest.approx(2 / 3, abs=1e-6)
 
 

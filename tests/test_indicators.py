@@ -53,8 +53,8 @@ def test_township_rows_by_hand(tmp_path, county):
     assert t.loc[("411723101", "village_coverage"), "value"] == pytest.approx(2 / 3, abs=1e-6)
     assert t.loc[("411723101", "township_coverage"), "value"] == 1.0
     assert bool(t.loc[("411723101", "village_coverage"), "met"]) is False
-    assert t.loc[("411723101", "generation_t_yr"), "value"] == pytest.approx(1.1, abs=1e-3)
-    assert t.loc[("411723101", "served_t_yr"), "value"] == pytest.approx(0.9, abs=1e-3)
+    assert t.loc[("411723101", "generation_t_yr"), "value"] == pytest.approx(1.22, abs=1e-3)
+    assert t.loc[("411723101", "served_t_yr"), "value"] == pytest.approx(0.918, abs=1e-3)
 
 
 def test_township_coverage_counts_only_farming_townships(tmp_path, county):
@@ -80,16 +80,17 @@ def test_county_rows_sum_the_streams(tmp_path, county):
     crf = 0.1358679582
     fixed = 10000 * crf * (0.2 + 1 + 0.2) + 3 * 1000
     assert k[("film", "fixed_cost_cny_yr")] == pytest.approx(fixed, abs=0.01)
-    assert k[("film", "cost_cny_per_t")] == pytest.approx(k[("film", "total_cost_cny_yr")] / 1.1, rel=1e-3)
+    assert k[("film", "cost_cny_per_t")] == pytest.approx(k[("film", "total_cost_cny_yr")] / 1.098, rel=1e-3)
 
 
 def test_utilisation_adds_the_baseline(tmp_path, county):
-    """Utilisation = baseline + (1 − baseline) × recovery (straw/manure definition)."""
+    """Utilisation = (served + baseline × the network's uncollected tonnage) / film used:
+    (0.918 + 0.5 × 0.18) / 1.22."""
     sc = _scenario(tmp_path, baseline=0.5)
     sup = estimate(county, load_coefficients(), sc.stream_ids)
     ev = evaluate(sc, county, sup, _layout({"v1": ALL["v1"], "v2": ALL["v2"]}))
     k = ev.kpis.set_index(["stream", "indicator"])["value"]
-    assert k[("film", "utilisation_rate")] == pytest.approx(0.5 + 0.5 * 0.9 / 1.1, abs=1e-6)
+    assert k[("film", "utilisation_rate")] == pytest.approx((0.918 + 0.5 * 0.18) / 1.22, abs=1e-6)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

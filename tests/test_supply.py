@@ -9,20 +9,31 @@ from netplan.supply import estimate
 
 
 def test_straw_of_one_village_by_hand(county):
-    """Straw = area × yield × straw-to-grain ratio × collectable, per crop; peak = largest window."""
+    """Collectable straw = area × yield × straw-to-grain ratio × collectable, per crop; 55 % is
+    returned to the field and 5 % used by the household, so the network takes 40 %; peak = largest
+    window of that."""
     s = estimate(county, load_coefficients(), STREAMS)
     wheat = 1000 * 447 * 1.15 * 0.80 / 1000
     maize = 600 * 393 * 1.10 * 0.85 / 1000
-    assert s.mass_t_yr("straw")[0] == pytest.approx(wheat + maize, rel=1e-9)
-    assert s.peak_t_day("straw")[0] == pytest.approx(max(wheat / 25, maize / 35), rel=1e-6)
+    assert s.total_t_yr("straw")[0] == pytest.approx(wheat + maize, rel=1e-9)
+    assert s.mass_t_yr("straw")[0] == pytest.approx(0.40 * (wheat + maize), rel=1e-6)
+    assert s.used_t_yr("straw", "onsite")[0] == pytest.approx(0.55 * (wheat + maize), rel=1e-6)
+    assert s.used_t_yr("straw", "offsite")[0] == pytest.approx(0.05 * (wheat + maize), rel=1e-6)
+    assert s.peak_t_day("straw")[0] == pytest.approx(0.40 * max(wheat / 25, maize / 35), rel=1e-6)
 
 
 def test_film_packaging_recyclables_by_hand(county):
-    """Film from mulched and greenhouse area; packaging per sown mu; recyclables per resident."""
+    """Film used from mulched crops (vegetables, 20 % of peanut at 3 kg) and greenhouses, the network
+    takes the recoverable 90 %; packaging per sown mu (95 % recoverable); recyclables per resident,
+    at the urban rate in a 街道."""
     s = estimate(county, load_coefficients(), STREAMS)
-    assert s.mass_t_yr("film")[:2] == pytest.approx([100 * 4.0 / 1000, 10 * 50.0 / 1000])
-    assert s.mass_t_yr("pesticide_packaging")[0] == pytest.approx((1000 + 600 + 100) * 0.10 / 1000)
+    used = [100 * 4.0 / 1000, (10 * 50.0 + 200 * 0.2 * 3.0) / 1000]
+    assert s.total_t_yr("film")[:2] == pytest.approx(used)
+    assert s.mass_t_yr("film")[:2] == pytest.approx([0.9 * u for u in used])
+    assert s.total_t_yr("pesticide_packaging")[0] == pytest.approx((1000 + 600 + 100) * 0.04 / 1000)
+    assert s.mass_t_yr("pesticide_packaging")[0] == pytest.approx(0.95 * 1700 * 0.04 / 1000)
     assert s.mass_t_yr("recyclables")[0] == pytest.approx(1000 * 0.10 * 365 / 1000)
+    assert s.mass_t_yr("recyclables")[3] == pytest.approx(1500 * 0.25 * 365 / 1000)
     assert s.peak_t_day("recyclables")[0] == pytest.approx(0.1)
 
 
