@@ -140,6 +140,10 @@ def read_meta(folder: Path, problems: list[Problem], columns: Mapping[str, Any] 
 
 
 def _read(spec: FileSpec, problems: list[Problem], *, optional: bool) -> pd.DataFrame | None:
+    if spec.path is not None and spec.path.is_symlink() and not spec.path.exists():
+        problems.append(Problem(spec.name, None, None, "a broken symbolic link or a link loop: "
+                                "point it at the file"))
+        return None
     if spec.path is None or not spec.path.exists():
         if optional:
             problems.append(Problem(spec.name, None, None, f"no {spec.key} file; "
@@ -158,6 +162,14 @@ def _read(spec: FileSpec, problems: list[Problem], *, optional: bool) -> pd.Data
     if not isinstance(df, gpd.GeoDataFrame) and spec.key != "roads":
         df = tidy_table(df, spec.key, spec.name, problems)
         spec.rows = df.attrs.get("rows")
+    if len(df) == 0 and spec.key != "boundary":
+        if optional:
+            problems.append(Problem(spec.name, None, None, f"no data rows; using an empty "
+                                    f"{spec.key} table", "warning"))
+        else:
+            problems.append(Problem(spec.name, None, None, "no data rows (only a header, or "
+                                    "nothing): the table must list the " + spec.key))
+        return None
     return df
 
 
@@ -234,7 +246,9 @@ def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
     root = Path(folder)
     problems: list[Problem] = []
     if not root.is_dir():
-        problems.append(Problem(str(root), None, None, "county folder not found"))
+        what = ("is a file, not a folder" if root.exists() else "is a broken symbolic link or a "
+                "link loop" if root.is_symlink() else "not found")
+        problems.append(Problem(str(root), None, None, f"county folder {what}"))
         return None, problems
     meta, specs = read_meta(root, problems, columns)
     for key in ("name", "name_zh", "adcode", "terrain", "province", "prefecture"):

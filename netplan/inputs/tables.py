@@ -84,8 +84,11 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | int | No
         for geo formats; and a note on the encoding used.
     """
     suffix = path.suffix.lower()
+    if path.is_dir() and suffix not in (".gdb",):
+        msg = "a folder, not a file (give the table's file)"
+        raise InputError(msg, file=path.name)
     if not path.exists():
-        msg = "file not found"
+        msg = ("a broken symbolic link or a link loop" if path.is_symlink() else "file not found")
         raise InputError(msg, file=path.name)
     try:
         if suffix in (".csv", ".txt"):
