@@ -71,12 +71,15 @@ def build_layers(county: County, supply: Supply, layout: Layout, ev: Evaluation,
         load = float(loads.loc[(r.site_id, r.stream, r.tier), "load_t"]) if loads is not None and \
             (r.site_id, r.stream, r.tier) in loads.index else 0.0
         cap = float(r.capacity_t)
+        key = (r.site_id, r.stream, r.tier)
+        store = {c: (float(loads.loc[key, c]) if loads is not None and c in loads.columns
+                     and key in loads.index else np.nan) for c in ("storage_t", "storage_m3", "yard_mu")}
         rows.append({
             "site_id": r.site_id, "stream": r.stream, "tier": r.tier, "name": c["name"],
             "tier_name": meta[r.stream].tier_names_zh.get(r.tier, r.tier), "kind": c["kind"],
             "township_code": c["township_code"], "status": r.status, "load_t": round(load, 3),
             "capacity_t": cap, "utilisation": round(load / cap, 4) if cap > 0 else np.nan,
-            "parent_id": r.parent_id, "geometry": c.geometry,
+            "parent_id": r.parent_id, **store, "geometry": c.geometry,
         })
     sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS) if rows else gpd.GeoDataFrame(
         columns=["site_id", "stream", "tier", "geometry"], geometry="geometry", crs=CRS)
