@@ -67,13 +67,13 @@ def check_out(out_dir: str | Path, *, inputs: Iterable[str | Path] = (), keep: I
     shown = str(out_dir)
     for inp in inputs:
         r = resolve_path(inp, "input path")
-        folder = r if r.is_dir() else r.parent
-        if out == folder or folder in out.parents:
+        folder = r  # an input file: the output may not be it, nor hold it
+        if r.is_dir() and (out == r or r in out.parents):
             msg = (f"the output folder is, or is inside, the input folder {folder}: the outputs "
                    "would overwrite or mix with the inputs; choose another --out")
             raise InputError(msg, file=shown, field="--out")
-        if out in folder.parents:
-            msg = (f"the output folder holds the input folder {folder}: replacing it would "
+        if out == r or out in folder.parents:
+            msg = (f"the output folder is or holds the input {folder}: replacing it would "
                    "delete the inputs; choose another --out")
             raise InputError(msg, file=shown, field="--out")
     if out.exists() and not out.is_dir():

@@ -48,6 +48,9 @@ def batch_command(
     t0 = time.perf_counter()
     scen = load_scenario(scenario)  # validate once here: a bad scenario fails before any worker
     out_dir = out or Path("maps") / region_dir.resolve().name
+    from netplan.export import check_out
+
+    check_out(out_dir, inputs=[region_dir, scenario], keep=("counties",))  # before any county runs
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("[bold]counties"), BarColumn(), MofNCompleteColumn(),

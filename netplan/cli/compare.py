@@ -43,6 +43,10 @@ def compare_command(
     """Set runs side by side: indicators, targets, costs and CO2, and the targets each misses."""
     from netplan.compare import compare_runs, write_compare
 
+    if out is not None:
+        from netplan.export import check_out
+
+        check_out(out, inputs=list(runs))  # not into (or over) a run being compared
     table, misses = compare_runs(list(runs))
     out_console.print(console_table(table, misses))
     for lab, m in misses.items():

@@ -30,6 +30,10 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
 
         fixed = read_layout(fix, streams=scenario.stream_ids)
     out_dir = out or Path("maps") / scenario.name
+    from netplan.export import check_out
+
+    # before any computation: not a file, writable, not in (or holding) the inputs
+    check_out(out_dir, inputs=[scenario.path, scenario.county_dir, *([fix] if fix else [])])
     with console.status("planning…") as status:
         def progress(msg: str) -> None:
             status.update(msg)
@@ -118,10 +122,12 @@ def evaluate(
     db: Annotated[str | None, typer.Option(help="Also write to PostGIS: postgresql://…")] = None,
 ) -> None:
     """Score a hand-made layout against the scenario's targets; same outputs as `netplan plan`."""
+    from netplan.export import check_out
     from netplan.layout_io import read_layout
     from netplan.scenario import load_scenario
 
     sc = load_scenario(scenario)
+    out_dir = out or Path("maps") / f"{sc.name}-{layout.stem}"
+    check_out(out_dir, inputs=[layout, scenario, sc.county_dir])
     table = read_layout(layout, streams=sc.stream_ids)
-    plan_and_report(scenario, out or Path("maps") / f"{sc.name}-{layout.stem}", maps=not no_maps,
-                    layout_table=table, db=db)
+    plan_and_report(scenario, out_dir, maps=not no_maps, layout_table=table, db=db)
