@@ -9,7 +9,7 @@ costs.csv).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -91,6 +91,7 @@ class Evaluation:
     costs: pd.DataFrame = field(default_factory=pd.DataFrame)      # per site: capex, opex, fixed
     transport: pd.DataFrame = field(default_factory=pd.DataFrame)  # per stream and link
     storage: pd.DataFrame = field(default_factory=pd.DataFrame)    # per storing station (netplan.storage)
+    plan_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # netplan.plan_tables, by sheet
 
 
 def _vehicles() -> dict[str, VehicleCost] | None:
@@ -258,11 +259,14 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
         }))
     kpis = pd.DataFrame(kpi_rows, columns=KPI_COLUMNS)
     kpis = pd.concat([kpis, _county_rows(kpis, layout)], ignore_index=True)
-    return Evaluation(
+    ev = Evaluation(
         coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
         site_loads=pd.DataFrame(load_rows), kpis=kpis,
         townships=pd.DataFrame(town_rows, columns=["township_code", "township", *KPI_COLUMNS]),
         costs=sc, transport=pd.DataFrame(tr_rows), storage=pd.DataFrame(store_rows))
+    from netplan.plan_tables import plan_tables
+
+    return replace(ev, plan_tables=plan_tables(ev, supply, county, scenario, coef))
 
 
 def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
