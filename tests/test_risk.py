@@ -1,0 +1,237 @@
+"""netplan risk on the tiny county: p_met by hand, the nominal draw equals evaluate(), determinism,
+and the uncertainty file's checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from netplan.errors import InputError
+from netplan.evaluate import evaluate
+from netplan.layout import Layout
+from netplan.risk import build_model, load_uncertainty, write_risk
+from netplan.risk.sampling import nominal_samples, run_samples, summarise, tornado
+from netplan.scenario import load_scenario
+from netplan.streams import load_coefficients
+from netplan.supply import estimate
+
+TIER = ('{ candidates = ["village", "agro_store", "township_seat", "recycling_centre"], radius_m = 3000, '
+        'capacity_t = 100, capex_cny = 10000, lifetime_yr = 10, opex_share = 0.1, rate_cny_per_tkm = 2 }')
+
+
+def _scenario(tmp_path):
+    (tmp_path / "county").mkdir(exist_ok=True)
+    text = (f'name = "t"\ncounty = "county"\n[targets]\nfilm.village_coverage = 0.6\n'
+            f'film.recovery_rate = 0.5\n[streams.film]\ncapture_rate = 0.8\n'
+            f'village_point = {TIER}\ntownship_station = {TIER}\ncounty_center = {TIER}\n')
+    p = tmp_path / "s.toml"
+    p.write_text(text, encoding="utf-8")
+    return load_scenario(p)
+
+
+def _layout(cap_point=100.0):
+    sites = pd.DataFrame([
+        {"site_id": "S1", "stream": "film", "tier": "village_point", "status": "existing",
+         "capacity_t": cap_point, "parent_id": "T411723101"},
+        {"site_id": "T411723101", "stream": "film", "tier": "township_station", "status": "new",
+         "capacity_t": 100.0, "parent_id": "S3"},
+        {"site_id": "S3", "stream": "film", "tier": "county_center", "status": "existing",
+         "capacity_t": 100.0, "parent_id": None},
+    ])
+    dp = pd.DataFrame([
+        {"stream": "film", "demand_id": "v1", "point_id": "S1", "dist_m": 1000.0},
+        {"stream": "film", "demand_id": "v2", "point_id": "S1", "dist_m": 500.0},
+        {"stream": "film", "demand_id": "v3", "point_id": None, "dist_m": float("nan")},
+    ])
+    return Layout(sites=sites, demand_point=dp, source="hand-made")
+
+
+DIST = {("S1", "T411723101"): 2000.0, ("T411723101", "S3"): 5000.0}
+
+UNC = """
+["scenario.streams.film.capture_rate"]
+dist = "uniform"
+low = 0.6
+high = 1.0
+tag = "E"
+source = "test"
+["coefficients.film.mulch.0.kg_per_mu"]
+dist = "triangular"
+low = 2.0
+high = 8.0
+tag = "E"
+source = "test"
+"""
+
+
+def _model(tmp_path, county, unc=UNC, cap_point=100.0):
+    sc = _scenario(tmp_path)
+    coef = load_coefficients(overrides=sc.coefficients)
+    f = tmp_path / "unc.toml"
+    f.write_text(unc, encoding="utf-8")
+    params = load_uncertainty(sc, coef, f)
+    sup = estimate(county, coef, sc.stream_ids)
+    return build_model(sc, county, sup, _layout(cap_point), coef, params, DIST)
+
+
+def test_nominal_draw_equals_evaluate(tmp_path, county):
+    """At the nominal values every indicator and the transport cost equal evaluate()'s kpis."""
+    m = _model(tmp_path, county)
+    assert not m.exact and m.mismatch == ()
+    nom = nominal_samples(m)
+    ids = ["S1", "T411723101", "S3"]
+    ss = pd.DataFrame(np.nan, index=ids, columns=ids)
+    for (a, b), d in DIST.items():
+        ss.at[a, b] = d
+    k = evaluate(m.scenario, county, m.supply, m.layout, ss).kpis.set_index(["stream", "indicator"])["value"]
+    for (sid, ind), v in nom.indicators.items():
+        assert v[0] == pytest.approx(k[(sid, ind)], abs=1e-9), ind
+    for fig in ("served_t_yr", "transport_cost_cny_yr", "total_cost_cny_yr"):
+        assert nom.figures[("film", fig)][0] == pytest.approx(k[("film", fig)], abs=1e-3), fig
+
+
+def test_p_met_by_hand(tmp_path, county):
+    """film used: v1 = 100 mulched mu × m kg, v2 = 10 greenhouse mu × 50 kg + 200 peanut mu × 0.2
+    × 3 kg (0.62 t), v3 = 50 mu × m (unserved); 90 % of it is recoverable: recovery = capture × 0.9
+    × (0.1 m + 0.62) / (0.15 m + 0.62); met iff >= 0.5. Village coverage is 2/3 in every draw
+    (target 0.6: always met)."""
+    m = _model(tmp_path, county)
+    s = run_samples(m, 400, seed=11)
+    cap, mulch = s.values[:, 0], s.values[:, 1]
+    rec = cap * 0.9 * (0.1 * mulch + 0.62) / (0.15 * mulch + 0.62)
+    assert s.indicators[("film", "recovery_rate")] == pytest.approx(rec, abs=3e-6)  # estimate rounds t to 6 places
+    risk = summarise(m, s, nominal_samples(m)).set_index(["kind", "stream", "indicator"])
+    assert risk.loc[("indicator", "film", "recovery_rate"), "p_met"] == pytest.approx(
+        float((rec >= 0.5).mean()))
+    assert risk.loc[("indicator", "film", "village_coverage"), "p_met"] == 1.0
+    assert risk.loc[("indicator", "film", "recovery_rate"), "p50"] == pytest.approx(
+        np.quantile(rec, 0.5), abs=3e-6)
+
+
+def test_p_met_analytic_one_number(tmp_path, county):
+    """Capture ~ U(0.6, 1.0) alone at the nominal 4 kg/mu: recovery = capture × 0.9 × 1.02 / 1.22,
+    met iff capture >= 0.6645, i.e. with probability 0.8388; 3000 draws (sd 0.007)."""
+    unc = UNC.split('["coefficients')[0]
+    m = _model(tmp_path, county, unc)
+    s = run_samples(m, 3000, seed=3)
+    risk = summarise(m, s, nominal_samples(m)).set_index(["kind", "stream", "indicator"])
+    assert risk.loc[("indicator", "film", "recovery_rate"), "p_met"] == pytest.approx(
+        (1.0 - 0.5 * 1.22 / (0.9 * 1.02)) / 0.4, abs=0.02)
+
+
+def test_overloaded_point_share(tmp_path, county):
+    """A point of 0.45 t/yr receives capture × 0.9 × (0.1 m + 0.62) t: over capacity in that share
+    of draws."""
+    m = _model(tmp_path, county, cap_point=0.45)
+    s = run_samples(m, 200, seed=5)
+    inflow = s.values[:, 0] * 0.9 * (0.1 * s.values[:, 1] + 0.62)
+    risk = summarise(m, s, nominal_samples(m))
+    row = risk[(risk["kind"] == "site") & (risk["site_id"] == "S1")].iloc[0]
+    assert row["tier"] == "village_point" and row["target"] == 0.45
+    assert 1 - row["p_met"] == pytest.approx(float((inflow > 0.45 * (1 + 1e-9)).mean()))
+
+
+def test_same_seed_same_files_any_chunking(tmp_path, county):
+    """Same seed → byte-identical risk.csv; in-process and on 2 Dask workers give the same draws."""
+    m = _model(tmp_path, county)
+    nom = nominal_samples(m)
+    outs = []
+    for k, client in enumerate((None, None)):
+        s = run_samples(m, 60, seed=7, client=client)
+        d = tmp_path / f"out{k}"
+        write_risk(d, m, summarise(m, s, nom), tornado(m, nom), s, {"samples": 60, "seed": 7})
+        outs.append((d / "risk.csv").read_bytes())
+    assert outs[0] == outs[1]
+    from netplan.batch.runner import start_client
+
+    client, cluster = start_client(workers=2)
+    try:
+        sd = run_samples(m, 60, seed=7, client=client)
+    finally:
+        client.close()
+        cluster.close()
+    s1 = run_samples(m, 60, seed=7)
+    assert np.array_equal(sd.values, s1.values)
+    assert all(np.array_equal(sd.indicators[k], s1.indicators[k]) for k in s1.indicators)
+    assert not np.array_equal(run_samples(m, 60, seed=8).values, s1.values)
+
+
+def test_tornado_ranks_capture_first(tmp_path, county):
+    """The capture swing (0.62 → 0.98: ×1.58) moves recovery more than mulch (2 → 8 kg/mu)."""
+    m = _model(tmp_path, county)
+    t = tornado(m, nominal_samples(m))
+    rec = t[(t["indicator"] == "recovery_rate")]
+    assert rec.iloc[0]["param"] == "scenario.streams.film.capture_rate"
+    assert rec.iloc[0]["swing"] > rec.iloc[1]["swing"] > 0
+
+
+def test_shipped_uncertainty_file_matches_coefficients():
+    """Every key of data/uncertainty.toml resolves in data/coefficients.toml and the demo scenario
+    (a renamed coefficient fails here), and every range has a tag and a source."""
+    from netplan._paths import data_file
+
+    sc = load_scenario(data_file("scenarios", "demo.toml"))
+    coef = load_coefficients(overrides=sc.coefficients)
+    params = load_uncertainty(sc, coef)
+    assert len(params) >= 30
+    assert all(p.source and p.tag in "ABCE" for p in params)
+    assert all(p.low <= p.nominal <= p.high for p in params)
+
+
+@pytest.mark.parametrize(("text", "needle"), [
+    ('["coefficients.straw.crops.wheat.grain_ratio"]\ndist = "uniform"\nlow = 1\nhigh = 2\ntag = "E"\n'
+     'source = "x"\n', "coefficients.straw.crops.wheat.grain_ratio"),
+    ('["scenario.streams.film.capture_rat"]\ndist = "uniform"\nlow = 0.5\nhigh = 1\ntag = "E"\n'
+     'source = "x"\n', "capture_rat"),
+    ('["coefficients.film.mulch.0.kg_per_mu"]\ndist = "uniform"\nlow = 5\nhigh = 6\ntag = "E"\nsource = "x"\n',
+     "outside"),
+    ('["coefficients.film.mulch.0.kg_per_mu"]\ndist = "uniform"\nlow = 3\nhigh = 6\ntag = "E"\n', "source"),
+    ('["coefficients.film.mulch.0.kg_per_mu"]\ndist = "beta"\nlow = 3\nhigh = 6\ntag = "E"\nsource = "x"\n',
+     "dist"),
+])
+def test_bad_uncertainty_entries_are_named(tmp_path, county, text, needle):
+    """An unknown key, a range that misses the nominal value, no source, an unknown dist: InputError
+    naming the key."""
+    with pytest.raises(InputError) as exc:
+        _model(tmp_path, county, text)
+    assert needle in str(exc.value)
+
+
+def test_array_code_equals_library_with_shared_capacity(tmp_path, county):
+    """Film and packaging share S1 (0.5 t/yr, one capacity per physical site): on 20 random draws the
+    array code gives what stream_flow + share_capacity + rates give draw by draw (the exact path)."""
+    from dataclasses import replace
+
+    from netplan.risk.engine import evaluate_draws
+    from netplan.risk.params import draw_samples
+
+    (tmp_path / "county").mkdir(exist_ok=True)
+    text = (f'name = "t"\ncounty = "county"\n[targets]\nfilm.recovery_rate = 0.5\n'
+            f'pesticide_packaging.recovery_rate = 0.5\n[sharing]\nvillage_point = [["film", "pesticide_packaging"]]\n'
+            f'[streams.film]\ncapture_rate = 0.8\nvillage_point = {TIER}\ntownship_station = {TIER}\n'
+            f'county_center = {TIER}\n[streams.pesticide_packaging]\ncapture_rate = 0.9\n'
+            f'village_point = {TIER}\ntownship_station = {TIER}\ncounty_center = {TIER}\n')
+    (tmp_path / "s2.toml").write_text(text, encoding="utf-8")
+    sc = load_scenario(tmp_path / "s2.toml")
+    lay = _layout(cap_point=0.5)
+    both = pd.concat([lay.sites, lay.sites.assign(stream="pesticide_packaging")], ignore_index=True)
+    dp = pd.concat([lay.demand_point, lay.demand_point.assign(stream="pesticide_packaging")],
+                   ignore_index=True)
+    layout = Layout(sites=both, demand_point=dp, source="hand-made")
+    unc = UNC + ('["coefficients.pesticide_packaging.kg_per_sown_mu"]\ndist = "uniform"\nlow = 0.03\n'
+                 'high = 0.5\ntag = "E"\nsource = "test"\n')
+    (tmp_path / "u2.toml").write_text(unc, encoding="utf-8")
+    coef = load_coefficients(overrides=sc.coefficients)
+    params = load_uncertainty(sc, coef, tmp_path / "u2.toml")
+    m = build_model(sc, county, estimate(county, coef, sc.stream_ids), layout, coef, params, DIST)
+    assert not m.exact and ("village_point", "S1") in {(s.tier, s.site_id) for s in m.shared}
+    vals = draw_samples(m.params, np.random.SeedSequence(1).spawn(20))
+    fast, slow = evaluate_draws(m, vals), evaluate_draws(replace(m, exact=True), vals)
+    assert fast["indicators"].keys() == slow["indicators"].keys()
+    for k, v in slow["indicators"].items():
+        assert fast["indicators"][k] == pytest.approx(v, abs=1e-9), k
+    for k, v in slow["figures"].items():
+        assert fast["figures"][k] == pytest.approx(v, rel=1e-9), k
+    served = fast["figures"][("film", "served_t_yr")] + fast["figures"][("pesticide_packaging", "served_t_yr")]
+    assert served.max() <= 0.5 + 1e-9 and (served > 0.5 - 1e-6).any()  # the shared cap binds
