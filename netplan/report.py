@@ -32,7 +32,11 @@ HEADERS_ZH = {
     "vehicle_days_yr": "年车辆作业天数", "fleet": "高峰车辆数", "co2_kg_yr": "二氧化碳_kg每年",
     "route_id": "线路编号", "station_id": "起点站", "stops": "停靠点", "n_stops": "停靠点数",
     "distance_m": "距离_m", "duration_s": "时长_s", "trips_per_year": "年趟数", "lon": "经度",
-    "lat": "纬度", "streams": "品类",
+    "lat": "纬度", "streams": "品类", "storage_t": "储存量_t", "storage_m3": "储存体积_m3",
+    "yard_mu": "堆场用地_亩", "yard_m2": "堆场面积_m2", "stack_m2": "垛基面积_m2", "stack_blocks": "垛组数",
+    "yard_capex_cny": "堆场投资_元", "yard_cost_cny_yr": "堆场年成本_元", "capex_wan_cny": "投资_万元",
+    "year": "建设年度", "baseline": "基线值", "payload_t": "单车载量_t", "count": "数量", "type": "类型",
+    "use": "去向", "t_yr": "吨每年", "share": "占比", "village_id": "行政村代码",
 }
 STREAM_ZH = {"straw": "秸秆", "film": "农膜", "pesticide_packaging": "农药包装废弃物",
              "manure": "畜禽粪污", "recyclables": "再生资源", "all": "全县合计"}
@@ -69,6 +73,8 @@ def write_run_extras(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
         if name in plan.layers:
             sheets[name] = plan.layers[name]
     sheets["layout"] = lay
+    if ev is not None:
+        sheets.update(getattr(ev, "plan_tables", {}) or {})
     out.append(write_xlsx(tmp / "plan.xlsx", sheets))
     meta = {"scenario": plan.scenario.name, "title": plan.scenario.title,
             "source": plan.layout.source, "network": plan.network_label, "crow_fly": plan.crow_fly,
@@ -80,7 +86,8 @@ def write_run_extras(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
     streams = list(plan.scenario.stream_ids)
     (tmp / "report.html").write_text(
         report_html(meta, plan.kpis, ev.townships if ev is not None else None,
-                    ev.transport if ev is not None else None, streams, maps=maps), encoding="utf-8")
+                    ev.transport if ev is not None else None, streams, maps=maps,
+                    plan_tables=getattr(ev, "plan_tables", None)), encoding="utf-8")
     out.append(tmp / "report.html")
     return out
 
@@ -129,7 +136,10 @@ def target_table(kpis: pd.DataFrame) -> str:
 
 def _cost_table(kpis: pd.DataFrame, streams: list[str]) -> str:
     inds = ["generation_t_yr", "served_t_yr", "capex_cny", "capex_cny_yr", "opex_cny_yr",
-            "transport_tkm_yr", "transport_cost_cny_yr", "total_cost_cny_yr", "cost_cny_per_t",
+            "transport_tkm_yr", "transport_cost_cny_yr", "baling_cost_cny_yr", "loading_cost_cny_yr",
+            "purchase_cost_cny_yr", "incentive_cost_cny_yr", "treatment_cost_cny_yr", "storage_cost_cny_yr",
+            "storage_loss_cost_cny_yr", "total_cost_cny_yr", "cost_cny_per_t", "cost_range_min_cny_per_t",
+            "cost_range_max_cny_per_t", "storage_t", "storage_yard_mu",
             "vehicle_km_yr", "fleet_collection", "fleet_haulage", "transport_co2_kg_yr"]
     k = kpis.set_index(["stream", "indicator"])
     cols = [*streams, "all"]
@@ -172,8 +182,10 @@ def _township_table(towns: pd.DataFrame, streams: list[str]) -> str:
 
 
 def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame | None,
-                transport: pd.DataFrame | None, streams: list[str], *, maps: bool = True) -> str:
-    """The one-page report of a run (self-contained HTML)."""
+                transport: pd.DataFrame | None, streams: list[str], *, maps: bool = True,
+                plan_tables: Mapping[str, pd.DataFrame] | None = None) -> str:
+    """The one-page report of a run (self-contained HTML); ``plan_tables`` (netplan.plan_tables, from
+    the evaluation) adds the tables a county plan is written from."""
     missed = kpis[kpis["target"].notna() & (kpis["met"].astype(str).str.lower() != "true")]
     summary = ("全部目标达标 — every target met" if len(missed) == 0 else
                f"{len(missed)} 项目标未达标 — targets missed: " + ", ".join(
@@ -192,6 +204,10 @@ def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame
     ]
     if towns is not None and len(towns):
         parts += ["<h2>分乡镇行政村覆盖率 Village coverage by township</h2>", _township_table(towns, streams)]
+    if plan_tables:
+        from netplan.plan_tables import tables_html
+
+        parts.append(tables_html(plan_tables))
     if maps:
         links = " ".join(f"<a href='{_e(s)}.html'>{_e(STREAM_ZH.get(s, s))}</a>" for s in streams)
         parts += ["<h2>地图 Maps</h2>", f"<nav><a href='index.html'>总览 overview</a> {links}</nav>",
