@@ -23,6 +23,9 @@ def _wide(ev: Evaluation, supply: Supply, kind: str, streams: tuple[str, ...]) -
     for s in streams:
         c = ev.coverage[ev.coverage["stream"] == s].set_index("demand_id")
         out[f"{s}_t_yr"] = dem[f"{s}_t_yr"].to_numpy()
+        for extra in ("total", "used_onsite", "used_offsite"):   # the indicator tonnages (docs/indicators.md)
+            if f"{s}_{extra}_t_yr" in dem:
+                out[f"{s}_{extra}_t_yr"] = dem[f"{s}_{extra}_t_yr"].to_numpy()
         out[f"{s}_point_id"] = c["point_id"].reindex(out.index)
         out[f"{s}_dist_m"] = c["dist_m"].reindex(out.index).round(1)
         out[f"{s}_covered"] = c["covered"].reindex(out.index).fillna(False).astype(bool)
