@@ -7,36 +7,17 @@ compare_map.html, the first two layouts on synchronised maps side by side.
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 
-import geopandas as gpd
 import pandas as pd
 
 from netplan.errors import InputError
 from netplan.export import staging, write_csv
 from netplan.report import CSS, STREAM_ZH, fmt_number, write_xlsx
+from netplan.runfolder import KPIS_TOWNSHIP_CSV, read_run
 
 KEY = ["stream", "indicator", "label_zh", "unit"]
-
-
-def read_run(run_dir: str | Path) -> tuple[str, pd.DataFrame, dict]:
-    """A run folder's label (its folder name), kpis table and run.json (empty if absent)."""
-    d = Path(run_dir)
-    p = d / "kpis.csv"
-    if not p.exists():
-        msg = "not a run folder: kpis.csv missing (run `netplan plan` or `netplan evaluate` first)"
-        raise InputError(msg, file=str(p))
-    k = pd.read_csv(p, encoding="utf-8-sig", dtype={"stream": str, "indicator": str})
-    need = {"stream", "indicator", "value", "target", "met", "unit", "label_zh"}
-    if need - set(k.columns):
-        msg = f"kpis.csv lacks column(s) {', '.join(sorted(need - set(k.columns)))}"
-        raise InputError(msg, file=str(p))
-    meta = {}
-    if (d / "run.json").exists():
-        meta = json.loads((d / "run.json").read_text(encoding="utf-8"))
-    return d.resolve().name, k, meta
 
 
 def compare_runs(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -48,7 +29,7 @@ def compare_runs(run_dirs: list[str | Path]) -> tuple[pd.DataFrame, dict[str, li
     if len(run_dirs) < 2:
         msg = "compare needs at least two run folders"
         raise InputError(msg)
-    runs = [read_run(d) for d in run_dirs]
+    runs = [(r.name, r.kpis, r.meta) for r in map(read_run, run_dirs)]
     labels: list[str] = []
     for name, _, _ in runs:
         lab, i = name, 2
@@ -84,10 +65,9 @@ def compare_townships(run_dirs: list[str | Path], labels: list[str]) -> pd.DataF
     (runs without kpis_township.csv are left out)."""
     parts = []
     for lab, d in zip(labels, run_dirs, strict=True):
-        p = Path(d) / "kpis_township.csv"
-        if not p.exists():
+        t = read_run(d).township_kpis() if (Path(d) / KPIS_TOWNSHIP_CSV).is_file() else None
+        if t is None:
             continue
-        t = pd.read_csv(p, encoding="utf-8-sig", dtype={"township_code": str})
         t = t[t["unit"] == "fraction"]
         parts.append(t.set_index(["township_code", "township", "stream", "indicator"])["value"]
                      .rename(lab))
@@ -146,23 +126,16 @@ def compare_html(table: pd.DataFrame, misses: dict[str, list[str]], *, map_link:
             f"<h2>指标、成本与碳排放 Indicators, costs and CO2</h2>{''.join(rows)}</body></html>")
 
 
-def _read_layers(gpkg: Path) -> dict[str, gpd.GeoDataFrame]:
-    import pyogrio
-
-    return {name: gpd.read_file(gpkg, layer=name) for name, _ in pyogrio.list_layers(gpkg)}
-
-
 def write_compare_map_of(run_a: Path, run_b: Path, labels: tuple[str, str], path: Path) -> Path | None:
     """Side-by-side synchronised map of two runs (netplan.maps.write_compare_map); None if a run has
     no plan.gpkg."""
     from netplan.maps import write_compare_map
 
-    a, b = Path(run_a) / "plan.gpkg", Path(run_b) / "plan.gpkg"
-    if not (a.exists() and b.exists()):
+    a, b = read_run(run_a), read_run(run_b)
+    if not (a.has_plan and b.has_plan):
         return None
-    crow = any(read_run(r)[2].get("crow_fly", False) for r in (run_a, run_b))
-    out = write_compare_map(path, _read_layers(a), _read_layers(b), labels=labels,
-                            kpis_a=read_run(run_a)[1], kpis_b=read_run(run_b)[1], crow_fly=crow)
+    out = write_compare_map(path, a.layers(), b.layers(), labels=labels, kpis_a=a.kpis,
+                            kpis_b=b.kpis, crow_fly=a.crow_fly or b.crow_fly)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(out, 0o666 & ~umask)  # the map writer's temp file is private (0600); publish like the rest

@@ -297,7 +297,7 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     optimising; ``fix`` is one whose sites stay fixed open (or forbidden, status closed) while the
     rest is optimised.
 
-    Writes nothing; see :func:`netplan.export.write_outputs` and :func:`write_plan`.
+    Writes nothing; see :func:`netplan.runfolder.write_run`.
     """
     from netplan.collection import plan_routes
     from netplan.evaluate import evaluate
@@ -356,34 +356,7 @@ def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Sce
 
 
 def write_plan(plan: Plan, out_dir: Any, *, maps: bool = True, background: str = "offline") -> list[Any]:
-    """Write plan.gpkg, kpis.csv, sites.csv, routes.csv, the HTML maps (``background`` "offline",
-    "osm" or "amap") and PNG figures (png/) into ``out_dir`` atomically."""
-    from pathlib import Path
+    """Write the plan's run folder (:func:`netplan.runfolder.write_run`)."""
+    from netplan.runfolder import write_run
 
-    from netplan.export import write_outputs
-
-    def _maps(tmp: Path) -> None:
-        from netplan.report import write_run_extras
-
-        write_run_extras(tmp, plan, maps=maps)
-        if not maps:
-            return
-        from netplan.maps import service_area_layers, write_maps, write_pngs
-        from netplan.streams import load_streams
-
-        meta = load_streams()
-        streams = plan.scenario.stream_ids
-        labels = {s: meta[s].label for s in streams}
-        tiers = {s: dict(meta[s].tier_names_zh) for s in streams}
-        areas = None
-        if plan.matrices is not None:
-            radius = {s: plan.scenario.streams[s].tiers["village_point"].radius_m for s in streams
-                      if plan.scenario.streams[s].tiers["village_point"].radius_m}
-            areas = service_area_layers(plan.matrices.net, plan.layers["sites"], radius)
-        write_maps(tmp, plan.layers, plan.kpis, title=plan.scenario.title, streams=streams,
-                   stream_labels=labels, tier_labels=tiers, service_areas=areas,
-                   background=background, crow_fly=plan.crow_fly)
-        write_pngs(tmp / "png", plan.layers, plan.kpis, streams=streams, title=plan.scenario.title,
-                   stream_labels=labels, tier_labels=tiers, service_areas=areas)
-
-    return write_outputs(Path(out_dir), plan.layers, plan.kpis, extra=_maps)
+    return write_run(plan, out_dir, maps=maps, background=background)

@@ -1,6 +1,5 @@
-"""The tables and the one-page HTML report a run writes beside plan.gpkg and kpis.csv:
-kpis_township.csv, costs.csv, transport.csv, layout.csv (the run's sites as a layout table, usable
-with ``netplan evaluate`` and ``--fix``), plan.xlsx (Chinese headers), run.json and report.html.
+"""The one-page HTML report of a run (report.html) and the plan.xlsx writer with Chinese headers;
+the run folder itself (which tables, run.json) is :mod:`netplan.runfolder`'s.
 
 The report is self-contained (inline CSS, no CDN, no script) and links or frames the maps the run
 wrote (index.html, <stream>.html).
@@ -9,14 +8,12 @@ wrote (index.html, <stream>.html).
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from netplan.export import write_csv
 from netplan.maps.text import fmt_kpi
 
 #: Chinese column headers for XLSX (and the report); columns not listed keep their name
@@ -53,43 +50,6 @@ def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], *, chinese: bool 
                 d = d.rename(columns=HEADERS_ZH)
             d.to_excel(xw, sheet_name=name[:31], index=False)
     return path
-
-
-def write_run_extras(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
-    """Write the extra tables, plan.xlsx, run.json and report.html of ``plan`` into ``tmp``."""
-    from netplan.layout_io import layout_to_table, write_layout
-
-    ev = plan.evaluation
-    out = []
-    tables = {"kpis": plan.kpis}
-    if ev is not None:
-        tables.update(kpis_township=ev.townships, costs=ev.costs, transport=ev.transport)
-        for name in ("kpis_township", "costs", "transport"):
-            out.append(write_csv(tmp / f"{name}.csv", tables[name]))
-    lay = layout_to_table(plan.layout, plan.candidates)
-    out.append(write_layout(lay, tmp / "layout.csv"))
-    sheets = dict(tables)
-    for name in ("sites", "routes"):
-        if name in plan.layers:
-            sheets[name] = plan.layers[name]
-    sheets["layout"] = lay
-    if ev is not None:
-        sheets.update(getattr(ev, "plan_tables", {}) or {})
-    out.append(write_xlsx(tmp / "plan.xlsx", sheets))
-    meta = {"scenario": plan.scenario.name, "title": plan.scenario.title,
-            "source": plan.layout.source, "network": plan.network_label, "crow_fly": plan.crow_fly,
-            "solve": {k: {kk: (None if v is None else float(v) if isinstance(v, int | float) else str(v))
-                          for kk, v in s.items()} for k, s in plan.layout.solve.items()}}
-    (tmp / "run.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True),
-                                  encoding="utf-8")
-    out.append(tmp / "run.json")
-    streams = list(plan.scenario.stream_ids)
-    (tmp / "report.html").write_text(
-        report_html(meta, plan.kpis, ev.townships if ev is not None else None,
-                    ev.transport if ev is not None else None, streams, maps=maps,
-                    plan_tables=getattr(ev, "plan_tables", None)), encoding="utf-8")
-    out.append(tmp / "report.html")
-    return out
 
 
 CSS = """

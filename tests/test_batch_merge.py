@@ -9,11 +9,12 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import Point, box
 
-from netplan.batch.merge import attainment, merge_region, read_kpis
+from netplan.batch.merge import attainment, merge_region
 from netplan.batch.region_map import FAILED_COLOUR, attainment_colour
 from netplan.batch.runner import CountyResult
 from netplan.export import write_csv, write_gpkg
 from netplan.maps.assets import external_references
+from netplan.runfolder import read_kpis
 
 KPI_A = [  # 2 of 3 targets met
     ("straw", "village_coverage", 0.9, 0.82, True, "fraction", "秸秆覆盖率"),
@@ -84,7 +85,7 @@ def test_attainment_counts_only_rows_with_a_target():
 def test_read_kpis_parses_met_written_as_text(tmp_path):
     """kpis.csv 'True'/'False'/empty become True/False/None; BOM is handled."""
     write_csv(tmp_path / "kpis.csv", pd.DataFrame(KPI_A, columns=COLS))
-    k = read_kpis(tmp_path)
+    k = read_kpis(tmp_path / "kpis.csv")
     assert list(k["met"]) == [True, False, True, None]
     assert k["target"].isna().sum() == 1
 

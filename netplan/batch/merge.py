@@ -24,14 +24,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from netplan.batch.runner import COUNTIES_DIR, CountyResult
+from netplan.batch.runner import COUNTIES_DIR, CountyResult, county_identity
 from netplan.export import staging, write_csv
+from netplan.runfolder import KPI_COLUMNS, KPIS_CSV, PLAN_GPKG, read_kpis, read_layers
 
 WGS84 = "EPSG:4326"
 COUNTY_LAYERS = ("villages", "farms", "sites", "assignments", "routes", "townships")
-KPI_COLUMNS = ("stream", "indicator", "value", "target", "met", "unit", "label_zh")
-_TRUE = {"true", "1", "yes", "t"}
-_FALSE = {"false", "0", "no", "f"}
 
 
 @dataclass(frozen=True)
@@ -60,31 +58,6 @@ class RegionOutputs:
     tier3: Any = None
 
 
-def _as_bool(v: Any) -> bool | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-        return None
-    if isinstance(v, bool | np.bool_):
-        return bool(v)
-    s = str(v).strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    return None
-
-
-def read_kpis(run_dir: str | Path) -> pd.DataFrame:
-    """A county's ``kpis.csv`` with ``met`` as True/False/None and numeric value/target."""
-    df = pd.read_csv(Path(run_dir) / "kpis.csv", encoding="utf-8-sig", dtype={"stream": str})
-    for c in KPI_COLUMNS:
-        if c not in df.columns:
-            df[c] = None
-    df["value"] = pd.to_numeric(df["value"], errors="coerce")
-    df["target"] = pd.to_numeric(df["target"], errors="coerce")
-    df["met"] = pd.Series([_as_bool(v) for v in df["met"]], index=df.index, dtype=object)
-    return df
-
-
 def attainment(kpis: pd.DataFrame) -> dict[str, Any]:
     """How many of a county's targets are met: n_targets, n_met, attainment (0–1), missed.
 
@@ -99,24 +72,9 @@ def attainment(kpis: pd.DataFrame) -> dict[str, Any]:
             "attainment": float(sum(met) / n) if n else float("nan"), "missed": ";".join(missed)}
 
 
-def county_identity(county_dir: str | Path | None, name: str) -> dict[str, str]:
-    """county (folder name), county_zh and adcode from the county folder's ``county.toml``."""
-    out = {"county": name, "county_zh": name, "adcode": ""}
-    if county_dir is None:
-        return out
-    try:
-        with open(Path(county_dir) / "county.toml", "rb") as f:
-            meta = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return out
-    out["county_zh"] = str(meta.get("name_zh") or name)
-    out["adcode"] = str(meta.get("adcode") or "")
-    return out
-
-
 def _outline(run_dir: Path, county_dir: Path | None) -> Any:
     """County outline: the run's ``boundary`` layer, else the input folder's boundary file."""
-    gpkg = run_dir / "plan.gpkg"
+    gpkg = run_dir / PLAN_GPKG
     src: gpd.GeoDataFrame | None = None
     if gpkg.is_file() and "boundary" in set(pyogrio.list_layers(gpkg)[:, 0]):
         src = gpd.read_file(gpkg, layer="boundary", engine="pyogrio")
@@ -134,20 +92,6 @@ def _outline(run_dir: Path, county_dir: Path | None) -> Any:
         return None
     src = src.to_crs(WGS84) if src.crs is not None else src.set_crs(WGS84)
     return src.geometry.union_all()
-
-
-def read_layers(run_dir: str | Path) -> dict[str, gpd.GeoDataFrame]:
-    """The county layers of a run folder's ``plan.gpkg`` (those present), in EPSG:4326."""
-    gpkg = Path(run_dir) / "plan.gpkg"
-    if not gpkg.is_file():
-        return {}
-    have = set(pyogrio.list_layers(gpkg)[:, 0])
-    out = {}
-    for name in COUNTY_LAYERS:
-        if name in have:
-            g = gpd.read_file(gpkg, layer=name, engine="pyogrio")
-            out[name] = g.to_crs(WGS84) if g.crs is not None else g.set_crs(WGS84)
-    return out
 
 
 def _tag(gdf: pd.DataFrame, ident: Mapping[str, str]) -> pd.DataFrame:
@@ -174,16 +118,16 @@ def county_table(results: Sequence[CountyResult]) -> tuple[gpd.GeoDataFrame, pd.
     for r in results:
         run_dir = Path(r.out_dir)
         ident = county_identity(r.county_dir, r.name)
-        done = r.ok and (run_dir / "kpis.csv").is_file()
+        done = r.ok and (run_dir / KPIS_CSV).is_file()
         row: dict[str, Any] = {**ident, "status": r.status if done else "failed",
                                "n_targets": 0, "n_met": 0, "attainment": float("nan"),
                                "missed": "", "error": r.error or ("" if done else "no kpis.csv"),
                                "time_s": round(r.time_s, 2), "link": ""}
         if done:
-            k = read_kpis(run_dir)
+            k = read_kpis(run_dir / KPIS_CSV)
             row.update(attainment(k))
             kpi_frames.append(_tag(k, ident))
-            for name, g in read_layers(run_dir).items():
+            for name, g in read_layers(run_dir / PLAN_GPKG, COUNTY_LAYERS).items():
                 layers[name].append(_tag(g, ident))
             row["link"] = f"{COUNTIES_DIR}/{r.name}/index.html"
         row["geometry"] = _outline(run_dir, r.county_dir)

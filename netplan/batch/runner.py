@@ -23,6 +23,7 @@ import os
 import resource
 import sys
 import time
+import tomllib
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -231,6 +232,21 @@ def _worker_name() -> str:
         return f"pid {os.getpid()}"
 
 
+def county_identity(county_dir: str | Path | None, name: str) -> dict[str, str]:
+    """county (folder name), county_zh and adcode from the county folder's ``county.toml``."""
+    out = {"county": name, "county_zh": name, "adcode": ""}
+    if county_dir is None:
+        return out
+    try:
+        with open(Path(county_dir) / "county.toml", "rb") as f:
+            meta = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return out
+    out["county_zh"] = str(meta.get("name_zh") or name)
+    out["adcode"] = str(meta.get("adcode") or "")
+    return out
+
+
 def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True) -> dict[str, Any]:
     """Plan one county (runs on a worker) and write its run folder plus ``batch_done.json``.
 
@@ -238,8 +254,8 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
     ``dataclasses.replace`` (county_dir, name; the county's own roads file). Returns a small
     record (what :class:`CountyResult` is built from): nothing large travels back.
     """
-    from netplan.batch.merge import county_identity
-    from netplan.planner import run_plan, write_plan
+    from netplan.planner import run_plan
+    from netplan.runfolder import write_run
     from netplan.scenario import load_scenario
 
     base = load_scenario(scenario_path)
@@ -248,7 +264,7 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
                                    title=f"{zh} 三级回收网络规划 · {base.name} ({job.name})",
                                    roads_file=None)
     plan = run_plan(scenario)
-    write_plan(plan, job.out_dir, maps=maps)
+    write_run(plan, job.out_dir, maps=maps)
     solve = {s: {k: v for k, v in d.items() if isinstance(v, str | int | float) or v is None}
              for s, d in plan.layout.solve.items()}
     n_dem, n_cand = (plan.matrices.dem_site_m.shape if plan.matrices is not None
