@@ -52,7 +52,10 @@ def read_cell(raw: object) -> Cell:
     if isinstance(raw, bool):
         return Cell("text")
     if isinstance(raw, (int, float, np.integer, np.floating)):
-        v = float(raw)
+        try:
+            v = float(raw)
+        except OverflowError:  # an int beyond float range
+            return Cell("inf")
         if math.isnan(v):
             return Cell("blank") if isinstance(raw, float) else Cell("token")
         return Cell("number", v) if math.isfinite(v) else Cell("inf")

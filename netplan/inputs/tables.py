@@ -84,6 +84,11 @@ def read_table(path: Path, *, encoding: str | None = None, sheet: str | int | No
         for geo formats; and a note on the encoding used.
     """
     suffix = path.suffix.lower()
+    if encoding:
+        try:
+            _codec(encoding)
+        except InputError as exc:
+            raise InputError(str(exc.problems[0].message), file=path.name) from None
     if path.is_dir() and suffix not in (".gdb",):
         msg = "a folder, not a file (give the table's file)"
         raise InputError(msg, file=path.name)
