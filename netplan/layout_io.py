@@ -33,6 +33,16 @@ from netplan.layout import Layout
 from netplan.model import TIERS, County
 from netplan.scenario import Scenario
 
+# turning a layout table into the model's terms is the siting adapter's; these names stay
+# importable from here for callers written before the move
+from netplan.siting_adapter import (  # noqa: E402, F401
+    capacity_of,
+    fix_masks,
+    layout_from_table,
+    merge_candidates,
+    parent_of,
+)
+
 COLUMNS = ["site_id", "name", "streams", "tier", "lon", "lat", "capacity_t", "status", "parent_id"]
 HEADERS_ZH = {"site_id": "站点编号", "name": "名称", "streams": "品类", "tier": "层级", "lon": "经度",
               "lat": "纬度", "capacity_t": "处理能力_t", "status": "状态", "parent_id": "上级站点",
@@ -148,16 +158,6 @@ def _capacity_cell(cell: object, streams: tuple[str, ...]) -> float | str | None
     return ";".join(out)
 
 
-def capacity_of(cell: object, stream: str) -> float:
-    """Capacity (t/yr) a layout table's ``capacity_t`` cell gives ``stream``; NaN = scenario default."""
-    if isinstance(cell, str):
-        if "=" in cell:
-            pairs = dict(x.split("=", 1) for x in cell.split(";") if "=" in x)
-            return float(pairs[stream]) if stream in pairs else np.nan
-        return float(pd.to_numeric(cell, errors="coerce"))
-    return float(cell) if cell is not None else np.nan
-
-
 def write_layout(table: pd.DataFrame, path: str | Path, *, chinese: bool = False) -> Path:
     """Write a layout table to CSV (UTF-8 with BOM) or XLSX, atomically; Chinese headers on request."""
     from netplan.export import write_csv
@@ -176,119 +176,6 @@ def write_layout(table: pd.DataFrame, path: str | Path, *, chinese: bool = False
         write_csv(tmp, df)
     tmp.replace(p)
     return p
-
-
-def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: County
-                     ) -> gpd.GeoDataFrame:
-    """The candidates plus the layout's sites that are not candidates yet (kind ``layout``).
-
-    A layout site whose id is a candidate's keeps that candidate's location and kind; its status and
-    capacity come from the layout. New sites get their township from the township polygons.
-    """
-    out = cands.copy()
-    known = set(out["site_id"])
-    new = table[~table["site_id"].isin(known)]
-    if len(new):
-        towns = county.townships[["township_code", "geometry"]]
-        j = gpd.sjoin(new[["site_id", "geometry"]], towns, how="left", predicate="within")
-        j = j[~j.index.duplicated()]
-        add = gpd.GeoDataFrame({
-            "site_id": new["site_id"].to_numpy(), "name": new["name"].to_numpy(), "kind": "layout",
-            "township_code": j["township_code"].fillna("").astype(str).to_numpy(),
-            "status": new["status"].to_numpy(), "streams": new["streams"].to_numpy(),
-            "tiers": new["tier"].to_numpy(),
-            "capacity_t": pd.to_numeric(new["capacity_t"], errors="coerce").astype(float).to_numpy(),
-        }, geometry=list(new.geometry), crs=out.crs)
-        out = pd.concat([out, add], ignore_index=True)
-    upd = table.set_index("site_id")
-    m = out["site_id"].isin(upd.index) & ~out["site_id"].isin(new["site_id"])
-    cap = pd.to_numeric(upd["capacity_t"], errors="coerce").astype(float)
-    ids = out.loc[m, "site_id"]
-    out.loc[m, "status"] = ids.map(upd["status"]).where(ids.map(upd["status"]) != "closed",
-                                                        out.loc[m, "status"]).to_numpy()
-    out.loc[m, "capacity_t"] = np.where(np.isfinite(ids.map(cap).to_numpy(dtype=float)),
-                                        ids.map(cap).to_numpy(dtype=float),
-                                        out.loc[m, "capacity_t"].to_numpy(dtype=float))
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=cands.crs)
-
-
-def _open_rows(table: pd.DataFrame, stream: str, tier: str) -> pd.DataFrame:
-    has = table["streams"].str.split(";").map(lambda xs: stream in xs).astype(bool)
-    return table[(table["status"] != "closed") & (table["tier"] == tier) & has]
-
-
-def _nearest(dist: np.ndarray, radius: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Column of the nearest finite entry per row (−1 if none or beyond ``radius``) and its distance."""
-    if dist.shape[1] == 0:
-        return np.full(dist.shape[0], -1), np.full(dist.shape[0], np.nan)
-    d = np.where(np.isfinite(dist), dist, np.inf)
-    j = np.argmin(d, axis=1)
-    best = d[np.arange(len(d)), j]
-    ok = np.isfinite(best) & (best <= (radius if radius is not None else np.inf))
-    return np.where(ok, j, -1), np.where(ok, best, np.nan)
-
-
-def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demands: pd.DataFrame,
-                      cands: gpd.GeoDataFrame, dem_site_m: np.ndarray, site_site_m: np.ndarray,
-                      *, source: str = "hand-made") -> Layout:
-    """Turn a layout table into a Layout: open sites per stream and tier, each demand assigned to the
-    nearest open village point of its stream within the tier-1 radius (road metres), each site to its
-    ``parent_id`` or else the nearest open next-tier site within that tier's radius.
-
-    ``cands`` must contain every table site (see :func:`merge_candidates`); the matrices are indexed
-    like ``supply_demands`` × ``cands`` and ``cands`` × ``cands``.
-    """
-    pos = {s: i for i, s in enumerate(cands["site_id"])}
-    site_rows, dp_rows = [], []
-    dem_ids = supply_demands["demand_id"].to_numpy()
-    for sid, sp in scenario.streams.items():
-        w = supply_demands[f"{sid}_t_yr"].to_numpy(dtype=float)
-        tiers = {t: _open_rows(table, sid, t) for t in TIERS}
-        parents: dict[str, str | None] = {}
-        for ti in range(len(TIERS) - 1):
-            here, up = tiers[TIERS[ti]], tiers[TIERS[ti + 1]]
-            up_ids = up["site_id"].tolist()
-            if len(here) == 0:
-                continue
-            d = site_site_m[np.ix_([pos[s] for s in here["site_id"]], [pos[s] for s in up_ids])] \
-                if up_ids else np.zeros((len(here), 0))
-            j, _ = _nearest(d, sp.tiers[TIERS[ti + 1]].radius_m)
-            for k, r in enumerate(here.itertuples(index=False)):
-                given = parent_of(r.parent_id, sid)
-                if given is not None and given in up_ids:
-                    parents[r.site_id] = given
-                else:
-                    parents[r.site_id] = up_ids[j[k]] if j[k] >= 0 else None
-        for t in TIERS:
-            for r in tiers[t].itertuples(index=False):
-                cap = capacity_of(r.capacity_t, sid)
-                cap = cap if np.isfinite(cap) else sp.tiers[t].capacity_t
-                site_rows.append({"site_id": r.site_id, "stream": sid, "tier": t, "status": r.status,
-                                  "capacity_t": cap, "parent_id": parents.get(r.site_id)})
-        pts = tiers["village_point"]["site_id"].tolist()
-        d = dem_site_m[:, [pos[s] for s in pts]] if pts else np.zeros((len(dem_ids), 0))
-        j, dist = _nearest(d, sp.tiers["village_point"].radius_m)
-        for k in np.flatnonzero(w > 0):
-            dp_rows.append({"stream": sid, "demand_id": dem_ids[k],
-                            "point_id": pts[j[k]] if j[k] >= 0 else None,
-                            "dist_m": float(dist[k]) if j[k] >= 0 else np.nan})
-    return Layout(sites=pd.DataFrame(site_rows, columns=["site_id", "stream", "tier", "status",
-                                                         "capacity_t", "parent_id"]),
-                  demand_point=pd.DataFrame(dp_rows, columns=["stream", "demand_id", "point_id",
-                                                              "dist_m"]),
-                  source=source)
-
-
-def parent_of(cell: object, stream: str) -> str | None:
-    """The parent a layout table's ``parent_id`` cell names for ``stream``: the cell itself, or the
-    ``stream=id`` entry of a ``;``-list when the streams of one site send to different sites."""
-    if not isinstance(cell, str) or not cell.strip():
-        return None
-    if "=" not in cell:
-        return cell.strip()
-    pairs = dict(x.split("=", 1) for x in cell.split(";") if "=" in x)
-    v = pairs.get(stream)
-    return v.strip() if v else None
 
 
 def _parents_cell(g: pd.DataFrame) -> str | None:
@@ -373,17 +260,4 @@ def proposed_layout(county: County, scenario: Scenario) -> gpd.GeoDataFrame:
     out = out.sort_values(["_t", "site_id"]).drop(columns="_t").reset_index(drop=True)
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
 
-
-def fix_masks(cands: pd.DataFrame, fix: pd.DataFrame | None, stream: str, tier: str
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """For ``netplan plan --fix``: which candidates the layout keeps open (existing/new) and which it
-    forbids (closed) for ``stream`` at ``tier``; boolean masks over ``cands``."""
-    n = len(cands)
-    if fix is None or len(fix) == 0:
-        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    f = fix[(fix["tier"] == tier) & fix["streams"].str.split(";").apply(lambda xs: stream in xs)]
-    ids = cands["site_id"].to_numpy()
-    keep = np.isin(ids, f.loc[f["status"] != "closed", "site_id"].to_numpy())
-    closed = np.isin(ids, f.loc[f["status"] == "closed", "site_id"].to_numpy())
-    return keep, closed
 

@@ -96,8 +96,9 @@ def demo_run(tmp_path_factory):
     from netplan.evaluate import evaluate
     from netplan.export import write_outputs
     from netplan.layers import build_layers
-    from netplan.layout_io import layout_from_table, merge_candidates, read_layout
-    from netplan.planner import estimate_supply, load_inputs, road_network, travel_matrices
+    from netplan.layout_io import read_layout
+    from netplan.planner import estimate_supply, load_inputs, road_network
+    from netplan.siting_adapter import layout_from_table, merge_candidates, travel_matrices
 
     sc = load_scenario(data_file("scenarios", "demo.toml"))
 

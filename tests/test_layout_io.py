@@ -11,16 +11,9 @@ from shapely.geometry import Point
 from netplan.candidates import build_candidates
 from netplan.errors import InputError
 from netplan.evaluate import evaluate
-from netplan.layout_io import (
-    fix_masks,
-    layout_from_table,
-    layout_to_table,
-    merge_candidates,
-    proposed_layout,
-    read_layout,
-    write_layout,
-)
+from netplan.layout_io import layout_to_table, proposed_layout, read_layout, write_layout
 from netplan.scenario import load_scenario
+from netplan.siting_adapter import fix_masks, layout_from_table, merge_candidates
 from netplan.streams import load_coefficients
 from netplan.supply import estimate
 
