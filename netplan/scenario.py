@@ -41,7 +41,7 @@ _STREAM_KEYS = {
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
     "streams", "sharing", "coefficients", "existing_capex_share", "workday_h", "routing_time_limit_s",
-    "columns",
+    "columns", "robust",
 }
 SOLVERS = ("scip", "highs", "cbc", "cp-sat")
 COLUMN_FILES = ("villages", "farms", "sites", "townships", "boundary")
@@ -121,6 +121,7 @@ class Scenario:
     sharing: Mapping[str, tuple[tuple[str, ...], ...]]
     coefficients: Mapping[str, Any] = field(default_factory=dict)
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    robust: float | None = None  # plan so every target is met in this share of draws (docs/risk.md)
 
     @property
     def stream_ids(self) -> tuple[str, ...]:
@@ -257,6 +258,7 @@ def load_scenario(path: str | Path) -> Scenario:
         discount_rate=c.number(finance, "discount_rate", "finance", lo=0, hi=1, default=0.06),
         existing_capex_share=c.number(raw, "existing_capex_share", "", lo=0, hi=1, default=0.2),
         workday_h=c.number(raw, "workday_h", "", lo=1, hi=24, default=8.0),
+        robust=c.number(raw, "robust", "", lo=0.5, hi=0.999, default=None, allow_none=True),
     )
     if c.problems:
         raise InputError(problems=c.problems)

@@ -17,8 +17,11 @@ BACKGROUND_HELP = "Map background: offline (no tiles), osm, or amap (Gaode, GCJ-
 
 def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
                     layout_table: Any = None, fix: Path | None = None, db: str | None = None,
-                    background: str = "offline") -> None:
-    """Plan (or score ``layout_table``), write the run folder and print the summary."""
+                    background: str = "offline", robust: float | None = None) -> None:
+    """Plan (or score ``layout_table``), write the run folder and print the summary.
+
+    ``robust`` (or the scenario's ``robust``): plan so every target is met in that share of the
+    draws of data/uncertainty.toml (netplan.risk.robust) and report the cost of robustness."""
     from netplan.planner import run_plan, write_plan
     from netplan.scenario import load_scenario
 
@@ -39,9 +42,20 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
             status.update(msg)
             console.log(msg)
 
-        plan = run_plan(scenario, progress=progress, layout_table=layout_table, fix=fixed)
+        share = robust if robust is not None else scenario.robust
+        robust_res = None
+        if share and layout_table is None:
+            from netplan.risk.robust import robust_plan
+
+            plan, robust_res = robust_plan(scenario, share, fix=fixed, progress=progress)
+        else:
+            plan = run_plan(scenario, progress=progress, layout_table=layout_table, fix=fixed)
         progress(f"writing outputs to {out_dir}")
         files = write_plan(plan, out_dir, maps=maps, background=background)
+        if robust_res is not None:
+            from netplan.risk.robust import write_robust
+
+            files += write_robust(out_dir, robust_res)
         if db is not None:
             from netplan.db import write_postgis
 
@@ -56,6 +70,10 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
         out_console.print("[yellow]Distances are crow-fly estimates (no road file): "
                           "every output says so.[/]")
     print_solve(plan.layout.solve)
+    if robust_res is not None:
+        from netplan.cli.risk import print_robust
+
+        print_robust(robust_res)
     out_console.print(f"wrote {len(files)} files to {out_dir} in {time.perf_counter() - t0:.1f} s: "
                       + ", ".join(sorted({f.name for f in files if f.parent == out_dir})))
 
@@ -105,10 +123,14 @@ def plan(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file")],
          db: Annotated[str | None, typer.Option(
              help="Also write to PostGIS: postgresql://user@host/dbname")] = None,
          background: Annotated[str, typer.Option(help=BACKGROUND_HELP)] = "offline",
+         robust: Annotated[float | None, typer.Option(
+             min=0.5, max=0.999, help="Meet every target in this share of the draws of "
+             "data/uncertainty.toml (e.g. 0.9); reports the cost of robustness")] = None,
          ) -> None:
     """Plan the three tiers of every stream for a scenario and write the outputs."""
     check_background(background)
-    plan_and_report(scenario, out, maps=not no_maps, fix=fix, db=db, background=background)
+    plan_and_report(scenario, out, maps=not no_maps, fix=fix, db=db, background=background,
+                    robust=robust)
 
 
 @app.command()

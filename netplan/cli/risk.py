@@ -1,0 +1,88 @@
+"""``netplan risk RUN_DIR``: how sure is the plan — a thin command over :mod:`netplan.risk`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from netplan.cli._app import app, console, friendly, out_console
+
+if TYPE_CHECKING:
+    from netplan.risk.robust import RobustResult
+
+
+def _say(msg: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {escape(msg)}", highlight=False)
+
+
+def risk_table(risk: pd.DataFrame, title: str, *, robust: float = 0.9) -> Table:
+    """Rich table of the targeted indicators: target, nominal, p05/p50/p95 and the share met."""
+    t = Table(title=title)
+    for c in ("stream", "indicator", "target", "nominal", "p05", "p50", "p95", "met in"):
+        t.add_column(c)
+    rows = risk[(risk["kind"] == "indicator") & risk["target"].notna()]
+    for r in rows.itertuples(index=False):
+        colour = "green" if r.p_met >= robust else "red"
+        t.add_row(r.stream, r.indicator, f"{r.target:.1%}", f"{r.nominal:.1%}", f"{r.p05:.1%}",
+                  f"{r.p50:.1%}", f"{r.p95:.1%}", f"[{colour}]{r.p_met:.1%}[/]")
+    return t
+
+
+@app.command("risk")
+@friendly
+def risk_command(
+    run_dir: Annotated[Path, typer.Argument(help="Run folder written by netplan plan / evaluate")],
+    samples: Annotated[int, typer.Option(min=1, help="Number of draws")] = 300,
+    seed: Annotated[int, typer.Option(help="Seed of the draws (same seed → same files)")] = 7,
+    workers: Annotated[int | None, typer.Option(
+        min=0, help="Worker processes of the LocalCluster (default: CPU count; 0 = in this process)")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Existing Dask scheduler, tcp://host:port (default: a LocalCluster)")] = None,
+    scenario: Annotated[Path | None, typer.Option(
+        help="The run's scenario TOML, when run.json does not record it")] = None,
+    uncertainty: Annotated[Path | None, typer.Option(
+        help="Ranges of the uncertain numbers (default data/uncertainty.toml)")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default RUN_DIR/risk)")] = None,
+) -> None:
+    """How sure is the plan: redraw the uncertain coefficients and rates, re-score the fixed plan
+    (no re-solve) on Dask, and write risk.csv, risk_tornado.csv, risk_samples.csv and risk.html."""
+    from netplan.risk import run_risk
+
+    t0 = time.perf_counter()
+    out_dir = out or run_dir / "risk"
+    res = run_risk(run_dir, out_dir, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
+                   scenario_path=scenario, uncertainty=uncertainty, progress=_say)
+    out_console.print(risk_table(res.risk, f"{run_dir} — {samples} draws, seed {seed}"))
+    over = res.risk[res.risk["kind"] == "site"]
+    if len(over):
+        worst = over.iloc[0]
+        out_console.print(f"{len(over)} sites over capacity in some draws; worst: {worst.stream} "
+                          f"{worst.tier} {worst.site_id} in {1 - worst.p_met:.0%} of draws")
+    out_console.print(f"sampled in {res.time_s:.1f} s on {res.n_workers or 'no'} Dask workers; wrote "
+                      f"{', '.join(p.name for p in res.files)} to {out_dir} "
+                      f"({time.perf_counter() - t0:.1f} s in all)")
+
+
+def print_robust(res: RobustResult) -> None:
+    """Console summary of a robust plan: met shares per target and the cost of robustness."""
+    first, last = res.rounds[0], res.rounds[-1]
+    t = Table(title=f"robustness: every target in ≥ {res.share:.0%} of {res.samples} draws")
+    for c in ("stream", "indicator", "nominal plan", "robust plan"):
+        t.add_column(c)
+    for (sid, ind), p in last.p_met.items():
+        colour = "green" if p >= res.share else "red"
+        t.add_row(sid, ind, f"{first.p_met.get((sid, ind), float('nan')):.1%}", f"[{colour}]{p:.1%}[/]")
+    out_console.print(t)
+    d = last.cost_cny_yr - first.cost_cny_yr
+    pct = d / first.cost_cny_yr if first.cost_cny_yr else 0.0
+    out_console.print(f"cost of robustness: {d:+,.0f} CNY/yr ({pct:+.1%}): robust plan "
+                      f"{last.cost_cny_yr:,.0f} vs nominal plan {first.cost_cny_yr:,.0f} CNY/yr "
+                      f"({len(res.rounds) - 1} re-plans; robust.csv, risk/)")
+    for u in res.unreachable:
+        out_console.print(f"[red]not reachable by siting[/]: {escape(u)}")

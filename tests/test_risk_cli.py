@@ -1,0 +1,105 @@
+"""`netplan risk` and `netplan plan --robust` end to end on the template county (3 villages,
+crow-fly): the run folder is read back, the same seed writes the same bytes, a robust plan reports
+its rounds and the cost of robustness."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from netplan._paths import data_file
+from netplan.cli import app
+
+
+def tiny_scenario(tmp: Path, *, limit_s: int = 5, robust: str = "") -> Path:
+    """demo.toml on a copy of the template county: crow-fly, no manure, ``limit_s`` CPU s."""
+    county = tmp / "county"
+    if not county.exists():
+        shutil.copytree(data_file("templates"), county)
+    text = data_file("scenarios", "demo.toml").read_text(encoding="utf-8")
+    text = re.sub(r"^county = .*$", f'county = "{county.as_posix()}"\n{robust}', text, flags=re.M)
+    text = re.sub(r'^# file = "roads.osm".*$', 'file = "none"', text, flags=re.M)
+    text = re.sub(r"^time_limit_s = .*$", f"time_limit_s = {limit_s}", text, flags=re.M)
+    text = re.sub(r"^manure\..*$", "", text, flags=re.M)
+    i, j = text.index("[streams.manure]"), text.index("[streams.recyclables]")
+    path = tmp / "s.toml"
+    path.write_text(text[:i] + text[j:], encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A planned run folder of the tiny scenario."""
+    tmp = tmp_path_factory.mktemp("risk")
+    sc = tiny_scenario(tmp)
+    out = tmp / "run"
+    r = CliRunner().invoke(app, ["plan", str(sc), "--out", str(out), "--no-maps"])
+    assert r.exit_code == 0, r.output
+    return sc, out
+
+
+def test_risk_command_writes_tables_and_repeats_bytes(run, tmp_path):
+    """Same seed twice → identical risk.csv; every target has a row with 0 <= p_met <= 1 and
+    p05 <= p50 <= p95; the page is offline (no http in a src or href)."""
+    sc, out = run
+    outs = []
+    for k in range(2):
+        d = tmp_path / f"r{k}"
+        r = CliRunner().invoke(app, ["risk", str(out), "--scenario", str(sc), "--samples", "40",
+                                     "--seed", "3", "--workers", "0", "--out", str(d)])
+        assert r.exit_code == 0, r.output
+        outs.append(d)
+    assert (outs[0] / "risk.csv").read_bytes() == (outs[1] / "risk.csv").read_bytes()
+    risk = pd.read_csv(outs[0] / "risk.csv", encoding="utf-8-sig")
+    tg = risk[(risk["kind"] == "indicator") & risk["target"].notna()]
+    assert len(tg) >= 5 and tg["p_met"].between(0, 1).all()
+    assert ((tg["p05"] <= tg["p50"] + 1e-12) & (tg["p50"] <= tg["p95"] + 1e-12)).all()
+    page = (outs[0] / "risk.html").read_text(encoding="utf-8")
+    assert "risk-data" in page and "<script>" in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+    samples = pd.read_csv(outs[0] / "risk_samples.csv", encoding="utf-8-sig")
+    assert len(samples) == 40
+
+
+def test_scenario_from_run_json_or_option(run, tmp_path):
+    """run.json's ``scenario_path`` names the scenario; without it (and without --scenario) exit 2
+    with a message asking for --scenario."""
+    import json
+
+    sc, out = run
+    d = tmp_path / "copy"
+    shutil.copytree(out, d)
+    meta = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    meta.pop("scenario_path", None)
+    (d / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    r = CliRunner().invoke(app, ["risk", str(d), "--samples", "5", "--workers", "0",
+                                 "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "--scenario" in r.output
+    meta["scenario_path"] = str(sc)
+    (d / "run.json").write_text(json.dumps(meta), encoding="utf-8")
+    r = CliRunner().invoke(app, ["risk", str(d), "--samples", "5", "--workers", "0",
+                                 "--out", str(tmp_path / "y")])
+    assert r.exit_code == 0, r.output
+
+
+def test_robust_plan_reports_rounds_and_cost(tmp_path):
+    """`robust = 0.9` in the scenario: robust.csv has a round 0 (the nominal plan) and the report and
+    console give the cost of robustness; a later round never meets fewer targets' shares than it
+    needs to stop (either all >= 0.9, or a target is reported unreachable, or rounds ran out)."""
+    sc = tiny_scenario(tmp_path, robust="robust = 0.9")
+    out = tmp_path / "robust"
+    r = CliRunner().invoke(app, ["plan", str(sc), "--out", str(out), "--no-maps"])
+    assert r.exit_code == 0, r.output
+    assert "cost of robustness" in r.output
+    rob = pd.read_csv(out / "robust.csv", encoding="utf-8-sig")
+    assert rob["round"].min() == 0 and rob["p_met"].between(0, 1).all()
+    assert "Cost of robustness" in (out / "report.html").read_text(encoding="utf-8")
+    assert (out / "risk" / "risk.csv").exists()
+    last = rob[rob["round"] == rob["round"].max()]
+    assert (last["p_met"] >= 0.9).all() or "not reachable by siting" in r.output \
+        or rob["round"].max() == 4
