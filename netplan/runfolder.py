@@ -196,16 +196,40 @@ def read_kpis(path: str | Path) -> pd.DataFrame:
         msg = (f"not a run folder: {p.name} missing (run `netplan plan` or `netplan evaluate` "
                "first)")
         raise InputError(msg, file=str(p))
-    k = pd.read_csv(p, encoding="utf-8-sig",
-                    dtype={"stream": str, "indicator": str, "township_code": str})
+    try:
+        k = pd.read_csv(p, encoding="utf-8-sig",
+                        dtype={"stream": str, "indicator": str, "township_code": str})
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, OSError,
+            ValueError) as exc:
+        msg = f"not a readable {p.name} ({type(exc).__name__}): is this a netplan run folder?"
+        raise InputError(msg, file=str(p)) from None
     missing = [c for c in KPI_COLUMNS if c not in k.columns]
     if missing:
         msg = f"{p.name} lacks column(s) {', '.join(missing)}"
         raise InputError(msg, file=str(p))
+    _check_kpi_cells(k, str(p))
     k["value"] = pd.to_numeric(k["value"], errors="coerce")
     k["target"] = pd.to_numeric(k["target"], errors="coerce")
     k["met"] = pd.Series([as_bool(v) for v in k["met"]], index=k.index, dtype=object)
     return k
+
+
+def _check_kpi_cells(k: pd.DataFrame, file: str) -> None:
+    """A value or target that is not a number, or a met that is not true/false, is an InputError
+    naming the row (a damaged kpis.csv must not compare as "all targets met")."""
+    from netplan.errors import Problem
+    from netplan.inputs.numbers import read_cell
+
+    probs = []
+    for i, row in enumerate(k[["value", "target", "met"]].itertuples(index=False), start=1):
+        for col, v in (("value", row.value), ("target", row.target)):
+            if read_cell(v).kind in ("token", "text"):
+                probs.append(Problem(file, i, col, f"not a number: {v!r}"))
+        blank = row.met is None or (isinstance(row.met, float) and np.isnan(row.met))
+        if not blank and as_bool(row.met) is None:
+            probs.append(Problem(file, i, "met", f"expected true or false, got {row.met!r}"))
+    if probs:
+        raise InputError(problems=probs)
 
 
 def read_layers(gpkg: str | Path, names: tuple[str, ...] | None = None
