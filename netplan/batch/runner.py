@@ -24,7 +24,6 @@ import resource
 import sys
 import time
 import tomllib
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,8 +282,9 @@ def _run_task(task: Callable[..., dict[str, Any]], job: CountyJob, args: tuple, 
     except Exception as exc:  # any county failure is reported, the region goes on
         kind = type(exc).__name__
         text = str(exc) or kind
-        if not _is_netplan_error(exc):
-            text += "\n" + "".join(traceback.format_exception(exc)[-3:])
+        if not _is_netplan_error(exc):  # a bug: say so, no stack frames in the batch tables
+            text = (f"internal error ({kind}): {text} - plan this county alone with "
+                    "NETPLAN_DEBUG=1 netplan plan for the traceback, and report it")
         return CountyResult(name=job.name, status="failed", out_dir=job.out_dir,
                             input_hash=job.input_hash, time_s=time.perf_counter() - t0,
                             cpu_s=time.process_time() - c0, peak_rss_mb=peak_rss_mb(),
