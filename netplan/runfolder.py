@@ -109,6 +109,8 @@ def write_tables(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
         if name in plan.layers:
             sheets[name] = plan.layers[name]
     sheets["layout"] = lay
+    plan_tables = getattr(ev, "plan_tables", None) or {}   # netplan.plan_tables (issue 25)
+    sheets.update(plan_tables)
     out.append(write_xlsx(tmp / PLAN_XLSX, sheets))
     meta = run_meta(plan)
     (tmp / RUN_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True),
@@ -117,7 +119,8 @@ def write_tables(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
     streams = list(plan.scenario.stream_ids)
     (tmp / REPORT_HTML).write_text(
         report_html(meta, plan.kpis, ev.townships if ev is not None else None,
-                    ev.transport if ev is not None else None, streams, maps=maps), encoding="utf-8")
+                    ev.transport if ev is not None else None, streams, maps=maps,
+                    plan_tables=plan_tables), encoding="utf-8")
     out.append(tmp / REPORT_HTML)
     return out
 
