@@ -46,8 +46,11 @@ def stream_html(stream: str) -> str:
 LAYERS = ("villages", "farms", "sites", "assignments", "routes", "boundary", "townships")
 #: layers also written as CSV without geometry (for Excel)
 CSV_LAYERS = {"sites": SITES_CSV, "routes": ROUTES_CSV}
-#: sheets of plan.xlsx, in order (the tables, then the layers without geometry, then the layout)
-XLSX_SHEETS = ("kpis", "kpis_township", "costs", "transport", "sites", "routes", "layout")
+#: sheets of plan.xlsx, in order (the tables, then the layers without geometry, then the layout,
+#: then the county-plan tables of netplan.plan_tables.TITLES)
+XLSX_SHEETS = ("kpis", "kpis_township", "costs", "transport", "sites", "routes", "layout",
+               "investment", "investment_by_year", "baseline_target", "village_roster", "township_norms",
+               "straw_uses", "storage", "equipment")
 
 # --- kpis.csv --------------------------------------------------------------------------------
 KPI_COLUMNS = ("stream", "indicator", "value", "target", "met", "unit", "label_zh")

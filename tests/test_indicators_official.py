@@ -179,3 +179,11 @@ def test_plan_tables_on_the_tiny_county(tmp_path, county):
     uses = t["straw_uses"]
     assert uses["t_yr"].sum() == pytest.approx(896.841, abs=2)
     assert "<h2>" in tables_html(t) and "&lt;" not in tables_html({"investment": t["investment"]})[:5]
+
+
+def test_plan_table_sheets_are_in_the_run_folder_contract():
+    """Every county-plan table is a plan.xlsx sheet named in netplan.runfolder.XLSX_SHEETS."""
+    from netplan.plan_tables import TITLES
+    from netplan.runfolder import XLSX_SHEETS
+
+    assert set(TITLES) <= set(XLSX_SHEETS)
