@@ -177,6 +177,20 @@ def test_shipped_uncertainty_file_matches_coefficients():
     assert len(params) >= 30
     assert all(p.source and p.tag in "ABCE" for p in params)
     assert all(p.low <= p.nominal <= p.high for p in params)
+    by_key = {p.key: p for p in params}
+
+    def ranges(node, path):
+        for k, v in node.items():
+            if isinstance(v, dict):
+                yield from ranges(v, [*path, k])
+            elif k.endswith("_range") and isinstance(v, list) and len(v) == 2:
+                yield ".".join(["coefficients", *path, k.removesuffix("_range")]), v
+
+    found = list(ranges(coef, []))
+    assert found  # coefficients.toml carries some ranges of its own: the file must agree with them
+    for key, (lo, hi) in found:
+        assert key in by_key, f"{key} has a range in coefficients.toml but none in uncertainty.toml"
+        assert (by_key[key].low, by_key[key].high) == pytest.approx((lo, hi)), key
 
 
 @pytest.mark.parametrize(("text", "needle"), [

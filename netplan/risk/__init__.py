@@ -51,6 +51,10 @@ class RiskResult:
         Wall-clock seconds of the sampling (cluster start included).
     n_workers
         Dask workers used (0 = in-process).
+    exact
+        True when the array code disagreed with netplan.indicators at the nominal values and every
+        draw was scored through indicators.stream_flow/share_capacity/rates (see
+        :mod:`netplan.risk.engine`); ``mismatch`` names the indicators.
     """
 
     risk: pd.DataFrame
@@ -59,6 +63,8 @@ class RiskResult:
     files: list[Path]
     time_s: float
     n_workers: int
+    exact: bool = False
+    mismatch: tuple[str, ...] = ()
 
 
 def model_for(plan: PlanInputs, *, uncertainty: str | Path | None = None) -> RiskModel:
@@ -110,6 +116,9 @@ def run_risk(run_dir: str | Path, out_dir: str | Path, *, samples: int = 300, se
     model = model_for(plan, uncertainty=uncertainty)
     nominal = nominal_samples(model)
     say(f"{len(model.params)} uncertain numbers; {samples} draws, seed {seed}")
+    if model.exact:
+        say("the array code disagrees with netplan.indicators at the nominal values on "
+            f"{', '.join(model.mismatch)}: scoring every draw through indicators.* (slower)")
     t0 = time.perf_counter()
     client = cluster = None
     n_workers = 0
@@ -133,4 +142,4 @@ def run_risk(run_dir: str | Path, out_dir: str | Path, *, samples: int = 300, se
             "samples": samples, "seed": seed}
     files = write_risk(out_dir, model, risk, torn, s, meta)
     return RiskResult(risk=risk, tornado=torn, samples=s, files=files, time_s=elapsed,
-                      n_workers=n_workers)
+                      n_workers=n_workers, exact=model.exact, mismatch=model.mismatch)
