@@ -122,3 +122,89 @@ def final_mip(ins, best, keep_y: np.ndarray, keep_x: np.ndarray, bud: dict, seed
     if out.optimal:
         return True, best.value
     return False, out.bound
+
+
+def _site_distance(ins) -> np.ndarray:
+    """(m, m) mean absolute difference of two sites' cost columns (a proxy for distance)."""
+    c = np.where(ins.ok, ins.cost, np.nan)
+    mu = np.nanmean(np.where(ins.ok, ins.cost, np.nan), axis=0)
+    c = np.where(np.isnan(c), mu[None, :], c)
+    c = np.where(np.isnan(c), 0.0, c)
+    return np.stack([np.abs(c - c[:, [j]]).mean(axis=0) for j in range(c.shape[1])])
+
+
+def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
+               time_limit_s: float, work: dict) -> None:
+    """MIP neighbourhood search: re-solve exactly the sites nearest each site and their customers.
+
+    A region is a site and its ``size - 1`` nearest sites (by :func:`_site_distance`); the
+    customers the best plan serves from them are re-assigned among them, any of the region's
+    sites opening or closing (a very large neighbourhood in the sense of Ahuja et al. 2004,
+    searched by a small strong MIP). Sweeps over all sites; a sweep without improvement grows
+    the region. Stops when the MIP simplex iterations reach ``lns_lp_total`` (work budget), the
+    plan meets the bound, the region outgrows ``lns_size_max`` or at the time limit.
+    """
+    if best.assign is None:
+        return
+    m = len(ins.fixed)
+    dist = _site_distance(ins)
+    delta = 1.0 - 1e-6 if ins.integral else 1e-7 * max(1.0, abs(best.value))
+    cand = keep_y | ins.forced
+    count, size = 0, bud["lns_size"]
+    done: set[bytes] = set()
+    def spent() -> bool:
+        return (work.get("mip_lp_iters", 0) >= bud["lns_lp_total"]
+                or best.value <= best.bound + 1e-9 * max(1.0, abs(best.value))
+                or clock() - t0 >= time_limit_s)
+
+    while not spent() and size <= min(m, bud["lns_size_max"]):
+        gained = False
+        for j in range(m):
+            if spent():
+                break
+            a = best.assign
+            order = [k for k in np.argsort(dist[j], kind="stable") if cand[k] or np.any(a == k)]
+            reg = np.array(sorted(order[:size]))
+            cust = np.flatnonzero(np.isin(a, reg))
+            key = reg.tobytes() + a[cust].tobytes() + cust.tobytes()
+            if len(cust) == 0 or key in done:
+                continue
+            count += 1
+            if _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work):
+                gained = True
+            else:
+                done.add(key)   # nothing to gain here until the region's plan changes
+        if clock() - t0 >= time_limit_s:
+            break
+        if not gained:
+            size += bud["lns_size_step"]
+    work["lns_mips"] = count
+    work["lns_size_end"] = size
+
+
+def _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work) -> bool:
+    """Optimise customers ``cust`` over sites ``reg`` exactly; True when the plan improved."""
+    a = best.assign
+    ok = ins.ok[np.ix_(cust, reg)]
+    pi, pj = np.nonzero(ok)
+    cost = ins.cost[np.ix_(cust, reg)]
+    fixed, cap, q, forced = ins.fixed[reg], ins.cap[reg], ins.q[cust], ins.forced[reg]
+    fac = np.arange(len(reg))
+    lp, _ = smip.build(fac, pi, pj, fixed, cap, q, cost, forced=forced)
+    local = np.searchsorted(reg, a[cust])
+    used = np.zeros(len(reg), dtype=bool)
+    used[local] = True
+    cur = float(fixed[used | forced].sum() + cost[np.arange(len(cust)), local].sum())
+    left = time_limit_s - (clock() - t0)
+    room = bud["lns_lp_total"] - work.get("mip_lp_iters", 0)
+    out = smip.solve(lp, fac, pi, pj, len(cust), start=local, time_limit_s=left,
+                     lp_iter_limit=min(bud["lns_lp_iters"], room), node_limit=bud["lns_nodes"],
+                     seed=seed, cutoff=math.inf)
+    work["mip_lp_iters"] = work.get("mip_lp_iters", 0) + out.lp_iters
+    work["mip_nodes"] = work.get("mip_nodes", 0) + out.nodes
+    work["lns_proven"] = work.get("lns_proven", 0) + int(out.optimal)
+    if out.assign is None or out.objective > cur - delta or np.any(out.assign < 0):
+        return False
+    b = a.copy()
+    b[cust] = reg[out.assign]
+    return best.offer(b)

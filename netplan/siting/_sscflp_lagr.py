@@ -153,21 +153,52 @@ def cover_knapsack(v: np.ndarray, cap: np.ndarray, need: float, forced: np.ndarr
     return (val if rest <= 1e-9 else np.inf), y
 
 
+def lp_knapsacks(prof: np.ndarray, q: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    """LP-relaxation value of every column's knapsack (profits ``prof`` (n, m) >= 0) at once."""
+    ratio = prof / np.maximum(q, 1e-12)[:, None]
+    order = np.argsort(-ratio, axis=0, kind="stable")
+    p = np.take_along_axis(prof, order, axis=0)
+    w = np.where(p > 0, q[order], 0.0)
+    cw = np.cumsum(w, axis=0)
+    full = cw <= cap[None, :] + 1e-9
+    val = (p * full).sum(axis=0)
+    prev = np.where(full, cw, 0.0).max(axis=0)
+    nxt = np.argmin(full, axis=0)          # first item that does not fit whole
+    cols = np.arange(prof.shape[1])
+    part = ~full[nxt, cols]
+    frac = np.where(part, (cap - prev) / np.maximum(w[nxt, cols], 1e-12), 0.0)
+    return val + np.clip(frac, 0.0, 1.0) * p[nxt, cols] * part
+
+
 def evaluate(lam: np.ndarray, fixed: np.ndarray, cap: np.ndarray, q: np.ndarray,
              cost: np.ndarray, ok: np.ndarray, forced: np.ndarray,
-             exact: bool) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Lagrangian value at ``lam``: ``(L, v, y, x)`` (see module doc)."""
+             exact: bool, lazy: bool = True) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Lagrangian value at ``lam``: ``(L, v, y, x)`` (see module doc).
+
+    With ``lazy`` the exact knapsack is solved only for sites whose LP-knapsack value could make
+    them open or that the covering knapsack picks; the other ``v`` entries stay LP lower bounds,
+    which leaves ``L`` exact (the chosen sites are all exact) and every ``v`` a valid bound.
+    """
     n, m = cost.shape
     red = cost - lam[:, None]
-    v = np.full(m, np.inf)
-    xs = np.zeros((n, m), dtype=bool)
+    neg = ok & (red < 0)
     allowed = ok.any(axis=0) | forced
-    for j in np.flatnonzero(allowed):
-        items = np.flatnonzero(ok[:, j] & (red[:, j] < 0))
-        val, take = knapsack(-red[items, j], q[items], cap[j], exact)
-        v[j] = fixed[j] - val
-        xs[items[take], j] = True
-    z, y = cover_knapsack(np.where(allowed, v, 0.0), cap, float(q.sum()), forced, allowed, exact)
+    v = np.where(allowed, fixed - lp_knapsacks(np.where(neg, -red, 0.0), q, cap), np.inf)
+    done = np.zeros(m, dtype=bool)
+    xs = np.zeros((n, m), dtype=bool)
+    todo = allowed & ((v < 0) | forced | (not lazy))
+    while True:
+        for j in np.flatnonzero(todo & ~done):
+            items = np.flatnonzero(neg[:, j])
+            val, take = knapsack(-red[items, j], q[items], cap[j], exact)
+            v[j] = fixed[j] - val
+            xs[items[take], j] = True
+            done[j] = True
+        z, y = cover_knapsack(np.where(allowed, v, 0.0), cap, float(q.sum()), forced, allowed,
+                              exact)
+        if not np.any(y & ~done):
+            break
+        todo = y
     xs &= y[None, :]
     return float(lam.sum() + z), v, y, xs
 

@@ -6,7 +6,8 @@ Strong formulation: :math:`\sum_j x_{ij} = 1`, :math:`x_{ij} \le y_j`,
 
 - **work** (deterministic): total simplex iterations and branch-and-bound nodes, checked in the
   MIP interrupt callback, which HiGHS calls at the same points of a run on any machine;
-- **CPU seconds** (``_mip.clock``): a safety stop only, plus a wall-clock backstop of 4x + 10 s.
+- **CPU seconds** (``_mip.clock``): a safety stop only, plus a wall-clock backstop of 20x + 60 s
+  (generous: on a machine shared by many jobs a CPU second can take several wall seconds).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
     hs.setOptionValue("random_seed", int(seed))
     hs.setOptionValue("mip_rel_gap", float(mip_gap))
     hs.setOptionValue("mip_abs_gap", 1e-6)
-    hs.setOptionValue("time_limit", 4.0 * max(0.5, time_limit_s) + 10.0)
+    hs.setOptionValue("time_limit", 20.0 * max(0.5, time_limit_s) + 60.0)   # wall backstop
     hs.setOptionValue("mip_max_nodes", int(max(1, node_limit)))
     if math.isfinite(cutoff):
         hs.setOptionValue("objective_bound", float(cutoff))
@@ -147,16 +148,21 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
             hs.setSolution(cost_cols, np.arange(cost_cols, dtype=np.int32), val)
     stop_at = t0 + max(0.1, time_limit_s)
     flags = {"time": False}
-    work = {"it": 0, "nodes": 0}
+    work = {"it": 0, "nodes": 0, "lp_stop": False}
     trace: list = []
 
     def _interrupt(e) -> None:
         d = e.data_out
-        work["it"] = int(d.simplex_iteration_count)
-        work["nodes"] = int(d.mip_node_count)
+        work["it"] = max(work["it"], int(d.simplex_iteration_count))
+        work["nodes"] = max(work["nodes"], int(d.mip_node_count))
         if work["it"] >= lp_iter_limit:
             e.interrupt()
         elif clock() >= stop_at:
+            flags["time"] = True
+            e.interrupt()
+
+    def _lp_interrupt(e) -> None:   # inside long root LPs the MIP callback is not called
+        if work["lp_stop"] or clock() >= stop_at:
             flags["time"] = True
             e.interrupt()
 
@@ -164,6 +170,7 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
         trace.append((clock() - org, float(e.data_out.objective_function_value)))
 
     hs.cbMipInterrupt.subscribe(_interrupt)
+    hs.cbSimplexInterrupt.subscribe(_lp_interrupt)
     hs.cbMipImprovingSolution.subscribe(_improved)
     hs.run()
     info = hs.getInfo()

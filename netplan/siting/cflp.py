@@ -7,9 +7,11 @@ r"""Capacitated facility location (CFLP), single- or multi-source.
     \sum_i q_i x_{ij} \le C_j y_j,\; \sum_j C_j y_j \ge \sum_i q_i
 
 with :math:`x_{ij} \in \{0,1\}` (single source) or :math:`[0,1]` (split demand), :math:`y` binary.
+Single sourcing is solved by :func:`netplan.siting.sscflp.solve_sscflp` (Lagrangian bound and
+heuristic, MIP neighbourhood search, strong HiGHS MIP; ``solver`` and ``mip_gap`` do not apply);
+split demand by the model below with ``solver``.
 The strong linking :math:`x_{ij} \le y_j` and the aggregate capacity cut tighten the LP; pairs with
-infinite cost (or, single source, :math:`q_i > C_j`) are never built. A greedy start (open sites by
-fixed cost per unit of capacity, assign demands cheapest-first) is passed as the MIP hint.
+infinite cost (or, single source, :math:`q_i > C_j`) are never built.
 """
 
 from __future__ import annotations
@@ -25,24 +27,6 @@ from netplan.siting.reduce import check_cost
 from netplan.siting.solution import Solution
 
 INF = math.inf
-
-
-def _greedy(c, q, cap, fixed, pairs_ok):
-    """Single-source greedy: demands by decreasing size to the cheapest site with room."""
-    n, m = c.shape
-    load = np.zeros(m)
-    is_open = np.zeros(m, dtype=bool)
-    assign = np.full(n, -1, dtype=int)
-    for i in np.argsort(-q, kind="stable"):
-        room = pairs_ok[i] & (load + q[i] <= cap + 1e-9)
-        if not room.any():
-            return None
-        price = np.where(room, c[i] + np.where(is_open, 0.0, fixed), np.inf)
-        j = int(np.argmin(price))
-        assign[i] = j
-        load[j] += q[i]
-        is_open[j] = True
-    return assign
 
 
 def capacitated(
@@ -108,6 +92,8 @@ def capacitated(
         msg = f"total capacity {cap.sum():g} is short of total demand {q.sum():g}"
         raise InfeasibleError(msg, unservable=[Unservable(int(i), "capacity short in total")
                                                for i in range(n)])
+    if single_source:
+        return _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0)
     mip = make_solver(solver)
     y = [mip.BoolVar(f"y{j}") for j in range(m)]
     obj = mip.Objective()
@@ -120,7 +106,7 @@ def capacitated(
         capc[j].SetCoefficient(y[j], -float(cap[j]))
     assign_c = [mip.Constraint(1.0, 1.0) for _ in range(n)]
     for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
-        v = mip.BoolVar("") if single_source else mip.NumVar(0.0, 1.0, "")
+        v = mip.NumVar(0.0, 1.0, "")
         x[i, j] = v
         obj.SetCoefficient(v, float(w[i] * c[i, j]))
         assign_c[i].SetCoefficient(v, 1.0)
@@ -132,16 +118,7 @@ def capacitated(
     for j in range(m):
         agg.SetCoefficient(y[j], float(cap[j]))
     obj.SetMinimization()
-    hint = None
-    g = _greedy(w[:, None] * np.where(ok, c, np.inf), q, cap, fixed, ok) if single_source else None
-    if g is not None:
-        used = set(g.tolist())
-        hv = list(y) + list(x.values())
-        vals = [1.0 if j in used else 0.0 for j in range(m)] + [
-            1.0 if g[i] == j else 0.0 for (i, j) in x]
-        hint = (hv, vals)
-    res = run(mip, solver_name=solver, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed,
-              hint=hint)
+    res = run(mip, solver_name=solver, time_limit_s=time_limit_s, mip_gap=mip_gap, seed=seed)
     if res.status == "infeasible":
         msg = ("no assignment satisfies every capacity (single sourcing packs demands badly); "
                "largest demands first")
@@ -157,4 +134,23 @@ def capacitated(
     open_ = np.array([j for j in range(m) if y[j].solution_value() > 0.5], dtype=int)
     return Solution(open=open_, assignment=assign, objective=res.objective, bound=res.bound,
                     gap=res.gap, status=res.status, solve_time_s=time.perf_counter() - t0,
-                    info={"pairs": len(x), "share": share if not single_source else None})
+                    info={"pairs": len(x), "share": share})
+
+
+def _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0) -> Solution:
+    """Single sourcing: :func:`netplan.siting.sscflp.solve_sscflp` on the pair costs w_i c_ij."""
+    from netplan.siting.sscflp import solve_sscflp
+    pair = np.where(ok, w[:, None] * np.where(ok, c, 0.0), np.inf)
+    r = solve_sscflp(fixed, cap, q, pair, time_limit_s=time_limit_s, seed=seed)
+    if r.status == "no_solution":
+        if r.work.get("reason") == "infeasible input":
+            msg = "no assignment satisfies every capacity under single sourcing"
+            raise InfeasibleError(msg, unservable=[Unservable(int(i), f"demand {q[i]:g}")
+                                                   for i in np.argsort(-q)[:20]])
+        msg = f"no feasible single-source CFLP plan within {time_limit_s:g} CPU s"
+        raise SolverTimeout(msg)
+    status = r.status if r.status == "optimal" else (
+        "time_limit" if r.cpu_s >= 0.95 * time_limit_s else "feasible")
+    return Solution(open=r.open, assignment=r.assign, objective=r.objective, bound=r.bound,
+                    gap=r.gap, status=status, solve_time_s=time.perf_counter() - t0,
+                    info={"pairs": int(ok.sum()), "share": None, "work": r.work})

@@ -28,6 +28,7 @@ Lagrangian and MIP bounds (rounded up when all data are integers).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,7 @@ from netplan.errors import InputError
 from netplan.siting import _sscflp_heur as heur
 from netplan.siting import _sscflp_lagr as lagr
 from netplan.siting._mip import clock, rel_gap
-from netplan.siting._sscflp_kernel import final_mip, kernel_search
+from netplan.siting._sscflp_kernel import final_mip, kernel_search, region_lns
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class _Best:
         self.inst, self.t0 = inst, t0
         self.assign: np.ndarray | None = None
         self.value = math.inf
+        self.bound = -math.inf
         self.trace: list[tuple[float, float]] = []
 
     def offer(self, a: np.ndarray | None, at: float | None = None) -> bool:
@@ -137,11 +139,12 @@ def _check(fixed_cost, capacity, demand, cost, forced_open, forbidden) -> _Inst:
 def _budget(work_limit: float, n: int, m: int) -> dict:
     """Deterministic work budget; ``work_limit`` scales it (1.0 ~ 30 CPU s on 80 x 400)."""
     w = max(0.05, float(work_limit))
-    return {"lagr_iters": max(30, int(300 * min(w, 2.0))),
-            "heur_every": 10,
+    return {"lagr_iters": max(30, int(300 * min(w, 2.0))), "heur_every": 10,
+            "lns_lp_total": int(120_000 * w), "lns_size": 8, "lns_size_step": 4,
+            "lns_size_max": 24, "lns_lp_iters": 20_000, "lns_nodes": 500,
             "kernel_lp_iters": int(60_000 * w), "kernel_nodes": int(400 * w),
             "kernel_rounds": max(2, int(12 * min(w, 3.0))),
-            "final_lp_iters": int(600_000 * w), "final_nodes": int(20_000 * w)}
+            "final_lp_iters": int(40_000 * w), "final_nodes": int(20_000 * w)}
 
 
 def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
@@ -197,15 +200,22 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         return _result(ins, best, -math.inf, False, t0, {"reason": "infeasible input"})
     st = _lagrangian(ins, best, bud, stop)
     work["lagr_iters"] = st.iters
+    work["cpu_lagr_s"] = round(clock() - t0, 2)
     bound = st.bound
     if ins.integral:
         bound = math.ceil(bound - 1e-6)
+    best.bound = bound
     if best.value - bound <= 1e-9 * max(1.0, abs(best.value)) or stop():
         return _result(ins, best, bound, best.value <= bound + 1e-9, t0, work)
     keep_y, keep_x = _fixing(ins, st, best.value)
     work["sites_fixed"] = int(m - keep_y.sum())
     work["pairs_fixed"] = int(ins.ok.sum() - keep_x.sum())
-    kernel_search(ins, st, best, keep_y, keep_x, bud, seed, t0, time_limit_s, work)
+    if os.environ.get("SSCFLP_LNS", "1") == "1":
+        region_lns(ins, best, keep_y, bud, seed, t0, time_limit_s, work)
+        work["cpu_lns_s"] = round(clock() - t0, 2)
+    if os.environ.get("SSCFLP_KS", "0") == "1":
+        kernel_search(ins, st, best, keep_y, keep_x, bud, seed, t0, time_limit_s, work)
+    work["cpu_kernel_s"] = round(clock() - t0, 2)
     proven = False
     if not stop():
         proven, mb = final_mip(ins, best, keep_y, keep_x, bud, seed, t0, time_limit_s, work)
@@ -248,7 +258,10 @@ def _lagrangian(ins: _Inst, best: _Best, bud: dict, stop) -> lagr.LagrState:
         if a is None:
             return None
         a = heur.local_search(a, ins.cost, ins.q, ins.cap, ins.ok, ins.fixed, ins.forced,
-                              max_moves=500)
+                              max_moves=500, swaps=False)
+        if heur.plan_cost(a, ins.cost, ins.fixed, ins.forced) <= 1.01 * best.value:
+            a = heur.local_search(a, ins.cost, ins.q, ins.cap, ins.ok, ins.fixed, ins.forced,
+                                  max_moves=500)
         best.offer(a)
         return best.value
 
@@ -265,7 +278,9 @@ def _fixing(ins: _Inst, st: lagr.LagrState, upper: float) -> tuple[np.ndarray, n
     base = float(st.lam.sum())
     exact = lagr._integral(ins.q) and lagr._integral(ins.cap)
     allowed = keep_y.copy()
-    v = np.where(allowed, st.v, 0.0)
+    _, v_ex, _, _ = lagr.evaluate(st.lam, ins.fixed, ins.cap, ins.q, ins.cost, ins.ok, ins.forced,
+                                  exact, lazy=False)
+    v = np.where(allowed, v_ex, 0.0)
     z_open = np.full(m, -np.inf)
     for j in np.flatnonzero(allowed & ~ins.forced):
         f = ins.forced.copy()
@@ -288,7 +303,7 @@ def _fixing(ins: _Inst, st: lagr.LagrState, upper: float) -> tuple[np.ndarray, n
         else:   # K_j(C_j) >= K_j(C_j - q_i): a weaker but valid bound
             kval = np.full(n, lagr.knapsack(-red[items, j], ins.q[items], ins.cap[j], False)[0])
         vij = ins.fixed[j] + red[:, j] - kval
-        lo = base + z_open[j] + np.maximum(0.0, vij - st.v[j])
+        lo = base + z_open[j] + np.maximum(0.0, vij - v[j])
         keep_x[:, j] &= lo <= limit
     return keep_y, keep_x
 
