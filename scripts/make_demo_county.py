@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="output folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--terrain", choices=["plain", "hilly"], default=None)
-    p.add_argument("--n-villages", type=int, default=None)
+    p.add_argument("--n-villages", type=int, default=None,
+                   help="default: the county's real village list (fewer: a subset; more: plus villager groups)")
     a = p.parse_args(argv)
     try:
         totals = generate_county(a.adcode, a.out, seed=a.seed, terrain=a.terrain, n_villages=a.n_villages)

@@ -3,7 +3,9 @@
     python scripts/make_region.py OUT_DIR --counties 10 --seed 0            # Zhumadian's ten
     python scripts/make_region.py OUT_DIR --counties 3 --seed 0 --villages 40 --jobs 2
 
-The folder is what ``netplan batch OUT_DIR --scenario S`` reads.
+The folder is what ``netplan batch OUT_DIR --scenario S`` reads. Every county gets its real
+administrative villages (names, codes, townships: NBS 2016 list in data/china_admin/villages_2016/,
+Vonng/adcode, CC BY 4.0); ``--villages N`` keeps a subset of them (or adds villager groups).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prefecture", default="4117", choices=sorted(PREFECTURES),
                    help="4117 Zhumadian (default) or 4104 Pingdingshan")
     p.add_argument("--villages", type=int, default=None,
-                   help="villages per county (default: the generator's calibrated count)")
+                   help="villages per county (default: the county's whole real list)")
     p.add_argument("--lattice-m", type=float, default=None,
                    help="road lattice spacing, m (default: the generator's; coarser is faster)")
     p.add_argument("--jobs", type=int, default=1, help="counties generated in parallel")

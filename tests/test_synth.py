@@ -110,9 +110,10 @@ def test_townships_partition_outline(which: str, request: pytest.FixtureRequest)
     union = shapely.union_all(tw.geometry.values)
     assert union.symmetric_difference(out_m).area / out_m.area < 1e-5
     assert tw["township_code"].str.fullmatch(r"\d{9}").all()
-    assert (tw["farming"] == (tw["kind"] != "街道")).all()
-    tw4326 = tw.to_crs(4326)
     v = pd.read_csv(folder / "villages.csv", dtype=str)
+    farming = set(v.loc[v["unit"] == "village", "township_code"])
+    assert (tw["farming"] == tw["township_code"].isin(farming)).all()
+    tw4326 = tw.to_crs(4326)
     pts = _points(folder, "villages.csv")
     joined = gpd.sjoin(gpd.GeoDataFrame(v, geometry=pts.values, crs=4326), tw4326[["township_code", "geometry"]],
                        predicate="within")
@@ -172,9 +173,9 @@ def _parse_osm(path: Path) -> tuple[dict[int, tuple[float, float]], list[tuple[l
     return nodes, ways
 
 
-@pytest.mark.parametrize(("folder", "lo", "hi"), [(DEMO, 20000, 60000), (HILLS, 15000, 80000)])
+@pytest.mark.parametrize(("folder", "lo", "hi"), [(DEMO, 15000, 60000), (HILLS, 15000, 80000)])
 def test_committed_roads_connected_and_reach_everything(folder: Path, lo: int, hi: int) -> None:
-    """The committed roads.osm is one connected network of two-way ways with 20-60k nodes (Pingyu),
+    """The committed roads.osm is one connected network of two-way ways with 15-60k nodes (Pingyu),
     and every village, farm and site lies within 50 m of a way (osmnx itself is exercised on the
     freshly generated counties above; this checks the committed files quickly)."""
     from scipy.sparse import coo_matrix
@@ -210,7 +211,7 @@ def test_committed_totals_in_calibrated_ranges(folder: Path, adcode: str) -> Non
     f = pd.read_csv(folder / "farms.csv")
     tw = gpd.read_file(folder / "townships.geojson")
     area = float(gpd.GeoSeries([_boundary(folder)], crs=4326).to_crs(4547).area.iloc[0]) / 1e6
-    rural = ~v["name"].str.endswith("社区")
+    rural = v["unit"] == "village"
     got = {
         "area_km2": area,
         "townships": len(tw),
@@ -299,15 +300,18 @@ def test_chaikin_keeps_ends_and_stays_in_hull(pts: list[tuple[float, float]]) ->
         assert max(line.distance(shapely.Point(p)) for p in out) < 1e-6 * (1 + np.abs(xy).max())
 
 
-def test_urban_district_without_farming_townships(tmp_path: Path) -> None:
-    """A district of 街道 only (石龙区) gets urban communities, no farmland and no farms, and its
-    roads still form one network reaching every community."""
+def test_urban_district_communities_do_not_farm(tmp_path: Path) -> None:
+    """石龙区 (a small district of 4 街道): its 居委会/社区 get no farmland or livestock, its
+    villagers' committees (some named 社区) farm, every unit keeps its real name, and the roads
+    form one network reaching every unit."""
     out = tmp_path / "shilong"
     totals = generate_county("410404", out, seed=0)
-    v = pd.read_csv(out / "villages.csv")
-    assert totals["villages"] == 0 and len(v) == totals["communities"] > 0
-    assert v["name"].str.endswith("社区").all() and v["cropland_mu"].sum() == 0
-    assert len(pd.read_csv(out / "farms.csv")) == 0
+    v = pd.read_csv(out / "villages.csv", dtype={"nbs_code_2016": str})
+    comm = v["unit"] == "community"
+    assert totals["communities"] == comm.sum() == 3 and totals["villages"] == (~comm).sum() == 11
+    assert v.loc[comm, ["cropland_mu", "pigs", "cattle", "poultry"]].to_numpy().sum() == 0
+    assert (v.loc[~comm, "cropland_mu"] > 0).all()
+    assert {"高庄社区", "龙源社区", "南顾庄社区"} <= set(v["name"])
     tw = gpd.read_file(out / "townships.geojson")
-    assert not tw["farming"].any()
+    assert tw["farming"].sum() == 4       # every 街道 of 石龙区 has villagers' committees
     _reach_check_points(out)

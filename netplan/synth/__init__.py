@@ -1,4 +1,4 @@
-"""Synthetic-but-grounded county generator (real outline and township codes, synthetic rest).
+"""Synthetic-but-grounded county generator (real outline, townships and villages; synthetic rest).
 
 ``generate_county(adcode, out_dir, *, seed=0, terrain=None, n_villages=None, ...)`` writes a
 county folder (county.toml, boundary.geojson, townships.geojson, villages.csv, farms.csv,

@@ -6,7 +6,7 @@ and writes files.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,18 +16,12 @@ from pyproj import Transformer
 from shapely.ops import polylabel
 
 from netplan.synth import network as nw
+from netplan.synth import villages as vg
 from netplan.synth.admin import CountyAdmin
 from netplan.synth.lattice import Lattice, build_lattice
-from netplan.synth.places import (
-    NameMaker,
-    Seats,
-    allocate,
-    assign_nodes,
-    place_seats,
-    poisson_pick,
-    suitability,
-)
+from netplan.synth.places import Seats, label_nodes, place_seats, suitability
 from netplan.synth.terrain import Terrain, make_terrain
+from netplan.synth.village_layout import place_villages, plausible_points
 
 STAGES = ("terrain", "lattice", "seats", "villages", "names", "roads", "farms", "tracks",
           "attributes", "sites", "farm_attrs")
@@ -51,10 +45,14 @@ class Skeleton:
     terrain: Terrain
     lat: Lattice
     seats: Seats
+    villages: tuple[vg.AdminVillage, ...]   # the real list (2016 NBS), in list order
     village_node: list[int]
+    village_real: list[bool]         # True where the village sits at its real point
     village_town: list[int]          # township index
     village_name: list[str]
     village_is_community: list[bool]
+    town_of: NDArray[np.int64]       # township of every lattice node
+    dropped_towns: tuple[str, ...]
     farm_node: list[int]
     farm_village: list[int]
     net: nw.Network
@@ -63,6 +61,14 @@ class Skeleton:
 def _xy(tr: Transformer, lon: float, lat: float) -> tuple[float, float]:
     x, y = tr.transform(lon, lat)
     return float(x), float(y)
+
+
+def _admin_villages(admin: CountyAdmin, n_villages: int | None, rng: np.random.Generator) -> vg.VillageList:
+    """The county's real village list, cut to or extended to ``n_villages`` when given."""
+    vl = vg.load_villages(admin.adcode, admin.townships)
+    if n_villages is None or n_villages == len(vl.villages):
+        return vl
+    return vg.subset(vl, n_villages, rng) if n_villages < len(vl.villages) else vg.extend(vl, n_villages, rng)
 
 
 def build_skeleton(
@@ -81,74 +87,48 @@ def build_skeleton(
     to_w = Transformer.from_crs(metric_crs, "EPSG:4326", always_xy=True)
     outline_m = shapely.transform(admin.outline, lambda c: np.column_stack(to_m.transform(c[:, 0], c[:, 1])))
     area_km2 = outline_m.area / 1e6
-    if "seat_lon" in prof:
+    vl = _admin_villages(admin, n_villages, stage_rng(seed, admin.adcode, "names"))
+    vils = vl.villages
+    if vl.county_lonlat is not None:
+        seat_xy = _xy(to_m, *vl.county_lonlat)
+    elif "seat_lon" in prof:
         seat_xy = _xy(to_m, prof["seat_lon"], prof["seat_lat"])
     else:
         p = polylabel(max(outline_m.geoms, key=lambda g: g.area), tolerance=100.0)
         seat_xy = (p.x, p.y)
+    seat_pts = [None if p is None else _xy(to_m, *p) for p in vl.seat_lonlat]
+    r_typ = float(np.sqrt(outline_m.area / len(admin.townships) / np.pi))
+    vil_pts = plausible_points([None if v.lonlat is None else _xy(to_m, *v.lonlat) for v in vils],
+                               [v.township for v in vils], seat_pts, r_typ)
+    for t, p in enumerate(seat_pts):     # no township point: a town-centre unit's real point
+        if p is None:
+            seat_pts[t] = next((q for v, q in zip(vils, vil_pts, strict=True)
+                                if q is not None and v.township == t and v.town_centre), None)
     res_xy = _xy(to_m, prof["reservoir_lon"], prof["reservoir_lat"]) if "reservoir_lon" in prof else None
     if hilly and res_xy is None:   # a reservoir in the foothills west of the seat
         res_xy = (seat_xy[0] - 0.15 * (outline_m.bounds[2] - outline_m.bounds[0]), seat_xy[1])
     terrain = make_terrain(terrain_kind, outline_m.bounds, seat_xy, stage_rng(seed, admin.adcode, "terrain"),
                            reservoir_xy_m=res_xy,
-                           reservoir_area_km2=float(prof.get("reservoir_area_km2", 25.0 if hilly else 0.0)))
+                           reservoir_area_km2=float(prof.get("reservoir_area_km2", 25.0 if hilly else 0.0)),
+                           basins_xy_m=[p for p in seat_pts if p is not None] if hilly else None)
     lat = build_lattice(outline_m.buffer(-60.0), terrain, stage_rng(seed, admin.adcode, "lattice"), h_m=h_m)
     suit = suitability(lat, terrain)
     rng = stage_rng(seed, admin.adcode, "seats")
-    seats = place_seats(lat, admin.townships, seat_xy, suit, rng,
+    seats = place_seats(lat, admin.townships, seat_xy, suit, rng, fixed_xy_m=seat_pts,
                         min_seat_gap_m=4500.0 if not hilly else 4000.0,
                         spread=1.0 if not hilly else 0.25)
-    seat_xy_m = lat.xy_m[seats.node]
-    town_of, margin = assign_nodes(lat, seat_xy_m)
+    farming = np.zeros(len(admin.townships), dtype=bool)
+    farming[[v.township for v in vils if not v.community]] = True
+    seats = replace(seats, farming_t=farming)
 
-    # ---- villages
-    rng = stage_rng(seed, admin.adcode, "villages")
-    farming = seats.farming()
-    n_sub = int((~farming).sum())
-    n_comm_each = int(prof["communities_per_subdistrict"])
-    n_total = int(n_villages if n_villages is not None else prof.get(
-        "n_villages", round(prof["villages_per_township"] * farming.sum() + n_comm_each * n_sub)))
-    n_comm = min(n_comm_each * n_sub, max(n_total // 6, n_sub)) if farming.any() else n_total
-    n_rural = n_total - n_comm
+    # ---- villages: the real list, at real points where plausible, else inside their township
+    v_node, v_real = place_villages(lat, seats, vils, vil_pts, suit, stage_rng(seed, admin.adcode, "villages"),
+                                    hilly=hilly)
+    v_town = [v.township for v in vils]
+    v_comm = [v.community for v in vils]
     fidx = np.flatnonzero(farming)
-    weight = np.array([suit[(town_of == t) & (margin > 100)].sum() for t in fidx]) + 1e-9
-    n_town = (allocate(n_rural, weight ** (0.8 if hilly else 1.0), minimum=min(3, n_rural // max(len(fidx), 1)))
-              if len(fidx) else np.zeros(0, dtype=np.int64))
-    comm_town = allocate(n_comm, np.ones(n_sub), minimum=0) if n_sub else np.zeros(0, dtype=np.int64)
-    namer = NameMaker(stage_rng(seed, admin.adcode, "names"), terrain_kind)
-    v_node: list[int] = []
-    v_town: list[int] = []
-    v_name: list[str] = []
-    v_comm: list[bool] = []
-    for t, k in zip(fidx, n_town, strict=True):
-        if k == 0:
-            continue
-        seat = int(seats.node[t])
-        cand = np.flatnonzero((town_of == t) & (margin > 100.0))
-        area_t = len(cand) * lat.h_m ** 2
-        r_min = (0.55 if hilly else 0.8) * np.sqrt(area_t / k)
-        w = suit[cand] ** (2.0 if hilly else 1.0)
-        picks = poisson_pick(rng, cand, w, lat.xy_m, k - 1, r_min, fixed=[seat])
-        tw = admin.townships[t]
-        base = tw.base
-        names = [namer.claim(base + "村")] + [namer.village() for _ in picks]
-        order = [seat] + sorted(picks, key=lambda n: (np.hypot(*(lat.xy_m[n] - lat.xy_m[seat])), n))
-        v_node += order
-        v_town += [int(t)] * len(order)
-        v_name += names
-        v_comm += [False] * len(order)
-    sub_idx = np.flatnonzero(~farming)
-    for t, k in zip(sub_idx, comm_town, strict=True):
-        if k == 0:
-            continue
-        seat = int(seats.node[t])
-        d = np.hypot(*(lat.xy_m - lat.xy_m[seat]).T)
-        cand = np.flatnonzero((town_of == t) & (margin > 100.0) & (d < 1500.0))
-        picks = poisson_pick(rng, cand, np.ones(len(cand)), lat.xy_m, int(k), 450.0, fixed=v_node)
-        v_node += picks
-        v_town += [int(t)] * len(picks)
-        v_name += [namer.community() for _ in picks]
-        v_comm += [True] * len(picks)
+    pts_t = np.concatenate([np.arange(len(admin.townships)), v_town]).astype(np.int64)
+    town_of, margin = label_nodes(lat.xy_m, lat.xy_m[np.concatenate([seats.node, v_node])], pts_t)
 
     # ---- roads
     rng = stage_rng(seed, admin.adcode, "roads")
@@ -170,7 +150,7 @@ def build_skeleton(
         base = admin.townships[t].base
         nw.grid_streets(net, int(seats.node[t]), 450.0, 2, [f"{base}大街", f"{base}中街", f"{base}南街", f"{base}北街"])
     net.keep_component(seat_node)
-    nw.connect(net, [int(seats.node[t]) for t in sub_idx], "residential")
+    nw.connect(net, [int(seats.node[t]) for t in np.flatnonzero(~farming)], "residential")
     rural = [n for n, c in zip(v_node, v_comm, strict=True) if not c]
     comm = [n for n, c in zip(v_node, v_comm, strict=True) if c]
     nw.connect(net, comm, "residential")
@@ -213,8 +193,9 @@ def build_skeleton(
     nw.field_tracks(net, rural, rng, per_origin=4.0 if not hilly else 1.5, steps=(5, 16))
     return Skeleton(admin=admin, terrain_kind=terrain_kind, metric_crs=metric_crs, to_metric=to_m,
                     to_wgs=to_w, outline_m=outline_m, terrain=terrain, lat=lat, seats=seats,
-                    village_node=v_node, village_town=v_town, village_name=v_name,
-                    village_is_community=v_comm, farm_node=f_node, farm_village=f_vil, net=net)
+                    villages=vils, village_node=v_node, village_real=v_real, village_town=v_town,
+                    village_name=[v.name for v in vils], village_is_community=v_comm, town_of=town_of,
+                    dropped_towns=vl.dropped, farm_node=f_node, farm_village=f_vil, net=net)
 
 
 def node_lonlat(sk: Skeleton, nodes: NDArray | list[int]) -> tuple[NDArray, NDArray]:

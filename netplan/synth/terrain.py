@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.spatial import cKDTree
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Terrain:
     _n_small: NoiseField
     _n_river: NoiseField
     _n_fine: NoiseField
+    basins_xy_m: tuple[tuple[float, float], ...] = ()   # real town seats: valley floors (hilly)
+    basin_r_m: float = 1800.0
 
     def elevation_m(self, x_m: NDArray, y_m: NDArray) -> NDArray[np.float64]:
         """Ground elevation (m) at points."""
@@ -94,6 +97,9 @@ class Terrain:
         height = 1100.0 * valley * (0.75 + 0.25 * np.tanh(self._n_height(x, y)))
         floor = 110.0 + 260.0 * (1.0 - u) ** 1.5
         relief = mountain * main_valley * height + (1 - mountain) * 12.0 * np.abs(small) + 3.0 * (small + 2)
+        if self.basins_xy_m:    # a real town lies on a valley floor: flatten the relief around it
+            d = cKDTree(np.asarray(self.basins_xy_m)).query(np.column_stack([x.ravel(), y.ravel()]))[0]
+            relief = relief * (1.0 - np.exp(-((d.reshape(x.shape) / self.basin_r_m) ** 2)))
         return floor, relief
 
     def water(self, x_m: NDArray, y_m: NDArray) -> NDArray[np.bool_]:
@@ -115,8 +121,13 @@ def make_terrain(
     *,
     reservoir_xy_m: tuple[float, float] | None = None,
     reservoir_area_km2: float = 0.0,
+    basins_xy_m: list[tuple[float, float]] | None = None,
 ) -> Terrain:
-    """Build the terrain of a county ("plain" or "hilly")."""
+    """Build the terrain of a county ("plain" or "hilly").
+
+    ``basins_xy_m``: points (the real township seats) around which the hills flatten into a
+    valley floor within ~2 km, so real towns do not sit on synthetic mountainsides.
+    """
     res = None
     if kind == "hilly" and reservoir_xy_m is not None and reservoir_area_km2 > 0:
         area = reservoir_area_km2 * 1e6
@@ -132,4 +143,5 @@ def make_terrain(
         _n_small=noise_field(bounds_m, 2500.0, rng),
         _n_river=noise_field(bounds_m, 15000.0, rng),
         _n_fine=noise_field(bounds_m, 900.0, rng),
+        basins_xy_m=tuple((float(a), float(b)) for a, b in (basins_xy_m or [])),
     )
