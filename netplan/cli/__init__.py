@@ -20,6 +20,7 @@ from netplan.cli import run  # noqa: F401  (demo, plan, evaluate)
 from netplan.cli import validate  # noqa: F401
 from netplan.cli import compare  # noqa: F401
 from netplan.cli import batch  # noqa: F401
+from netplan.cli import analysis  # noqa: F401  (frontier, alternatives)
 from netplan.cli import risk  # noqa: F401  (risk)
 # isort: on
 
