@@ -56,7 +56,8 @@ function histogram(box, item) {
   svg.appendChild(el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, stroke: '#444'}));
   for (let i = 0; i <= 4; i++) {
     const v = lo + i * (hi - lo) / 4;
-    svg.appendChild(el('text', {x: x(v), y: H - B + 14, 'text-anchor': 'middle'}, pct(v)));
+    const anchor = i === 0 ? 'start' : i === 4 ? 'end' : 'middle';
+    svg.appendChild(el('text', {x: x(v), y: H - B + 14, 'text-anchor': anchor}, pct(v)));
   }
   const line = (v, color, label, dy) => {
     svg.appendChild(el('line', {x1: x(v), x2: x(v), y1: T, y2: H - B, stroke: color, 'stroke-width': 2}));
@@ -87,8 +88,7 @@ function tornado(box, item) {
   const vline = (v, color) => svg.appendChild(el('line', {x1: x(v), x2: x(v), y1: T - 4,
     y2: T + rows.length * RH, stroke: color, 'stroke-width': 1.5}));
   vline(item.nominal, '#555'); vline(item.target, '#c62828');
-  svg.appendChild(el('text', {x: L, y: H - 4}, pct(lo) + ' … ' + pct(hi) +
-    ' (blue: value rises with the number, orange: falls)'));
+  svg.appendChild(el('text', {x: L, y: H - 4}, pct(lo) + ' … ' + pct(hi)));
   box.appendChild(svg);
 }
 for (const item of D.items) {
@@ -160,7 +160,8 @@ def risk_html(meta: Mapping[str, Any], risk: pd.DataFrame, samples: Mapping[tupl
             f"(data/uncertainty.toml) · sites and assignments fixed, no re-solve</p>"
             "<p class=note>Left: the indicator over the draws (blue bins meet the target, red miss). "
             "Right: tornado of one-at-a-time swings — each number at its 5th and 95th percentile, every "
-            "other number at its nominal value; the bar spans the indicator's two values. "
+            "other number at its nominal value; the bar spans the indicator's two values (blue: the indicator "
+            "rises with the number, orange: it falls; grey line nominal, red line target). "
             "Tables: risk.csv, risk_tornado.csv, risk_samples.csv (docs/risk.md).</p>")
     return "\n".join([
         "<!DOCTYPE html><html lang=zh><head><meta charset=utf-8>",
