@@ -14,7 +14,7 @@ import pandas as pd
 
 from netplan.errors import InputError
 from netplan.export import staging, write_csv
-from netplan.report import CSS, STREAM_ZH, fmt_number, write_xlsx
+from netplan.report import CSS, fmt_number, stream_zh, write_xlsx
 from netplan.runfolder import KPIS_TOWNSHIP_CSV, read_run
 
 KEY = ["stream", "indicator", "label_zh", "unit"]
@@ -108,7 +108,7 @@ def compare_html(table: pd.DataFrame, misses: dict[str, list[str]], *, map_link:
             sign = "+" if not pd.isna(d) and d > 0 else ""
             cells.append(f"<td>{'' if pd.isna(d) or abs(d) < 1e-9 else sign + fmt_number(d, unit)}</td>")
         tgt = "" if pd.isna(r["target"]) else "≥ " + fmt_number(r["target"], unit)
-        rows.append(f"<tr><td class=l>{e(STREAM_ZH.get(r['stream'], r['stream']))}</td>"
+        rows.append(f"<tr><td class=l>{e(stream_zh(r['stream']))}</td>"
                     f"<td class=l>{e(str(r['label_zh']))} <span class=note>{e(r['indicator'])} "
                     f"({e(str(unit))})</span></td><td>{tgt}</td>{''.join(cells)}</tr>")
     rows.append("</table>")

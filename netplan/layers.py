@@ -61,8 +61,9 @@ def build_layers(county: County, supply: Supply, layout: Layout, ev: Evaluation,
         "stock_head": pd.to_numeric(f["stock_head"], errors="coerce").fillna(0).astype(int).to_numpy()
         if len(f) else [],
     }, geometry=list(f.geometry) if len(f) else [], crs=CRS)
-    if "manure" in streams and len(f):
-        wide_f = _wide(ev, supply, "farm", ("manure",))
+    farm_streams = tuple(s for s in streams if "farms" in meta[s].demand_sources)
+    if farm_streams and len(f):
+        wide_f = _wide(ev, supply, "farm", farm_streams)
         for c in wide_f.columns:
             farms[c] = wide_f[c].reindex(farms["farm_id"]).to_numpy()
 

@@ -35,8 +35,14 @@ HEADERS_ZH = {
     "year": "建设年度", "baseline": "基线值", "payload_t": "单车载量_t", "count": "数量", "type": "类型",
     "use": "去向", "t_yr": "吨每年", "share": "占比", "village_id": "行政村代码",
 }
-STREAM_ZH = {"straw": "秸秆", "film": "农膜", "pesticide_packaging": "农药包装废弃物",
-             "manure": "畜禽粪污", "recyclables": "再生资源", "all": "全县合计"}
+def stream_zh(stream: str) -> str:
+    """Chinese name of a stream (data/streams.toml); 全县合计 for the county-wide rows (``all``)."""
+    from netplan.streams import load_streams
+
+    if stream == "all":
+        return "全县合计"
+    meta = load_streams().get(stream)
+    return meta.name_zh if meta is not None else stream
 
 
 def write_xlsx(path: Path, sheets: Mapping[str, pd.DataFrame], *, chinese: bool = True) -> Path:
@@ -86,7 +92,7 @@ def target_table(kpis: pd.DataFrame) -> str:
            "<th>目标 target</th><th>达标 met</th></tr>"]
     for r in k.itertuples(index=False):
         ok = str(r.met).lower() == "true"
-        out.append(f"<tr><td class=l>{_e(STREAM_ZH.get(r.stream, r.stream))} {_e(r.stream)}</td>"
+        out.append(f"<tr><td class=l>{_e(stream_zh(r.stream))} {_e(r.stream)}</td>"
                    f"<td class=l>{_e(r.label_zh)} <span class=note>{_e(r.indicator)}</span></td>"
                    f"<td>{_e(fmt_kpi(r.value, r.unit))}</td><td>≥ {_e(fmt_kpi(r.target, r.unit))}</td>"
                    f"<td class={'ok' if ok else 'miss'}>{'达标 met' if ok else '未达标 missed'}</td></tr>")
@@ -104,7 +110,7 @@ def _cost_table(kpis: pd.DataFrame, streams: list[str]) -> str:
     k = kpis.set_index(["stream", "indicator"])
     cols = [*streams, "all"]
     out = ["<table><tr><th class=l>指标</th>"
-           + "".join(f"<th>{_e(STREAM_ZH.get(s, s))}</th>" for s in cols) + "</tr>"]
+           + "".join(f"<th>{_e(stream_zh(s))}</th>" for s in cols) + "</tr>"]
     for ind in inds:
         if not any((s, ind) in k.index for s in cols):
             continue
@@ -127,7 +133,7 @@ def _township_table(towns: pd.DataFrame, streams: list[str]) -> str:
     tg = t.groupby("stream")["target"].first()
     cols = [s for s in streams if s in wide.columns]
     out = ["<table><tr><th class=l>乡镇</th>" + "".join(
-        f"<th>{_e(STREAM_ZH.get(s, s))}</th>" for s in cols) + "</tr>"]
+        f"<th>{_e(stream_zh(s))}</th>" for s in cols) + "</tr>"]
     for (code, name), row in wide.iterrows():
         cells = []
         for s in cols:
@@ -169,7 +175,7 @@ def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame
 
         parts.append(tables_html(plan_tables))
     if maps:
-        links = " ".join(f"<a href='{_e(s)}.html'>{_e(STREAM_ZH.get(s, s))}</a>" for s in streams)
+        links = " ".join(f"<a href='{_e(s)}.html'>{_e(stream_zh(s))}</a>" for s in streams)
         parts += ["<h2>地图 Maps</h2>", f"<nav><a href='index.html'>总览 overview</a> {links}</nav>",
                   "<iframe src='index.html' title='overview map'></iframe>"]
     parts.append("<p class=note>Tables: kpis.csv, kpis_township.csv, costs.csv, transport.csv, sites.csv, "

@@ -63,7 +63,7 @@ def load_streams(path: str | Path | None = None) -> dict[str, Stream]:
             name_en=s["name_en"],
             demand_sources=tuple(s.get("demand_sources", ["villages"])),
             seasonal=bool(s.get("seasonal", False)),
-            color=s.get("color", "#444444"),
+            color=str(s.get("color", "")),
             tier_names_zh=dict(s.get("tier_names_zh", {})),
             tier_names_en=dict(s.get("tier_names_en", {})),
         )

@@ -14,7 +14,7 @@ from netplan.errors import InputError
 from netplan.maps import style
 from netplan.maps.assets import install_assets, write_text_atomic
 from netplan.maps.kpi_panel import HtmlControl, title_html
-from netplan.maps.pages import _bounds, _check_background, new_map, populate, render_page
+from netplan.maps.pages import check_background, layer_bounds, new_map, populate, render_page
 
 
 class SyncMaps(MacroElement):
@@ -87,7 +87,7 @@ def write_compare_map(
     Path
         ``path``.
     """
-    _check_background(background)
+    check_background(background)
     if streams is None:
         sites = layers_a.get("sites")
         streams = sorted(set(sites["stream"])) if sites is not None and len(sites) else []
@@ -99,7 +99,7 @@ def write_compare_map(
     path = Path(path)
     if not self_contained:
         install_assets(path.parent)
-    bounds = _bounds(layers_a)
+    bounds = layer_bounds(layers_a)
     fig = Figure()
     maps = []
     for k, (layers, kpis, label) in enumerate(((layers_a, kpis_a, labels[0]),

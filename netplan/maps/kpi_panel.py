@@ -91,7 +91,8 @@ def _fmt_value(value: Any, unit: str) -> str:
     return esc(fmt_kpi(value, unit))
 
 
-def _is_true(value: Any) -> bool | None:
+def is_met(value: Any) -> bool | None:
+    """A kpis.csv ``met`` cell as True / False / None (no target, empty)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, str):
@@ -123,11 +124,11 @@ def kpi_panel_html(
     rows = kpi_rows(kpis, streams)
     one = len(streams) == 1
     n_t = int(pd.to_numeric(rows.get("target"), errors="coerce").notna().sum()) if len(rows) else 0
-    n_met = sum(1 for m in rows.get("met", []) if _is_true(m))
+    n_met = sum(1 for m in rows.get("met", []) if is_met(m))
     body = []
     for r in rows.to_dict("records"):
         unit = str(r.get("unit") or "")
-        met = _is_true(r.get("met"))
+        met = is_met(r.get("met"))
         target = r.get("target")
         has_target = target is not None and not pd.isna(pd.to_numeric(target, errors="coerce"))
         if has_target and met is None:
@@ -135,7 +136,7 @@ def kpi_panel_html(
         verdict = ('<span class="np-pass">✓ 达标 pass</span>' if met else
                    '<span class="np-fail">✗ 未达标 fail</span>') if has_target else ""
         s = str(r.get("stream"))
-        s_lab = "全县 all" if s == "all" else (style.STREAM_ZH.get(s) or stream_labels.get(s, s))
+        s_lab = "全县 all" if s == "all" else (style.stream_name_zh(s) or stream_labels.get(s, s))
         label = esc(r.get("label_zh")) or esc(r.get("indicator"))
         first = "" if one else f"<td>{esc(s_lab)}</td>"
         if one and s == "all":

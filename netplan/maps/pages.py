@@ -44,7 +44,8 @@ OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetM
 COVERAGE_INDICATORS = ("village_coverage",)
 
 
-def _check_background(background: str) -> None:
+def check_background(background: str) -> None:
+    """Raise InputError unless ``background`` is one of :data:`BACKGROUNDS`."""
     if background not in BACKGROUNDS:
         msg = f"background must be one of {', '.join(BACKGROUNDS)}, got {background!r}"
         raise InputError(msg)
@@ -66,7 +67,8 @@ def coverage_targets(kpis: pd.DataFrame | None, streams: Sequence[str]) -> dict[
     return out
 
 
-def _bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]]:
+def layer_bounds(layers: Mapping[str, gpd.GeoDataFrame]) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the first non-empty of boundary, townships, villages, sites."""
     for key in ("boundary", "townships", "villages", "sites"):
         gdf = layers.get(key)
         if gdf is not None and len(gdf) and not gdf.geometry.is_empty.all():
@@ -135,11 +137,14 @@ def populate(
             truthy(v) for v in d["routes"].get("crow_fly", pd.Series(dtype=bool)))
     if villages is not None and len(villages):
         added.append(villages_layer(villages, streams, stream_labels))
-    if d.get("farms") is not None and len(d["farms"]) and "manure" in streams:
+    # the streams collected from farms: those with columns in the farms layer (docs/outputs.md)
+    farm_streams = [s for s in streams if d.get("farms") is not None
+                    and f"{s}_covered" in d["farms"].columns]
+    if farm_streams and len(d["farms"]):
         farms = d["farms"].copy()
         farms["name"] = farms.get("name", farms.get("farm_id"))
-        fl = villages_layer(farms.rename(columns={"farm_id": "village_id"}), ["manure"],
-                              stream_labels)
+        fl = villages_layer(farms.rename(columns={"farm_id": "village_id"}), farm_streams,
+                            stream_labels)
         fl.layer_name = "规模养殖场 Scale farms"
         added.append(fl)
     if sites is not None and len(sites):
@@ -221,7 +226,7 @@ def write_maps(
     list of Path
         The pages written, index first.
     """
-    _check_background(background)
+    check_background(background)
     streams = list(streams)
     if not streams:
         msg = "write_maps needs at least one stream"
@@ -231,7 +236,7 @@ def write_maps(
     out_dir.mkdir(parents=True, exist_ok=True)
     if not self_contained:
         install_assets(out_dir)
-    bounds = _bounds(layers)
+    bounds = layer_bounds(layers)
     links = [("index.html", "总览 Overview")] + [(f"{s}.html", labels[s]) for s in streams]
     written = []
     pages = [("index", streams)] + [(s, [s]) for s in streams]

@@ -75,7 +75,7 @@ def sites_layers(
             tips.append(f"{tl} · {r.get('name')}")
         fc = feature_collection(part, classes, popups, tips)
         name = tier_label(streams[0], tier, tier_labels) if len(streams) == 1 else \
-            f"{style.TIER_ZH[tier]} {style.TIER_EN[tier]}"
+            f"{style.tier_name_zh(tier)} {style.tier_name_en(tier)}"
         out.append(GeoJsonLayer(name, fc, styles, labels=SITE_ROWS))
     return out
 

@@ -24,7 +24,7 @@ from netplan.errors import InputError
 from netplan.maps import style
 from netplan.maps.assets import write_atomic
 from netplan.maps.coverage import coverage_class, covered_mask, township_coverage
-from netplan.maps.kpi_panel import _is_true, kpi_rows
+from netplan.maps.kpi_panel import is_met, kpi_rows
 from netplan.maps.pages import coverage_targets
 from netplan.maps.text import fmt_kpi
 
@@ -127,10 +127,10 @@ def draw_plan(
                 ax.scatter(part.geometry.x, part.geometry.y, marker=marker, s=size,
                            color=style.stream_colour(s), edgecolor="#111111", linewidth=1,
                            zorder=4 + TIER_MARKER[tier][1] / 1000)
-                zh = (tier_labels or {}).get(s, {}).get(tier) or style.TIER_ZH[tier]
-                lab = _label(zh, style.TIER_EN[tier], cjk)
+                zh = (tier_labels or {}).get(s, {}).get(tier) or style.tier_name_zh(tier)
+                lab = _label(zh, style.tier_name_en(tier), cjk)
                 if len(streams) > 1:
-                    lab = f"{stream_labels[s] if cjk else style.STREAM_EN.get(s, s)}: {lab}"
+                    lab = f"{stream_labels[s] if cjk else style.stream_name_en(s)}: {lab}"
                 handles.append(Line2D([], [], marker=marker, linestyle="", markersize=8,
                                       color=style.stream_colour(s), markeredgecolor="#111111",
                                       label=lab))
@@ -153,7 +153,7 @@ def kpi_text(kpis: pd.DataFrame | None, streams: Sequence[str], cjk: bool) -> st
         if pd.isna(tgt):
             continue
         unit = str(r.get("unit") or "")
-        met = _is_true(r.get("met"))
+        met = is_met(r.get("met"))
         if met is None:
             met = float(r["value"]) >= float(tgt) - 1e-9
         name = r.get("label_zh") if cjk and r.get("label_zh") else r.get("indicator")
@@ -205,8 +205,7 @@ def write_pngs(
             handles = draw_plan(ax, layers, kpis, page_streams, stream_labels=labels,
                                 tier_labels=tier_labels, service_areas=sa, cjk=cjk)
             head = title if cjk else title.encode("ascii", "ignore").decode().strip(" /·")
-            sub = "" if page == "index" else (labels[page] if cjk else style.STREAM_EN.get(
-                page, page))
+            sub = "" if page == "index" else (labels[page] if cjk else style.stream_name_en(page))
             fig.suptitle(f"{head} {('· ' + sub) if sub else ''}".strip(), fontsize=12)
             side = fig.add_axes((0.67, 0.05, 0.31, 0.88))
             side.axis("off")

@@ -1,41 +1,17 @@
-"""Colours, tier symbols and bilingual labels shared by the HTML and PNG maps."""
+"""Colours and bilingual labels shared by the HTML and PNG maps.
+
+Stream names, Chinese labels and colours, and the tier names, are data (data/streams.toml, via
+:func:`netplan.streams.load_streams` / :func:`~netplan.streams.load_tiers`); this module holds only
+the map-wide colours.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-TIER_EN: dict[str, str] = {
-    "village_point": "Village point",
-    "township_station": "Township station",
-    "county_center": "County centre",
-}
-TIER_ZH: dict[str, str] = {
-    "village_point": "村级回收点",
-    "township_station": "乡镇转运站",
-    "county_center": "县级处理中心",
-}
-STREAM_EN: dict[str, str] = {
-    "straw": "Straw",
-    "film": "Agricultural film",
-    "pesticide_packaging": "Pesticide packaging",
-    "manure": "Livestock manure",
-    "recyclables": "Recyclables",
-}
-STREAM_ZH: dict[str, str] = {
-    "straw": "秸秆",
-    "film": "农膜",
-    "pesticide_packaging": "农药包装废弃物",
-    "manure": "畜禽粪污",
-    "recyclables": "再生资源",
-}
-# One colour per stream (colour-blind-safe Okabe-Ito hues).
-STREAM_COLOUR: dict[str, str] = {
-    "straw": "#E69F00",
-    "film": "#0072B2",
-    "pesticide_packaging": "#CC79A7",
-    "manure": "#8C564B",
-    "recyclables": "#009E73",
-}
+from netplan.streams import load_streams, load_tiers
+
+#: colours of streams that data/streams.toml gives none (stable per name)
 FALLBACK_COLOURS = ("#56B4E9", "#D55E00", "#F0E442", "#999999", "#332288")
 
 COVERED = "#1a9641"  # village covered
@@ -58,19 +34,45 @@ OFFLINE_BACKGROUND = "#f3f1ea"
 
 
 def stream_colour(stream: str) -> str:
-    """Colour of a stream; streams beyond the five get a stable fallback colour."""
-    if stream in STREAM_COLOUR:
-        return STREAM_COLOUR[stream]
+    """Colour of a stream (its ``color`` in data/streams.toml); others get a stable fallback."""
+    meta = load_streams().get(stream)
+    if meta is not None and meta.color:
+        return meta.color
     return FALLBACK_COLOURS[sum(map(ord, stream)) % len(FALLBACK_COLOURS)]
+
+
+def stream_name_zh(stream: str) -> str:
+    """Chinese name of a stream (data/streams.toml), empty when it has none."""
+    meta = load_streams().get(stream)
+    return meta.name_zh if meta is not None else ""
+
+
+def stream_name_en(stream: str) -> str:
+    """English name of a stream (data/streams.toml), else the id made readable."""
+    meta = load_streams().get(stream)
+    return _cap(meta.name_en) if meta is not None else stream.replace("_", " ").capitalize()
+
+
+def tier_name_zh(tier: str) -> str:
+    """Chinese name of a tier (``[tiers.<tier>]`` in data/streams.toml), else the id."""
+    return str(load_tiers().get(tier, {}).get("name_zh", tier))
+
+
+def tier_name_en(tier: str) -> str:
+    """English name of a tier (data/streams.toml), else the id."""
+    return _cap(str(load_tiers().get(tier, {}).get("name_en", tier)))
+
+
+def _cap(text: str) -> str:
+    """First letter upper-case, for a label's start ("village point" -> "Village point")."""
+    return text[:1].upper() + text[1:]
 
 
 def stream_label(stream: str, stream_labels: Mapping[str, str] | None) -> str:
     """Bilingual stream label, e.g. ``秸秆 Straw``; the caller's label wins when given."""
     if stream_labels and stream in stream_labels:
         return str(stream_labels[stream])
-    zh = STREAM_ZH.get(stream, "")
-    en = STREAM_EN.get(stream, stream.replace("_", " ").capitalize())
-    return f"{zh} {en}".strip()
+    return f"{stream_name_zh(stream)} {stream_name_en(stream)}".strip()
 
 
 def tier_label(
@@ -80,5 +82,5 @@ def tier_label(
     zh = None
     if tier_labels and stream in tier_labels:
         zh = tier_labels[stream].get(tier)
-    zh = zh or TIER_ZH.get(tier, tier)
-    return f"{zh} {TIER_EN.get(tier, tier)}"
+    zh = zh or tier_name_zh(tier)
+    return f"{zh} {tier_name_en(tier)}"

@@ -145,7 +145,7 @@ def solve_cvrp(
     _validate(dist, dem, capacity)
     n = len(dem) - 1
     if backend == "auto":
-        backend = _auto_backend()
+        backend = auto_backend()
     if backend not in BACKENDS:
         msg = f"backend must be one of {BACKENDS} or 'auto', got {backend!r}"
         raise InputError(msg, field="backend")
@@ -161,43 +161,10 @@ def solve_cvrp(
         msg = f"travel_time shape {tt.shape} differs from distance shape {dist.shape}"
         raise InputError(msg, field="travel_time")
 
-    bad: list[Unservable] = []
-    for i in range(1, n + 1):
-        if dem[i] > capacity + 1e-9:
-            bad.append(Unservable(i, f"demand {dem[i]:g} exceeds vehicle capacity {capacity:g}"))
-        elif not (np.isfinite(dist[0, i]) and np.isfinite(dist[i, 0])):
-            bad.append(Unservable(i, "not reachable from / back to the depot"))
-        elif max_duration_s is not None and tt[0, i] + svc[i] + tt[i, 0] > max_duration_s + 1e-9:
-            bad.append(Unservable(i, f"out-and-back takes {tt[0, i] + svc[i] + tt[i, 0]:.0f} s "
-                                     f"> route limit {max_duration_s:.0f} s"))
-    if bad:
-        msg = f"{len(bad)} of {n} customers cannot be served by a single vehicle"
-        raise InfeasibleError(msg, unservable=bad)
-
-    ds = _scale_for(dist)
-    d_int = _as_int(np.where(np.isfinite(dist), dist, 0), ds)
-    big = int(d_int.max() * (n + 2) + 1)
-    d_int[~np.isfinite(dist)] = big  # arcs that do not exist: prohibitively expensive
-    qs = _scale_for(np.append(dem, capacity), target=1e9)
-    q_int = _as_int(dem, qs, "ceil")
-    cap_int = int(_as_int(np.array([capacity]), qs, "floor")[0])
-    t_int = svc_int = None
-    dur_int = None
-    if max_duration_s is not None:
-        ts = _scale_for(np.concatenate([tt[np.isfinite(tt)], svc, [max_duration_s]]))
-        t_int = _as_int(np.where(np.isfinite(tt), tt, 0), ts, "ceil")
-        t_int[~np.isfinite(tt)] = big
-        svc_int = _as_int(svc, ts, "ceil")
-        dur_int = int(_as_int(np.array([max_duration_s]), ts, "floor")[0])
-    if n_vehicles is not None:
-        k = int(n_vehicles)
-    elif backend == "pyvrp" or max_duration_s is not None:
-        k = n  # PyVRP handles an unlimited fleet natively; duration limits need many routes
-    else:
-        # OR-Tools searches faster with a tighter fleet; a first-fit-decreasing packing is
-        # capacity-feasible, the slack lets the path-cheapest-arc start find a solution
-        ffd = _ffd_bins(dem, capacity)
-        k = min(n, max(ffd + 2, math.ceil(1.25 * ffd)))
+    _check_servable(dist, dem, capacity, tt, svc, max_duration_s)
+    d_int, q_int, cap_int, t_int, svc_int, dur_int = _integer_model(dist, dem, capacity, tt, svc,
+                                                                    max_duration_s)
+    k = _fleet_size(dem, capacity, n_vehicles, backend=backend, limited=max_duration_s is not None)
 
     t0 = time.perf_counter()
     if backend == "ortools":
@@ -221,7 +188,63 @@ def solve_cvrp(
                            solve_time_s=elapsed, backend=backend)
 
 
-def _auto_backend() -> str:
+def _fleet_size(dem: np.ndarray, capacity: float, n_vehicles: int | None, *, backend: str,
+                limited: bool) -> int:
+    """Vehicles offered to the solver: the given number, else one per customer (PyVRP, or a
+    duration limit), else a first-fit-decreasing packing plus slack (OR-Tools searches faster
+    with a tighter fleet; the slack lets its path-cheapest-arc start find a solution)."""
+    n = len(dem) - 1
+    if n_vehicles is not None:
+        return int(n_vehicles)
+    if backend == "pyvrp" or limited:
+        return n
+    ffd = _ffd_bins(dem, capacity)
+    return min(n, max(ffd + 2, math.ceil(1.25 * ffd)))
+
+
+def _check_servable(dist: np.ndarray, dem: np.ndarray, capacity: float, tt: np.ndarray,
+                    svc: np.ndarray, max_duration_s: float | None) -> None:
+    """Raise InfeasibleError naming the customers no single vehicle can serve."""
+    n = len(dem) - 1
+    bad: list[Unservable] = []
+    for i in range(1, n + 1):
+        if dem[i] > capacity + 1e-9:
+            bad.append(Unservable(i, f"demand {dem[i]:g} exceeds vehicle capacity {capacity:g}"))
+        elif not (np.isfinite(dist[0, i]) and np.isfinite(dist[i, 0])):
+            bad.append(Unservable(i, "not reachable from / back to the depot"))
+        elif max_duration_s is not None and tt[0, i] + svc[i] + tt[i, 0] > max_duration_s + 1e-9:
+            bad.append(Unservable(i, f"out-and-back takes {tt[0, i] + svc[i] + tt[i, 0]:.0f} s "
+                                     f"> route limit {max_duration_s:.0f} s"))
+    if bad:
+        msg = f"{len(bad)} of {n} customers cannot be served by a single vehicle"
+        raise InfeasibleError(msg, unservable=bad)
+
+
+def _integer_model(dist: np.ndarray, dem: np.ndarray, capacity: float, tt: np.ndarray,
+                   svc: np.ndarray, max_duration_s: float | None) -> tuple:
+    """The solvers' integer data: distances, demands, capacity and (with a duration limit)
+    times, service times and the limit; missing arcs get a prohibitive cost."""
+    n = len(dem) - 1
+    ds = _scale_for(dist)
+    d_int = _as_int(np.where(np.isfinite(dist), dist, 0), ds)
+    big = int(d_int.max() * (n + 2) + 1)
+    d_int[~np.isfinite(dist)] = big  # arcs that do not exist: prohibitively expensive
+    qs = _scale_for(np.append(dem, capacity), target=1e9)
+    q_int = _as_int(dem, qs, "ceil")
+    cap_int = int(_as_int(np.array([capacity]), qs, "floor")[0])
+    t_int = svc_int = None
+    dur_int = None
+    if max_duration_s is not None:
+        ts = _scale_for(np.concatenate([tt[np.isfinite(tt)], svc, [max_duration_s]]))
+        t_int = _as_int(np.where(np.isfinite(tt), tt, 0), ts, "ceil")
+        t_int[~np.isfinite(tt)] = big
+        svc_int = _as_int(svc, ts, "ceil")
+        dur_int = int(_as_int(np.array([max_duration_s]), ts, "floor")[0])
+    return d_int, q_int, cap_int, t_int, svc_int, dur_int
+
+
+def auto_backend() -> str:
+    """The default routing backend: PyVRP when installed, else OR-Tools."""
     try:
         import pyvrp  # noqa: F401
     except ImportError:  # pragma: no cover - pyvrp is a dependency

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from netplan.errors import InfeasibleError, InputError, SolverTimeout, Unservable
 from netplan.routing._hetero import solve_hetero
+from netplan.routing.cvrp import auto_backend
 from netplan.routing.solution import RoundsPlan, Trip
 from netplan.routing.vehicles import VehicleType
 
@@ -131,8 +132,43 @@ def plan_rounds(
         Stops no vehicle can serve in one working day (too far, or unreachable).
     """
     load = np.asarray(stops_load_t, dtype=float)
-    n = len(load)
     d = np.asarray(distance_m, dtype=float)
+    _check_inputs(load, d, vehicles, peak_days=peak_days, peak_share=peak_share,
+                  rounds_per_year=rounds_per_year, workday_s=workday_s, unload_s=unload_s)
+    st = _station(load, d, time_s, vehicles, service_s=service_s, workday_s=workday_s,
+                  unload_s=unload_s, stream=stream)
+    trips, rem = _direct_trips(st)
+    status = "feasible"
+    todo = [i for i in range(1, len(load) + 1) if rem[i] > 0]
+    if todo:
+        trips += _shared_trips(st, rem, todo, backend=backend, time_limit_s=time_limit_s, seed=seed,
+                               max_iterations=max_iterations)
+    trips_out, days = _pack_vehicle_days(trips, workday_s)
+    tpd = {name: sum(tr.vehicle == name for tr in trips_out) / days[name] for name in days}
+    if peak_days is not None and peak_share is not None:
+        rounds_in_window, window_days = rounds_per_year * peak_share, peak_days
+    else:
+        rounds_in_window, window_days = rounds_per_year, working_days_yr
+    fleet = {name: max(1, math.ceil(days[name] * rounds_in_window / window_days - 1e-9))
+             for name in days}
+    by_name = {v.name: v for v in st.vehicles}
+    round_km = sum(tr.distance_m for tr in trips_out) / 1000.0
+    round_tkm = sum(tr.t_km for tr in trips_out)
+    cost = sum(tr.distance_m / 1000.0 * by_name[tr.vehicle].cost_cny_per_km for tr in trips_out)
+    cost += sum(days[name] * by_name[name].cost_cny_per_day for name in days)
+    co2 = sum(tr.distance_m / 1000.0 * by_name[tr.vehicle].co2_kg_per_km for tr in trips_out)
+    return RoundsPlan(trips=trips_out, vehicle_days=days, trips_per_vehicle_day=tpd,
+                      fleet_peak=fleet, annual_km=round_km * rounds_per_year,
+                      annual_t_km=round_tkm * rounds_per_year, cost_cny=cost * rounds_per_year,
+                      co2_kg=co2 * rounds_per_year, rounds_per_year=rounds_per_year,
+                      status=status)
+
+
+def _check_inputs(load: np.ndarray, d: np.ndarray, vehicles: Sequence[VehicleType], *,
+                  peak_days: float | None, peak_share: float | None, rounds_per_year: float,
+                  workday_s: float, unload_s: float) -> None:
+    """Raise InputError for inconsistent shapes or parameters of :func:`plan_rounds`."""
+    n = len(load)
     if d.shape != (n + 1, n + 1):
         msg = f"distance_m must be ({n + 1}, {n + 1}) for {n} stops, got {d.shape}"
         raise InputError(msg, field="distance_m")
@@ -151,6 +187,36 @@ def plan_rounds(
     if rounds_per_year <= 0 or workday_s <= unload_s:
         msg = "rounds_per_year must be positive and workday_s longer than unload_s"
         raise InputError(msg, field="rounds_per_year")
+
+
+@dataclass(frozen=True)
+class _Station:
+    """One station's round, in the solver's terms (index 0 = the station, 1…n the stops)."""
+
+    load: np.ndarray               # (n+1,) t per round, 0 at the station
+    d: np.ndarray                  # (n+1, n+1) m
+    times: list[np.ndarray]        # per vehicle type, (n+1, n+1) s
+    svc: np.ndarray                # (n+1,) loading time, s
+    vehicles: list[VehicleType]
+    caps: list[float]              # t per trip, per type (the stream's payload or volume limit)
+    per_day_s: list[float]         # CNY per second of a working day, per type
+    workday_s: float
+    unload_s: float
+
+    @property
+    def trip_limit_s(self) -> float:
+        """Longest trip before unloading (s)."""
+        return self.workday_s - self.unload_s
+
+    def out_back_s(self, k: int, i: int) -> float:
+        """Station → stop ``i`` → station by type ``k``, with loading (s)."""
+        return float(self.times[k][0, i] + self.svc[i] + self.times[k][i, 0])
+
+
+def _station(load: np.ndarray, d: np.ndarray, time_s: np.ndarray | Mapping[str, np.ndarray],
+             vehicles: Sequence[VehicleType], *, service_s: float | np.ndarray, workday_s: float,
+             unload_s: float, stream: str | None) -> _Station:
+    n = len(load)
     vt = list(vehicles)
     times = [np.asarray(time_s[v.name] if isinstance(time_s, Mapping) else time_s, dtype=float)
              for v in vt]
@@ -160,122 +226,111 @@ def plan_rounds(
             raise InputError(msg, field="time_s")
     svc = np.zeros(n + 1)
     svc[1:] = np.broadcast_to(np.asarray(service_s, dtype=float), (n,))
-    lo = np.concatenate([[0.0], load])
-    caps = [v.capacity_t(stream) for v in vt]
-    trip_limit_s = workday_s - unload_s
-    per_day = [v.cost_cny_per_day / workday_s for v in vt]
+    return _Station(load=np.concatenate([[0.0], load]), d=d, times=times, svc=svc, vehicles=vt,
+                    caps=[v.capacity_t(stream) for v in vt],
+                    per_day_s=[v.cost_cny_per_day / workday_s for v in vt],
+                    workday_s=workday_s, unload_s=unload_s)
 
-    def out_back_s(k: int, i: int) -> float:
-        return float(times[k][0, i] + svc[i] + times[k][i, 0])
 
+def _direct_trips(st: _Station) -> tuple[list[Trip], np.ndarray]:
+    """Full direct trips for stops whose load exceeds the largest vehicle that can reach them,
+    and the load left per stop (step 1 of the module doc).
+
+    Raises
+    ------
+    InfeasibleError
+        Stops no vehicle can reach and return from within a working day.
+    """
+    d, lo, caps, vt = st.d, st.load, st.caps, st.vehicles
     trips: list[Trip] = []
     rem = lo.copy()
     bad: list[Unservable] = []
-    for i in range(1, n + 1):
+    for i in range(1, len(lo)):
         if lo[i] <= 0:
             continue
         ok = [k for k in range(len(vt)) if np.isfinite(d[0, i]) and np.isfinite(d[i, 0])
-              and out_back_s(k, i) <= trip_limit_s + 1e-9]
+              and st.out_back_s(k, i) <= st.trip_limit_s + 1e-9]
         if not ok:
             bad.append(Unservable(i, "no vehicle can reach it and return within a working day"))
             continue
         kmax = max(ok, key=lambda k: caps[k])
-        if lo[i] > caps[kmax] + 1e-9:
-            # full loads as direct trips, by the type cheapest per tonne for this out-and-back
-            def per_t(k: int, i: int = i) -> float:
-                km = (d[0, i] + d[i, 0]) / 1000.0
-                return (km * vt[k].cost_cny_per_km
-                        + (out_back_s(k, i) + unload_s) * per_day[k]) / caps[k]
-            kb = min(ok, key=per_t)
+        if lo[i] <= caps[kmax] + 1e-9:
+            continue
+
+        # full loads as direct trips, by the type cheapest per tonne for this out-and-back
+        def per_t(k: int, i: int = i) -> float:
+            km = (d[0, i] + d[i, 0]) / 1000.0
+            return (km * vt[k].cost_cny_per_km
+                    + (st.out_back_s(k, i) + st.unload_s) * st.per_day_s[k]) / caps[k]
+        kb = min(ok, key=per_t)
+        full = int(math.floor(lo[i] / caps[kb] + 1e-9))
+        rest = lo[i] - full * caps[kb]
+        if rest > caps[kmax] + 1e-9:  # cheapest type leaves more than any vehicle carries
+            kb = kmax
             full = int(math.floor(lo[i] / caps[kb] + 1e-9))
             rest = lo[i] - full * caps[kb]
-            if rest > caps[kmax] + 1e-9:  # cheapest type leaves more than any vehicle carries
-                kb = kmax
-                full = int(math.floor(lo[i] / caps[kb] + 1e-9))
-                rest = lo[i] - full * caps[kb]
-            for _ in range(full):
-                dm = float(d[0, i] + d[i, 0])
-                trips.append(Trip(vt[kb].name, [i], dm, out_back_s(kb, i) + unload_s, caps[kb],
-                                  t_km=caps[kb] * float(d[i, 0]) / 1000.0,
-                                  stop_load_t=[caps[kb]]))
-            rem[i] = max(rest, 0.0) if rest > 1e-9 else 0.0
+        for _ in range(full):
+            dm = float(d[0, i] + d[i, 0])
+            trips.append(Trip(vt[kb].name, [i], dm, st.out_back_s(kb, i) + st.unload_s, caps[kb],
+                              t_km=caps[kb] * float(d[i, 0]) / 1000.0, stop_load_t=[caps[kb]]))
+        rem[i] = max(rest, 0.0) if rest > 1e-9 else 0.0
     if bad:
-        msg = f"{len(bad)} of {n} stops cannot be served from the station"
+        msg = f"{len(bad)} of {len(lo) - 1} stops cannot be served from the station"
         raise InfeasibleError(msg, unservable=bad)
+    return trips, rem
 
-    todo = [i for i in range(1, n + 1) if rem[i] > 0]
-    status = "feasible"
-    if todo:
-        idx = [0, *todo]
-        sub_d = d[np.ix_(idx, idx)]
-        d_int = np.round(np.where(np.isfinite(sub_d), sub_d, 0) * _DM_PER_M).astype(np.int64)
-        big = int(d_int.max() * (len(idx) + 2) + 1)
-        d_int[~np.isfinite(sub_d)] = big
-        t_int = []
-        for tm in times:
-            s = tm[np.ix_(idx, idx)]
-            ti = np.ceil(np.where(np.isfinite(s), s, 0)).astype(np.int64)
-            ti[~np.isfinite(s)] = int(workday_s) * 10
-            t_int.append(ti)
-        svc_int = np.ceil(svc[idx]).astype(np.int64)
-        q_int = np.ceil(rem[idx] * _G_PER_T - 1e-6).astype(np.int64)
-        cap_int = [int(math.floor(c * _G_PER_T + 1e-6)) for c in caps]
-        udc = [round(v.cost_cny_per_km / 1000.0 / _DM_PER_M * _COST_UNITS_PER_CNY) for v in vt]
-        udur = [round(p * _COST_UNITS_PER_CNY) for p in per_day]
-        fixed = [round(unload_s * p * _COST_UNITS_PER_CNY) for p in per_day]
-        dur = [int(math.floor(trip_limit_s))] * len(vt)
-        # a type can serve only stops its capacity holds; enough copies for one trip per stop
-        copies = [max(1, len(todo)) for _ in vt]
-        be = backend if backend != "auto" else _auto()
-        res = solve_hetero(d_int, t_int, svc_int, q_int, cap_int, dur, udc, udur, fixed, copies,
-                           backend=be, time_limit_s=time_limit_s, seed=seed,
-                           max_iterations=max_iterations)
-        if res is None:
-            msg = f"no feasible collection plan for {len(todo)} stops within {time_limit_s:g} s"
-            raise SolverTimeout(msg)
-        for k, r in sorted(res, key=lambda kr: (kr[0], kr[1])):
-            stops = [idx[j] for j in r]
-            dm, ds, lt, tkm = _trip_metrics(stops, d, times[k], svc, rem, unload_s)
-            trips.append(Trip(vt[k].name, stops, dm, ds, lt, t_km=tkm,
-                              stop_load_t=[float(rem[i]) for i in stops]))
 
-    # vehicle-days: pack each type's trips into working days
+def _shared_trips(st: _Station, rem: np.ndarray, todo: list[int], *, backend: str,
+                  time_limit_s: float, seed: int, max_iterations: int | None) -> list[Trip]:
+    """Trips over the remaining loads: the heterogeneous-fleet VRP in integer units (step 2)."""
+    idx = [0, *todo]
+    sub_d = st.d[np.ix_(idx, idx)]
+    d_int = np.round(np.where(np.isfinite(sub_d), sub_d, 0) * _DM_PER_M).astype(np.int64)
+    big = int(d_int.max() * (len(idx) + 2) + 1)
+    d_int[~np.isfinite(sub_d)] = big
+    t_int = []
+    for tm in st.times:
+        s = tm[np.ix_(idx, idx)]
+        ti = np.ceil(np.where(np.isfinite(s), s, 0)).astype(np.int64)
+        ti[~np.isfinite(s)] = int(st.workday_s) * 10
+        t_int.append(ti)
+    svc_int = np.ceil(st.svc[idx]).astype(np.int64)
+    q_int = np.ceil(rem[idx] * _G_PER_T - 1e-6).astype(np.int64)
+    cap_int = [int(math.floor(c * _G_PER_T + 1e-6)) for c in st.caps]
+    udc = [round(v.cost_cny_per_km / 1000.0 / _DM_PER_M * _COST_UNITS_PER_CNY) for v in st.vehicles]
+    udur = [round(p * _COST_UNITS_PER_CNY) for p in st.per_day_s]
+    fixed = [round(st.unload_s * p * _COST_UNITS_PER_CNY) for p in st.per_day_s]
+    dur = [int(math.floor(st.trip_limit_s))] * len(st.vehicles)
+    # a type can serve only stops its capacity holds; enough copies for one trip per stop
+    copies = [max(1, len(todo)) for _ in st.vehicles]
+    be = backend if backend != "auto" else auto_backend()
+    res = solve_hetero(d_int, t_int, svc_int, q_int, cap_int, dur, udc, udur, fixed, copies,
+                       backend=be, time_limit_s=time_limit_s, seed=seed,
+                       max_iterations=max_iterations)
+    if res is None:
+        msg = f"no feasible collection plan for {len(todo)} stops within {time_limit_s:g} s"
+        raise SolverTimeout(msg)
+    trips = []
+    for k, r in sorted(res, key=lambda kr: (kr[0], kr[1])):
+        stops = [idx[j] for j in r]
+        dm, ds, lt, tkm = _trip_metrics(stops, st.d, st.times[k], st.svc, rem, st.unload_s)
+        trips.append(Trip(st.vehicles[k].name, stops, dm, ds, lt, t_km=tkm,
+                          stop_load_t=[float(rem[i]) for i in stops]))
+    return trips
+
+
+def _pack_vehicle_days(trips: list[Trip], workday_s: float) -> tuple[list[Trip], dict[str, int]]:
+    """Each type's trips packed into working days (step 3): the trips with their day, sorted,
+    and the vehicle-days per round by type."""
     by_type: dict[str, list[int]] = {}
     for j, tr in enumerate(trips):
         by_type.setdefault(tr.vehicle, []).append(j)
     days: dict[str, int] = {}
-    final: list[Trip | None] = [None] * len(trips)
+    final: list[Trip] = list(trips)
     for name, js in by_type.items():
         day = _pack_days([trips[j].duration_s for j in js], workday_s)
         days[name] = max(day) + 1
         for j, dd in zip(js, day, strict=True):
-            tr = trips[j]
-            final[j] = replace(tr, day=dd)
-    trips_out = [tr for tr in final if tr is not None]
-    trips_out.sort(key=lambda tr: (tr.vehicle, tr.day, tr.stops))
-    tpd = {name: len(js) / days[name] for name, js in by_type.items()}
-
-    if peak_days is not None and peak_share is not None:
-        rounds_in_window, window_days = rounds_per_year * peak_share, peak_days
-    else:
-        rounds_in_window, window_days = rounds_per_year, working_days_yr
-    fleet = {name: max(1, math.ceil(days[name] * rounds_in_window / window_days - 1e-9))
-             for name in days}
-
-    by_name = {v.name: v for v in vt}
-    round_km = sum(tr.distance_m for tr in trips_out) / 1000.0
-    round_tkm = sum(tr.t_km for tr in trips_out)
-    cost = sum(tr.distance_m / 1000.0 * by_name[tr.vehicle].cost_cny_per_km for tr in trips_out)
-    cost += sum(days[name] * by_name[name].cost_cny_per_day for name in days)
-    co2 = sum(tr.distance_m / 1000.0 * by_name[tr.vehicle].co2_kg_per_km for tr in trips_out)
-    return RoundsPlan(trips=trips_out, vehicle_days=days, trips_per_vehicle_day=tpd,
-                      fleet_peak=fleet, annual_km=round_km * rounds_per_year,
-                      annual_t_km=round_tkm * rounds_per_year, cost_cny=cost * rounds_per_year,
-                      co2_kg=co2 * rounds_per_year, rounds_per_year=rounds_per_year,
-                      status=status)
-
-
-def _auto() -> str:
-    from netplan.routing.cvrp import _auto_backend
-
-    return _auto_backend()
+            final[j] = replace(trips[j], day=dd)
+    final.sort(key=lambda tr: (tr.vehicle, tr.day, tr.stops))
+    return final, days
