@@ -61,7 +61,7 @@ ALL_STREAMS = "all"
 
 # --- run.json --------------------------------------------------------------------------------
 #: top-level keys of run.json
-RUN_JSON_KEYS = ("scenario", "title", "source", "network", "crow_fly", "solve")
+RUN_JSON_KEYS = ("scenario", "scenario_path", "title", "source", "network", "crow_fly", "solve")
 #: keys of each stream's entry under ``solve`` (the block's, then the whole model's)
 SOLVE_KEYS = ("block", "status", "objective", "bound", "gap", "solve_time_s", "model_status",
               "model_objective", "model_bound", "model_gap", "model_solve_time_s")
@@ -84,9 +84,9 @@ def run_meta(plan: Any) -> dict[str, Any]:
     """The run.json record of a :class:`netplan.planner.Plan` (keys :data:`RUN_JSON_KEYS`)."""
     solve = {k: {kk: (None if v is None else float(v) if isinstance(v, int | float) else str(v))
                  for kk, v in s.items()} for k, s in plan.layout.solve.items()}
-    return {"scenario": plan.scenario.name, "title": plan.scenario.title,
-            "source": plan.layout.source, "network": plan.network_label, "crow_fly": plan.crow_fly,
-            "solve": solve}
+    return {"scenario": plan.scenario.name, "scenario_path": str(plan.scenario.path),
+            "title": plan.scenario.title, "source": plan.layout.source,
+            "network": plan.network_label, "crow_fly": plan.crow_fly, "solve": solve}
 
 
 def write_tables(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
