@@ -5,8 +5,9 @@ Amap geocoded the list's few village points by name, so a common name (孙庄村
 lands on a namesake tens of kilometres away; :func:`plausible_points` keeps a point only when it
 lies near its own township's real seat (within 2.5 typical township radii and not much farther
 than the nearest other seat) and no other village shares it.
-Town-centre units (NBS urban class 1xx: 居委会/社区 and 镇中心区 villages) sit within a few km of
-their seat, rural villages spread over the township with a Poisson-disc spacing.
+Urban communities (居委会/社区) sit within ~1.5 km of their seat (450 m apart), town-centre villages
+(NBS urban class 1xx 村) within ~2.5 km (800 m apart), rural villages spread over the township with
+a Poisson-disc spacing.
 """
 
 from __future__ import annotations
@@ -109,9 +110,12 @@ def place_villages(lat: Lattice, seats: Seats, vils: tuple[AdminVillage, ...], p
         if region.sum() < 4 * len(todo):
             region = lab == t
         d = np.hypot(*(lat.xy_m - lat.xy_m[seat]).T)
-        centre = [i for i in todo if vils[i].community or vils[i].town_centre]
-        rural = [i for i in todo if i not in centre]
-        for group, radii, spacing in ((centre, (1500.0, 2500.0, 4000.0), 450.0), (rural, (np.inf,), None)):
+        comm = [i for i in todo if vils[i].community]
+        centre = [i for i in todo if not vils[i].community and vils[i].town_centre]
+        rural = [i for i in todo if not vils[i].community and not vils[i].town_centre]
+        # communities pack the town centre; town-centre villages ring it, each its own settlement
+        for group, radii, spacing in ((comm, (1500.0, 2500.0, 4000.0), 450.0),
+                                      (centre, (2500.0, 3500.0, 5000.0), 800.0), (rural, (np.inf,), None)):
             if not group:
                 continue
             for r in radii:
@@ -126,7 +130,11 @@ def place_villages(lat: Lattice, seats: Seats, vils: tuple[AdminVillage, ...], p
                 w = suit[cand] ** (2.0 if hilly else 1.0)
             else:
                 w = np.ones(len(cand))
-            picks = poisson_pick(rng, cand, w, lat.xy_m, len(group), spacing, fixed=near)
+            # spaced from everything placed nearby, the neighbouring townships' villages too
+            placed = np.fromiter(used, dtype=np.int64, count=len(used))
+            close = placed[np.hypot(*(lat.xy_m[placed] - lat.xy_m[seat]).T) < d[cand].max() + spacing]
+            picks = poisson_pick(rng, cand, w, lat.xy_m, len(group), spacing,
+                                 fixed=sorted(set(near) | {int(n) for n in close}))
             for i, n in zip(group, picks, strict=False):
                 node[i] = n
                 used.add(n)
