@@ -64,7 +64,7 @@ def test_frontier_html_draws_offline(page_dir, browser_context, server):
     assert blocked == [] and failed == [] and errors == []
     assert page.locator("circle.pt").count() == 4
     assert page.locator("rect.bar").count() == 3
-    svg_text = page.locator("#chart").inner_text()
+    svg_text = page.locator("#chart").text_content()
     assert "zhumadian-2027 82.0 %" in svg_text and "budget 2,500 万元" in svg_text
     rows = page.locator("#rows tr")
     assert rows.count() == 7 and "infeasible" in page.locator("tr.bad").first.inner_text()
@@ -74,4 +74,34 @@ def test_frontier_html_draws_offline(page_dir, browser_context, server):
     page.locator("circle.pt").nth(1).click()
     page.wait_for_url("**/runs/target_0.8200/index.html")
     assert page.title() == "map 0.82"
+    page.close()
+
+
+def test_demo_frontier_draws_offline(served_root, browser_context, server):
+    """The demo sweep's own frontier.html (``netplan frontier data/scenarios/demo.toml ... --out
+    maps/demo-frontier``; skipped when not run) draws a point per solved row, no console error."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    src = Path(os.environ.get("NETPLAN_DEMO_FRONTIER",
+                              Path(__file__).resolve().parents[2] / "maps" / "demo-frontier"))
+    if not (src / "frontier.html").exists():
+        pytest.skip(f"no demo frontier at {src} (run netplan frontier on the demo first)")
+    shutil.copytree(src, served_root / "demo-frontier", dirs_exist_ok=True)
+    df = pd.read_csv(src / "frontier.csv", encoding="utf-8-sig")
+    curve = df[~df["status"].str.startswith("budget") & df["run"].notna()
+               & ~df["status"].str.contains("target missed|failed|infeasible")]
+    page = browser_context.new_page()
+    local = urlsplit(server).netloc
+    bad = []
+    page.route("**/*", lambda r: r.continue_() if urlsplit(r.request.url).netloc == local
+               else (bad.append(r.request.url), r.abort()))
+    page.on("requestfailed", lambda req: bad.append(req.url))
+    page.on("console", lambda m: bad.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: bad.append(str(e)))
+    page.goto(f"{server}/demo-frontier/frontier.html", wait_until="load")
+    page.wait_for_selector("circle.pt")
+    assert bad == []
+    assert page.locator("circle.pt").count() == len(curve)
     page.close()
