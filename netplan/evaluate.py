@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from netplan import runfolder
 from netplan.costs import (
     LINKS,
     VehicleCost,
@@ -40,7 +41,7 @@ from netplan.storage import station_storage, storage_params
 from netplan.streams import load_coefficients
 from netplan.supply import Supply
 
-KPI_COLUMNS = ["stream", "indicator", "value", "target", "met", "unit", "label_zh"]
+KPI_COLUMNS = list(runfolder.KPI_COLUMNS)  # kpis.csv, as the run-folder contract gives them
 
 #: extra KPI rows per stream and for the county (stream "all"): indicator -> (unit, Chinese label)
 EXTRA = {
@@ -262,7 +263,7 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
     ev = Evaluation(
         coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
         site_loads=pd.DataFrame(load_rows), kpis=kpis,
-        townships=pd.DataFrame(town_rows, columns=["township_code", "township", *KPI_COLUMNS]),
+        townships=pd.DataFrame(town_rows, columns=list(runfolder.TOWNSHIP_KPI_COLUMNS)),
         costs=sc, transport=pd.DataFrame(tr_rows), storage=pd.DataFrame(store_rows))
     from netplan.plan_tables import plan_tables
 

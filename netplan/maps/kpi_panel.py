@@ -105,8 +105,8 @@ def is_met(value: Any) -> bool | None:
 
 def kpi_rows(kpis: pd.DataFrame, streams: Sequence[str]) -> pd.DataFrame:
     """The KPI rows of ``streams`` (and ``all``), targeted indicators first, file order kept."""
-    if kpis is None or not len(kpis):
-        return pd.DataFrame(columns=["stream", "indicator", "value", "target", "met", "unit"])
+    if kpis is None or not len(kpis):  # no rows: the table's own columns (docs/outputs.md), none
+        return pd.DataFrame() if kpis is None else kpis.iloc[0:0].copy()
     sel = kpis[kpis["stream"].astype(str).isin([*streams, "all"])].copy()
     has_target = pd.to_numeric(sel.get("target"), errors="coerce").notna()
     sel["_order"] = (~has_target).astype(int)

@@ -101,8 +101,8 @@ def _solve_cover(a: sp.csr_matrix, w: np.ndarray, target: float, *, solver: str,
     return [j for j in range(m) if y[j].solution_value() > 0.5], res
 
 
-def _min_cover_sites(c: np.ndarray, radius: float, p: int, *, solver: str, seed: int,
-                     time_limit_s: float):
+def min_cover_sites(c: np.ndarray, radius: float, p: int, *, solver: str, seed: int,
+                    time_limit_s: float):
     """Fewest sites covering every demand within ``radius`` (for p-center bisection).
 
     Returns (sites or None, exact): None when more than ``p`` sites are needed (or none found).

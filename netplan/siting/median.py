@@ -259,7 +259,7 @@ def p_center(
     Solution
         objective = the largest assigned cost (cost unit); exact by bisection over distances.
     """
-    from netplan.siting.coverage import _min_cover_sites
+    from netplan.siting.coverage import min_cover_sites
 
     t0 = time.perf_counter()
     c, _ = check_cost(cost)
@@ -281,7 +281,7 @@ def p_center(
         if left <= 0.05:
             proven = False
             break
-        sites, exact = _min_cover_sites(c, float(values[mid]), p, solver=solver, seed=seed,
+        sites, exact = min_cover_sites(c, float(values[mid]), p, solver=solver, seed=seed,
                                         time_limit_s=left)
         if sites is not None and len(sites) <= p:
             hi = mid
