@@ -1,5 +1,5 @@
-"""Reading what `netplan risk` needs back from a run folder: the scenario, the layout with its exact
-assignments, and the road distances of its links.
+"""Reading what `netplan risk` needs back from a run folder (through :mod:`netplan.runfolder`, the
+contract): the scenario, the layout with its exact assignments, and the road distances of its links.
 
 A run folder (docs/outputs.md) holds the layout twice: ``plan.gpkg`` (layers ``sites``,
 ``villages``/``farms`` with each demand's point and road distance, ``assignments`` with every
@@ -11,7 +11,6 @@ assignments); without plan.gpkg the layout table is re-assigned nearest-first by
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,20 +37,12 @@ class PlanInputs:
     kpis: pd.DataFrame | None = None
 
 
-def _scenario(run_dir: Path, scenario_path: str | Path | None) -> Scenario:
-    meta: dict[str, Any] = {}
-    rj = run_dir / "run.json"
-    if rj.exists():
-        try:
-            meta = json.loads(rj.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            msg = f"not valid JSON: {exc}"
-            raise InputError(msg, file=str(rj)) from None
+def _scenario(meta: dict[str, Any], run_json: Path, scenario_path: str | Path | None) -> Scenario:
     path = scenario_path or meta.get("scenario_path")
     if not path:
         msg = ("the run folder does not record its scenario file (run.json has no scenario_path): "
                "give it with --scenario SCENARIO.toml")
-        raise InputError(msg, file=str(rj), field="scenario_path")
+        raise InputError(msg, file=str(run_json), field="scenario_path")
     return load_scenario(path)
 
 
@@ -73,12 +64,10 @@ def _demand_points(layers: dict[str, pd.DataFrame], streams: tuple[str, ...]) ->
 
 
 def _from_gpkg(gpkg: Path, scenario: Scenario) -> tuple[Layout, dict[tuple[str, str], float]]:
-    import pyogrio
+    from netplan.runfolder import read_layers
 
     try:
-        layers = {name: pyogrio.read_dataframe(gpkg, layer=name, read_geometry=False)
-                  for name in ("sites", "villages", "farms", "assignments")
-                  if name in {n for n, _ in pyogrio.list_layers(gpkg)}}
+        layers = read_layers(gpkg, ("sites", "villages", "farms", "assignments"))
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         msg = f"cannot read the run's GeoPackage: {exc}"
         raise InputError(msg, file=str(gpkg)) from None
@@ -106,7 +95,7 @@ def _from_layout_table(run_dir: Path, scenario: Scenario, county: County, supply
     from netplan.layout_io import layout_from_table, merge_candidates, read_layout
     from netplan.planner import road_network, travel_matrices
 
-    table = read_layout(run_dir / "layout.csv", streams=scenario.stream_ids)
+    table = read_layout(run_dir / "layout.csv", streams=scenario.stream_ids)  # runfolder.LAYOUT_CSV
     cands = merge_candidates(build_candidates(county), table, county)
     mats = travel_matrices(road_network(scenario, county), supply, cands, scenario)
     layout = layout_from_table(table, scenario, supply.demands, cands, mats.dem_site_m,
@@ -133,23 +122,23 @@ def read_plan(run_dir: str | Path, *, scenario_path: str | Path | None = None) -
         If the folder, its scenario or its layout cannot be read.
     """
     from netplan.planner import estimate_supply, load_inputs
+    from netplan.runfolder import LAYOUT_CSV, PLAN_GPKG, RUN_JSON, read_run
 
     d = Path(run_dir)
     if not d.is_dir():
         msg = "run folder not found"
         raise InputError(msg, file=str(d))
-    scenario = _scenario(d, scenario_path)
+    rec = read_run(d)
+    scenario = _scenario(dict(rec.meta), d / RUN_JSON, scenario_path)
     county = load_inputs(scenario)
     supply = estimate_supply(scenario, county)
-    if (d / "plan.gpkg").exists():
-        layout, dist = _from_gpkg(d / "plan.gpkg", scenario)
-    elif (d / "layout.csv").exists():
+    if (d / PLAN_GPKG).exists():
+        layout, dist = _from_gpkg(d / PLAN_GPKG, scenario)
+    elif (d / LAYOUT_CSV).exists():
         layout, dist = _from_layout_table(d, scenario, county, supply)
     else:
-        msg = "the run folder has neither plan.gpkg nor layout.csv"
+        msg = f"the run folder has neither {PLAN_GPKG} nor {LAYOUT_CSV}"
         raise InputError(msg, file=str(d))
-    kpis = None
-    if (d / "kpis.csv").exists():
-        kpis = pd.read_csv(d / "kpis.csv", encoding="utf-8-sig")
+    kpis = rec.kpis
     return PlanInputs(scenario=scenario, county=county, supply=supply, layout=layout,
                       site_dist_m=dist, kpis=kpis)
