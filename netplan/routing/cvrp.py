@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -152,15 +153,7 @@ def solve_cvrp(
     if n == 0:
         return RoutingSolution([], 0.0, 0, "feasible", 0.0, backend)
 
-    svc = np.zeros(n + 1)
-    if service_time_s is not None:
-        svc = np.broadcast_to(np.asarray(service_time_s, dtype=float), (n + 1,)).copy()
-        svc[0] = 0.0
-    tt = dist if travel_time is None else np.asarray(travel_time, dtype=float)
-    if tt.shape != dist.shape:
-        msg = f"travel_time shape {tt.shape} differs from distance shape {dist.shape}"
-        raise InputError(msg, field="travel_time")
-
+    svc, tt = _service_and_times(dist, service_time_s, travel_time)
     _check_servable(dist, dem, capacity, tt, svc, max_duration_s)
     d_int, q_int, cap_int, t_int, svc_int, dur_int = _integer_model(dist, dem, capacity, tt, svc,
                                                                     max_duration_s)
@@ -186,6 +179,21 @@ def solve_cvrp(
     return RoutingSolution(routes=routes, cost=solution_cost(dist, routes),
                            vehicles_used=len(routes), status="feasible",
                            solve_time_s=elapsed, backend=backend)
+
+
+def _service_and_times(dist: np.ndarray, service_time_s: Any, travel_time: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Service time per node (s, 0 at the depot) and the travel-time matrix (default: distance)."""
+    n = len(dist) - 1
+    svc = np.zeros(n + 1)
+    if service_time_s is not None:
+        svc = np.broadcast_to(np.asarray(service_time_s, dtype=float), (n + 1,)).copy()
+        svc[0] = 0.0
+    tt = dist if travel_time is None else np.asarray(travel_time, dtype=float)
+    if tt.shape != dist.shape:
+        msg = f"travel_time shape {tt.shape} differs from distance shape {dist.shape}"
+        raise InputError(msg, field="travel_time")
+    return svc, tt
 
 
 def _fleet_size(dem: np.ndarray, capacity: float, n_vehicles: int | None, *, backend: str,

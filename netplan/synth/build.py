@@ -126,12 +126,42 @@ def build_skeleton(
                                     hilly=hilly)
     v_town = [v.township for v in vils]
     v_comm = [v.community for v in vils]
-    fidx = np.flatnonzero(farming)
     pts_t = np.concatenate([np.arange(len(admin.townships)), v_town]).astype(np.int64)
     town_of, margin = label_nodes(lat.xy_m, lat.xy_m[np.concatenate([seats.node, v_node])], pts_t)
 
     # ---- roads
-    rng = stage_rng(seed, admin.adcode, "roads")
+    net, rural = _lay_roads(admin, lat, seats, v_node, v_town, v_comm, hilly=hilly,
+                            rng=stage_rng(seed, admin.adcode, "roads"))
+
+    # ---- farms: a few hundred metres to 1.5 km outside a village, with an access road
+    f_node, f_vil = _place_farms(lat, suit, v_node, v_town, v_comm, town_of, margin,
+                                 n_farms=int(round(prof["farms_per_km2"] * area_km2)),
+                                 rng=stage_rng(seed, admin.adcode, "farms"))
+    nw.connect(net, f_node, "unclassified")
+
+    # ---- field tracks
+    rng = stage_rng(seed, admin.adcode, "tracks")
+    nw.field_tracks(net, rural, rng, per_origin=4.0 if not hilly else 1.5, steps=(5, 16))
+    return Skeleton(admin=admin, terrain_kind=terrain_kind, metric_crs=metric_crs, to_metric=to_m,
+                    to_wgs=to_w, outline_m=outline_m, terrain=terrain, lat=lat, seats=seats,
+                    villages=vils, village_node=v_node, village_real=v_real, village_town=v_town,
+                    village_name=[v.name for v in vils], village_is_community=v_comm, town_of=town_of,
+                    dropped_towns=vl.dropped, farm_node=f_node, farm_village=f_vil, net=net)
+
+
+def node_lonlat(sk: Skeleton, nodes: NDArray | list[int]) -> tuple[NDArray, NDArray]:
+    """WGS-84 lon, lat of lattice nodes."""
+    xy = sk.lat.xy_m[np.asarray(nodes, dtype=np.int64)]
+    lon, la = sk.to_wgs.transform(xy[:, 0], xy[:, 1])
+    return np.asarray(lon), np.asarray(la)
+
+
+def _lay_roads(admin: CountyAdmin, lat: Any, seats: Any, v_node: Any, v_town: list[int],
+               v_comm: list[bool], *, hilly: bool, rng: np.random.Generator) -> tuple[Any, list[int]]:
+    """Through roads, county roads between the seats, streets, village links and loops; the
+    network and the rural villages' nodes."""
+    farming = seats.farming_t
+    fidx = np.flatnonzero(farming)
     net = nw.Network(lat)
     seat_node = int(seats.county_seat)
     a0 = rng.uniform(0, np.pi)
@@ -159,10 +189,14 @@ def build_skeleton(
                      share=0.5 if not hilly else 0.15)
     v_seat = [hub.index(int(seats.node[t])) if farming[t] else 0 for t in v_town]
     nw.upgrade_tertiary(net, hub, v_node, v_seat, min_villages=3)
+    return net, rural
 
-    # ---- farms: a few hundred metres to 1.5 km outside a village, with an access road
-    rng = stage_rng(seed, admin.adcode, "farms")
-    n_farms = int(round(prof["farms_per_km2"] * area_km2))
+
+def _place_farms(lat: Any, suit: np.ndarray, v_node: Any, v_town: list[int], v_comm: list[bool],
+                 town_of: np.ndarray, margin: np.ndarray, *, n_farms: int,
+                 rng: np.random.Generator) -> tuple[list[int], list[int]]:
+    """Farm nodes a few hundred metres to 1.5 km outside rural villages (weighted by
+    suitability), and the village of each."""
     rural_idx = [i for i, c in enumerate(v_comm) if not c]
     f_node: list[int] = []
     f_vil: list[int] = []
@@ -186,20 +220,4 @@ def build_skeleton(
             f_node.append(n)
             f_vil.append(i)
             break
-    nw.connect(net, f_node, "unclassified")
-
-    # ---- field tracks
-    rng = stage_rng(seed, admin.adcode, "tracks")
-    nw.field_tracks(net, rural, rng, per_origin=4.0 if not hilly else 1.5, steps=(5, 16))
-    return Skeleton(admin=admin, terrain_kind=terrain_kind, metric_crs=metric_crs, to_metric=to_m,
-                    to_wgs=to_w, outline_m=outline_m, terrain=terrain, lat=lat, seats=seats,
-                    villages=vils, village_node=v_node, village_real=v_real, village_town=v_town,
-                    village_name=[v.name for v in vils], village_is_community=v_comm, town_of=town_of,
-                    dropped_towns=vl.dropped, farm_node=f_node, farm_village=f_vil, net=net)
-
-
-def node_lonlat(sk: Skeleton, nodes: NDArray | list[int]) -> tuple[NDArray, NDArray]:
-    """WGS-84 lon, lat of lattice nodes."""
-    xy = sk.lat.xy_m[np.asarray(nodes, dtype=np.int64)]
-    lon, la = sk.to_wgs.transform(xy[:, 0], xy[:, 1])
-    return np.asarray(lon), np.asarray(la)
+    return f_node, f_vil

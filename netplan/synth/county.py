@@ -135,6 +135,32 @@ def generate_county(
     return totals
 
 
+def _write_farms(out: Path, sk: Any, admin: Any, prof: dict[str, Any], *, area_km2: float,
+                 vid: list[str], cells: list[Any], rng: np.random.Generator) -> Any:
+    """farms.csv: species and stock from the profile, ids by township and village, unique Chinese
+    names; returns the farm attribute table."""
+    fdf = at.farm_table(prof=prof, area_km2=area_km2, n_farms=len(sk.farm_node), rng=rng)
+    flon, flat_ = (np.round(a, 6) for a in node_lonlat(sk, sk.farm_node)) if sk.farm_node else (np.zeros(0), np.zeros(0))
+    ft = _townships_of(flon, flat_, cells) if sk.farm_node else np.zeros(0, dtype=np.int64)
+    forder = sorted(range(len(sk.farm_node)), key=lambda k: (admin.townships[ft[k]].code, vid[sk.farm_village[k]], k))
+    frows, used = [], set()
+    for n, k in enumerate(forder, start=1):
+        v = sk.farm_village[k]
+        sp = str(fdf["species"].iloc[k])
+        base = village_base(sk.village_name[v])
+        name = f"{base}{at.SPECIES_ZH[sp]}养殖场"
+        j = 2
+        while name in used:
+            name = f"{base}{at.SPECIES_ZH[sp]}养殖{j}场"
+            j += 1
+        used.add(name)
+        frows.append([f"F{n:04d}", name, vid[v], admin.townships[ft[k]].code, _fmt(flon[k]), _fmt(flat_[k]),
+                      sp, int(fdf["stock_head"].iloc[k])])
+    _csv(out / FILES["farms"], ["farm_id", "name", "village_id", "township_code", "lon", "lat", "species",
+                                "stock_head"], frows)
+    return fdf
+
+
 def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: str | None,
               n_villages: int | None, metric_crs: str | None, lattice_m: float) -> dict[str, Any]:
     admin = load_county(adcode)
@@ -194,26 +220,8 @@ def _generate(adcode: str, out: Path, folder_name: str, *, seed: int, terrain: s
     _csv(out / FILES["villages"], VILLAGE_COLUMNS, vrows)
 
     # ---- farms
-    fdf = at.farm_table(prof=prof, area_km2=area_km2, n_farms=len(sk.farm_node),
-                        rng=stage_rng(seed, adcode, "farm_attrs"))
-    flon, flat_ = (np.round(a, 6) for a in node_lonlat(sk, sk.farm_node)) if sk.farm_node else (np.zeros(0), np.zeros(0))
-    ft = _townships_of(flon, flat_, cells) if sk.farm_node else np.zeros(0, dtype=np.int64)
-    forder = sorted(range(len(sk.farm_node)), key=lambda k: (admin.townships[ft[k]].code, vid[sk.farm_village[k]], k))
-    frows, used = [], set()
-    for n, k in enumerate(forder, start=1):
-        v = sk.farm_village[k]
-        sp = str(fdf["species"].iloc[k])
-        base = village_base(sk.village_name[v])
-        name = f"{base}{at.SPECIES_ZH[sp]}养殖场"
-        j = 2
-        while name in used:
-            name = f"{base}{at.SPECIES_ZH[sp]}养殖{j}场"
-            j += 1
-        used.add(name)
-        frows.append([f"F{n:04d}", name, vid[v], admin.townships[ft[k]].code, _fmt(flon[k]), _fmt(flat_[k]),
-                      sp, int(fdf["stock_head"].iloc[k])])
-    _csv(out / FILES["farms"], ["farm_id", "name", "village_id", "township_code", "lon", "lat", "species",
-                                "stock_head"], frows)
+    fdf = _write_farms(out, sk, admin, prof, area_km2=area_km2, vid=vid, cells=cells,
+                       rng=stage_rng(seed, adcode, "farm_attrs"))
 
     # ---- sites
     sites = make_sites(sk, vdf, prof, stage_rng(seed, adcode, "sites"))
