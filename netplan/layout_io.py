@@ -29,6 +29,7 @@ import pandas as pd
 
 from netplan.coords import bd09_to_wgs84, gcj02_to_wgs84
 from netplan.errors import InputError, Problem
+from netplan.inputs.numbers import field_range, read_cell
 from netplan.layout import Layout
 from netplan.model import TIERS, County
 from netplan.scenario import Scenario
@@ -52,17 +53,42 @@ REQUIRED = ("site_id", "streams", "tier", "lon", "lat", "status")
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        msg = "a folder, not a file (give the layout table's .csv or .xlsx)"
+        raise InputError(msg, file=str(path))
+    if path.is_symlink() and not path.exists():
+        raise InputError("a broken symbolic link or a link loop", file=str(path))
     try:
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             return pd.read_excel(path, dtype=str)
         return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False,
                            na_values=[""])
-    except FileNotFoundError as exc:
+    except FileNotFoundError:
         msg = "layout file not found"
-        raise InputError(msg, file=str(path)) from exc
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        msg = f"cannot read the layout table: {exc}"
-        raise InputError(msg, file=str(path)) from exc
+        raise InputError(msg, file=str(path)) from None
+    except pd.errors.EmptyDataError:
+        raise InputError("the layout table is empty", file=str(path)) from None
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as exc:
+        msg = f"cannot read the layout table: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        raise InputError(msg, file=str(path)) from None
+    except Exception as exc:  # openpyxl's own classes for a damaged workbook
+        msg = f"cannot read the layout table ({type(exc).__name__})"
+        raise InputError(msg, file=str(path)) from None
+
+
+def _text(v: object) -> str:
+    """A cell as stripped text ("" when blank), without the ``'`` that CSV outputs put before a
+    cell starting with = + - @ (netplan.export.escape_cell), so written layouts read back."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    s = str(v).strip()
+    return s[1:] if s.startswith("'") and s[1:2] in ("=", "+", "-", "@") else s
+
+
+def _degrees(v: object, lo: float, hi: float) -> float | None:
+    """A lon/lat cell (the one numeric reader); None when not a number within [lo, hi]."""
+    c = read_cell(_text(v))
+    return c.value if c.value is not None and lo <= c.value <= hi else None
 
 
 def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
@@ -76,7 +102,9 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
     Raises
     ------
     InputError
-        Listing every bad cell with its row (1 = first data row) and column.
+        Listing every bad cell with its row (1 = first data row) and column: empty or duplicate
+        ids, unknown streams/tiers/statuses/datums, coordinates and capacities that are not
+        plausible numbers, a ``parent_id`` naming no open next-tier site of that stream, no rows.
     """
     from netplan.streams import load_streams
 
@@ -90,71 +118,121 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
     if missing:
         msg = f"missing column(s) {', '.join(missing)} (expected {', '.join(COLUMNS)})"
         raise InputError(msg, file=str(p))
+    if len(raw) == 0:
+        raise InputError("the layout table has no rows (only a header)", file=str(p))
     rows = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for i, r in enumerate(raw.to_dict("records"), start=1):
         def bad(field: str, what: str, i: int = i) -> None:
             probs.append(Problem(str(p), i, field, what))
 
-        sid = str(r.get("site_id") or "").strip()
+        row = _layout_row(r, known, bad)
+        sid = row["site_id"]
         if not sid:
             bad("site_id", "empty")
         elif sid in seen:
-            bad("site_id", f"duplicate id {sid!r}")
-        seen.add(sid)
-        st_raw = str(r.get("streams") or "").strip()
-        sts = known if st_raw == "*" else tuple(s.strip() for s in st_raw.split(";") if s.strip())
-        unknown = [s for s in sts if s not in known]
-        if not sts or unknown:
-            bad("streams", f"unknown stream(s) {', '.join(unknown) or '(empty)'}; known: {', '.join(known)}")
-        tier = str(r.get("tier") or "").strip()
-        if tier not in TIERS:
-            bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
-        status = str(r.get("status") or "").strip()
-        if status not in STATUSES:
-            bad("status", f"{status!r} is not one of {', '.join(STATUSES)}")
-        lon = pd.to_numeric(r.get("lon"), errors="coerce")
-        lat = pd.to_numeric(r.get("lat"), errors="coerce")
-        if not (np.isfinite(lon) and -180 <= lon <= 180):
-            bad("lon", f"expected degrees of longitude, got {r.get('lon')!r}")
-        if not (np.isfinite(lat) and -90 <= lat <= 90):
-            bad("lat", f"expected degrees of latitude, got {r.get('lat')!r}")
-        capv = _capacity_cell(r.get("capacity_t"), sts)
-        if capv is None:
-            bad("capacity_t", "expected t/yr >= 0, or stream=t/yr;… for the site's streams, got "
-                f"{r.get('capacity_t')!r}")
-        datum = str(r.get("datum") or "wgs84").strip().lower()
-        if datum not in ("wgs84", "gcj02", "bd09"):
-            bad("datum", f"{datum!r} is not wgs84, gcj02 or bd09")
-        elif datum != "wgs84" and np.isfinite(lon) and np.isfinite(lat):
-            f = gcj02_to_wgs84 if datum == "gcj02" else bd09_to_wgs84
-            x, y = f(lon, lat)
-            lon, lat = float(np.asarray(x)), float(np.asarray(y))
-        par = r.get("parent_id")
-        rows.append({"site_id": sid, "name": str(r.get("name") or sid), "streams": ";".join(sts),
-                     "tier": tier, "lon": lon, "lat": lat, "capacity_t": capv, "status": status,
-                     "parent_id": str(par).strip() if isinstance(par, str) and par.strip() else None})
+            bad("site_id", f"duplicate id {sid!r} (first at row {seen[sid]})")
+        seen.setdefault(sid, i)
+        rows.append(row)
+    _check_parents(rows, str(p), probs)
     if probs:
         raise InputError(problems=probs)
     df = pd.DataFrame(rows, columns=COLUMNS)
-    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+    out = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+    out.attrs["file"] = str(p)
+    return out
 
 
-def _capacity_cell(cell: object, streams: tuple[str, ...]) -> float | str | None:
-    """A capacity cell: NaN (empty), a number (t/yr), or a normalised ``stream=t;…`` string; None if bad."""
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)) or str(cell).strip() == "":
+def _layout_row(r: dict, known: tuple[str, ...], bad) -> dict:
+    """One layout row checked cell by cell (problems through ``bad(field, message)``)."""
+    sid = _text(r.get("site_id"))
+    st_raw = _text(r.get("streams"))
+    sts = known if st_raw == "*" else tuple(s.strip() for s in st_raw.split(";") if s.strip())
+    unknown = [s for s in sts if s not in known]
+    if not sts or unknown:
+        bad("streams", f"unknown stream(s) {', '.join(unknown) or '(empty)'}; known: {', '.join(known)}")
+    tier = _text(r.get("tier"))
+    if tier not in TIERS:
+        bad("tier", f"{tier!r} is not one of {', '.join(TIERS)}")
+    status = _text(r.get("status"))
+    if status not in STATUSES:
+        bad("status", f"{status!r} is not one of {', '.join(STATUSES)}")
+    lon, lat = _degrees(r.get("lon"), -180, 180), _degrees(r.get("lat"), -90, 90)
+    if lon is None:
+        bad("lon", f"expected degrees of longitude, got {_text(r.get('lon'))!r}")
+    if lat is None:
+        bad("lat", f"expected degrees of latitude, got {_text(r.get('lat'))!r}")
+    capv = _capacity_cell(_text(r.get("capacity_t")), sts)
+    if capv is None:
+        rng = field_range("sites", "capacity_t")
+        bad("capacity_t", f"expected t/yr in [0, {rng.hi:,.0f}], or stream=t/yr;… for the site's "
+            f"streams, got {_text(r.get('capacity_t'))!r}")
+    datum = (_text(r.get("datum")) or "wgs84").lower()
+    if datum not in ("wgs84", "gcj02", "bd09"):
+        bad("datum", f"{datum!r} is not wgs84, gcj02 or bd09")
+    elif datum != "wgs84" and lon is not None and lat is not None:
+        f = gcj02_to_wgs84 if datum == "gcj02" else bd09_to_wgs84
+        x, y = f(lon, lat)
+        lon, lat = float(np.asarray(x)), float(np.asarray(y))
+    return {"site_id": sid, "name": _text(r.get("name")) or sid, "streams": ";".join(sts),
+            "tier": tier, "lon": lon if lon is not None else np.nan,
+            "lat": lat if lat is not None else np.nan, "capacity_t": capv, "status": status,
+            "parent_id": _text(r.get("parent_id")) or None}
+
+
+def _check_parents(rows: list[dict], file: str, probs: list[Problem]) -> None:
+    """Each ``parent_id`` (or ``stream=id`` entry) must name a site of the table at the next tier
+    that is not closed and carries that stream; it is never replaced by another site."""
+    by_id = {r["site_id"]: r for r in rows if r["site_id"]}
+    for i, r in enumerate(rows, start=1):
+        cell = r["parent_id"]
+        if not cell or r["tier"] not in TIERS:
+            continue
+        ti = TIERS.index(r["tier"])
+        if ti == len(TIERS) - 1:
+            probs.append(Problem(file, i, "parent_id", f"a {r['tier']} has no next tier to send "
+                                 "to; leave parent_id empty"))
+            continue
+        up = TIERS[ti + 1]
+        pairs = ([p.split("=", 1) for p in cell.split(";")] if "=" in cell
+                 else [[s, cell] for s in r["streams"].split(";")])
+        for pair in pairs:
+            stream, pid = (pair[0].strip(), pair[1].strip()) if len(pair) == 2 else ("", "")
+            if stream not in r["streams"].split(";") or not pid:
+                probs.append(Problem(file, i, "parent_id", f"expected a site id, or stream=id;… "
+                                     f"for the site's streams, got {cell!r}"))
+                break
+            par = by_id.get(pid)
+            why = ("no site of the table has this id" if par is None
+                   else f"it is a {par['tier']}, not a {up}" if par["tier"] != up
+                   else "it is closed" if par["status"] == "closed"
+                   else f"it does not take {stream}" if stream not in par["streams"].split(";")
+                   else "")
+            if why:
+                probs.append(Problem(file, i, "parent_id", f"unknown parent {pid!r} for {stream}: "
+                                     f"{why} (a parent must be an open {up} of the table)"))
+
+
+def _capacity_cell(cell: str, streams: tuple[str, ...]) -> float | str | None:
+    """A capacity cell: NaN (empty), a number (t/yr), or a normalised ``stream=t;…`` string; None
+    if bad (not a number, negative, infinite or beyond the plausible range of a site's capacity)."""
+    if cell == "":
         return np.nan
-    text = str(cell).strip()
-    if "=" not in text:
-        v = pd.to_numeric(text, errors="coerce")
-        return float(v) if np.isfinite(v) and v >= 0 else None
+    hi = field_range("sites", "capacity_t").hi
+
+    def num(text: str) -> float | None:
+        v = read_cell(text).value
+        return v if v is not None and 0 <= v <= hi else None
+
+    if "=" not in cell:
+        return num(cell)
     out = []
-    for part in text.split(";"):
+    for part in cell.split(";"):
         k, _, v = part.partition("=")
-        num = pd.to_numeric(v.strip(), errors="coerce")
-        if k.strip() not in streams or not (np.isfinite(num) and num >= 0):
+        x = num(v.strip())
+        if k.strip() not in streams or x is None:
             return None
-        out.append(f"{k.strip()}={float(num):g}")
+        out.append(f"{k.strip()}={x:g}")
     return ";".join(out)
 
 

@@ -213,7 +213,8 @@ def read_kpis(path: str | Path) -> pd.DataFrame:
     if missing:
         msg = f"{p.name} lacks column(s) {', '.join(missing)}"
         raise InputError(msg, file=str(p))
-    _check_kpi_cells(k, str(p))
+    _check_kpi_cells(pd.read_csv(p, encoding="utf-8-sig", usecols=["value", "target", "met"],
+                                 dtype=str, keep_default_na=False), str(p))  # cells as written
     k["value"] = pd.to_numeric(k["value"], errors="coerce")
     k["target"] = pd.to_numeric(k["target"], errors="coerce")
     k["met"] = pd.Series([as_bool(v) for v in k["met"]], index=k.index, dtype=object)
@@ -231,8 +232,7 @@ def _check_kpi_cells(k: pd.DataFrame, file: str) -> None:
         for col, v in (("value", row.value), ("target", row.target)):
             if read_cell(v).kind in ("token", "text"):
                 probs.append(Problem(file, i, col, f"not a number: {v!r}"))
-        blank = row.met is None or (isinstance(row.met, float) and np.isnan(row.met))
-        if not blank and as_bool(row.met) is None:
+        if str(row.met).strip() and as_bool(row.met) is None:
             probs.append(Problem(file, i, "met", f"expected true or false, got {row.met!r}"))
     if probs:
         raise InputError(problems=probs)

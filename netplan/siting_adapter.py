@@ -73,10 +73,24 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
                      ) -> gpd.GeoDataFrame:
     """The candidates plus the layout's sites that are not candidates yet (kind ``layout``).
 
-    A layout site whose id is a candidate's keeps that candidate's location and kind; its status and
-    capacity come from the layout. New sites get their township from the township polygons.
+    A layout site whose id is a candidate's keeps that candidate's kind; its status, capacity and
+    (when the table moves it) location come from the layout. New sites get their township from the
+    township polygons. Unknown ids, new or moved sites outside the county are refused first
+    (:func:`netplan.inputs.layouts.check_layout_sites`).
     """
+    from netplan.inputs.layouts import check_layout_sites
+
+    moves = check_layout_sites(cands, table, county)
     out = cands.copy()
+    if moves:  # a known site whose lon/lat the table changed is moved there (README)
+        out["geometry"] = gpd.GeoSeries([moves.get(str(s), g) for s, g in
+                                         zip(out["site_id"], out.geometry, strict=True)],
+                                        index=out.index, crs=out.crs)
+        mv = out["site_id"].astype(str).isin(list(moves)).to_numpy()
+        towns = county.townships[["township_code", "geometry"]]
+        j = gpd.sjoin(out.loc[mv, ["geometry"]], towns, how="left", predicate="within")
+        j = j[~j.index.duplicated()]
+        out.loc[mv, "township_code"] = j["township_code"].fillna("").astype(str).to_numpy()
     known = set(out["site_id"])
     new = table[~table["site_id"].isin(known)]
     if len(new):
