@@ -111,13 +111,13 @@ def test_p_met_by_hand(tmp_path, county):
 
 def test_p_met_analytic_one_number(tmp_path, county):
     """Capture ~ U(0.6, 1.0) alone at the nominal 4 kg/mu: recovery = capture × 0.9 × 1.02 / 1.22,
-    met iff capture >= 0.6645, i.e. with probability 0.8388; 3000 draws (sd 0.007)."""
+    met iff capture >= 0.6645, i.e. with probability 0.8388; 2000 draws (sd 0.008, 3 sd)."""
     unc = UNC.split('["coefficients')[0]
     m = _model(tmp_path, county, unc)
-    s = run_samples(m, 3000, seed=3)
+    s = run_samples(m, 2000, seed=3)
     risk = summarise(m, s, nominal_samples(m)).set_index(["kind", "stream", "indicator"])
     assert risk.loc[("indicator", "film", "recovery_rate"), "p_met"] == pytest.approx(
-        (1.0 - 0.5 * 1.22 / (0.9 * 1.02)) / 0.4, abs=0.02)
+        (1.0 - 0.5 * 1.22 / (0.9 * 1.02)) / 0.4, abs=0.025)
 
 
 def test_overloaded_point_share(tmp_path, county):
