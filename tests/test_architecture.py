@@ -4,12 +4,15 @@
 * typer and rich are imported only in ``netplan/cli/``, and nothing outside it imports ``netplan.cli``;
 * no function longer than 100 lines (the allow-list names files other work still owns);
 * no private name (``_x``) imported from another module, except within one package from its
-  private modules (``netplan.siting._mip`` used by ``netplan.siting.three_tier``).
+  private modules (``netplan.siting._mip`` used by ``netplan.siting.three_tier``);
+* no stream id of data/streams.toml in a condition (``if``, comparison, comprehension filter):
+  streams are data.
 """
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "netplan"
@@ -172,6 +175,27 @@ def test_no_private_imports_across_modules() -> None:
                 continue
             bad.append(f"{p.relative_to(ROOT.parent)}:{line} imports {attr} from {name}")
     assert not bad, "\n".join(bad)
+
+
+def test_no_stream_name_in_a_condition() -> None:
+    """No module decides by a stream's name (``if stream == "manure"``, ``"straw" in streams``)."""
+    with open(ROOT.parent / "data" / "streams.toml", "rb") as fh:
+        names = set(tomllib.load(fh)["streams"])
+    bad = []
+    for p in sorted(ROOT.rglob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.If | ast.IfExp | ast.While):
+                conds = [node.test]
+            elif isinstance(node, ast.comprehension):
+                conds = list(node.ifs)
+            elif isinstance(node, ast.Compare):
+                conds = [node]
+            else:
+                continue
+            for cond in conds:
+                bad += [f"{p.relative_to(ROOT.parent)}:{c.lineno} tests stream {c.value!r}"
+                        for c in ast.walk(cond) if isinstance(c, ast.Constant) and c.value in names]
+    assert not bad, "\n".join(sorted(set(bad)))
 
 
 def test_checker_finds_a_cycle() -> None:
