@@ -88,7 +88,7 @@ function txt(x,y,s,a){const e=el('text',Object.assign({x:x,y:y,'font-size':11,fi
 const xs=curve.map(r=>r.achieved).concat(D.refs.map(r=>r.value));
 let x0=Math.min.apply(null,xs.concat([1])),x1=Math.max.apply(null,xs.concat([0]));
 if(!isFinite(x0)||x1-x0<0.02){x0=Math.max(0,(x0||0.5)-0.05);x1=Math.min(1,(x1||1)+0.05);}
-x0=Math.max(0,Math.floor(x0*20)/20-0.025);x1=Math.min(1.0,Math.ceil(x1*20)/20)+0.0;
+x0=Math.max(0,Math.floor(x0*20)/20-0.025);x1=Math.min(1.0,Math.ceil(x1*20)/20)+0.015;
 const ys=curve.map(r=>r.total_cost_cny_yr).concat(D.budgets);
 let y0=Math.min.apply(null,ys.concat([Infinity])),y1=Math.max.apply(null,ys.concat([-Infinity]));
 if(!isFinite(y0)){y0=0;y1=1;}const pad=(y1-y0)*0.1||Math.abs(y1)*0.1||1;y0-=pad;y1+=pad;
@@ -100,7 +100,7 @@ for(const v of nice(y0,y1,6)){el('line',{x1:L,x2:W-R,y1:Y(v),y2:Y(v),stroke:'#ee
 txt(L+(W-L-R)/2,B1+30,'achieved '+D.indicator+' ('+D.stream+')',{'text-anchor':'middle','font-size':12});
 txt(14,T+(B1-T)/2,'cost CNY/yr',{transform:'rotate(-90 14 '+(T+(B1-T)/2)+')','text-anchor':'middle','font-size':12});
 D.refs.forEach((r,i)=>{if(r.value<x0||r.value>x1)return;el('line',{x1:X(r.value),x2:X(r.value),y1:T,y2:BB,stroke:'#c60','stroke-dasharray':'5 4'});
- const t=txt(X(r.value)+3,T+12+12*i,r.name+' '+pct(r.value),{fill:'#c60'});el('title',{},t).textContent=r.title;});
+ const right=X(r.value)>W-R-200,t=txt(X(r.value)+(right?-3:3),T+12+12*i,r.name+' '+pct(r.value),{fill:'#c60','text-anchor':right?'end':'start'});el('title',{},t).textContent=r.title;});
 D.budgets.forEach(b=>{if(b<y0||b>y1)return;el('line',{x1:L,x2:W-R,y1:Y(b),y2:Y(b),stroke:'#06c','stroke-dasharray':'2 3'});txt(W-R-4,Y(b)-4,'budget '+wan(b),{fill:'#06c','text-anchor':'end'});});
 if(curve.length>1)el('polyline',{points:curve.map(r=>X(r.achieved)+','+Y(r.total_cost_cny_yr)).join(' '),fill:'none',stroke:'#2a7','stroke-width':2});
 // marginal cost per extra percentage point between neighbours
