@@ -12,6 +12,9 @@ Each instance is solved, in the same process from the same arrays, by
 ``scipy.optimize.milp``, called through highspy so that both stop on the same CPU-second clock,
 single thread). Time to the optimum is the CPU time of the first plan at the published optimum.
 
+Status ``feasible*``: netplan's run ended on the CPU-time safety stop, not on its deterministic
+work budget.
+
 Usage: ``python scripts/bench_sscflp.py --set yang --limit 30 [--only Y1_p1,Y4_p2] [--out f.md]``
 """
 
@@ -104,7 +107,7 @@ def run_one(name: str, path: Path, opt: float, args) -> dict:
     r = solve_sscflp(fixed, cap, q, cost, time_limit_s=args.limit, work_limit=args.work_limit,
                      seed=args.seed)
     row = {"name": name, "size": f"{m}×{n}", "opt": opt, "obj": r.objective, "bound": r.bound,
-           "gap": r.gap, "status": r.status, "cpu": r.cpu_s, "t_opt": _t_opt(r.trace, opt)}
+           "gap": r.gap, "status": r.status + ("*" if r.work.get("stopped_by_time") else ""), "cpu": r.cpu_s, "t_opt": _t_opt(r.trace, opt)}
     if not args.no_anchor:
         ao, ab, at = anchor(fixed, cap, q, cost, args.limit)
         row.update(a_obj=ao, a_gap=(ao - ab) / ao if math.isfinite(ao) else math.inf,

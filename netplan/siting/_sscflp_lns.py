@@ -1,11 +1,7 @@
-"""Kernel search and the final strong MIP of the single-source CFLP engine (see :mod:`.sscflp`).
+"""MIP neighbourhood search and the final strong MIP of the single-source CFLP engine.
 
-Kernel search (Guastaroba & Speranza 2014, facility-level): the kernel is the set of sites the
-best plan uses plus those open in the Lagrangian solution; the other sites not fixed closed are
-ranked by their Lagrangian value :math:`v_j` and cut into buckets. Each restricted MIP keeps, per
-customer, its ``kx`` cheapest pairs by Lagrangian reduced cost :math:`c_{ij} - \\lambda_i` among
-the sites in play (plus the incumbent's pairs). A bucket's MIP must use one of its sites and beat
-the incumbent; sites that a better plan uses join the kernel.
+See :mod:`netplan.siting.sscflp`. Both solve strong-formulation MIPs with HiGHS
+(:mod:`._sscflp_mip`) on a deterministic simplex-iteration budget.
 """
 
 from __future__ import annotations
@@ -14,29 +10,8 @@ import math
 
 import numpy as np
 
-from netplan.siting import _sscflp_heur as heur
 from netplan.siting import _sscflp_mip as smip
 from netplan.siting._mip import clock
-
-
-def _pairs(ins, lam: np.ndarray, sites: np.ndarray, keep_x: np.ndarray, kx: int,
-           extra: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per customer its ``kx`` best pairs to ``sites`` by reduced cost, plus ``extra`` plan's."""
-    n = len(ins.q)
-    mask = np.zeros(ins.cost.shape, dtype=bool)
-    mask[:, sites] = keep_x[:, sites]
-    red = np.where(mask, ins.cost - lam[:, None], np.inf)
-    k = min(kx, len(sites))
-    if k > 0:
-        part = np.argsort(red, axis=1, kind="stable")[:, :k]
-        sel = np.zeros_like(mask)
-        sel[np.arange(n)[:, None], part] = True
-        mask &= sel
-    if extra is not None:
-        mask[np.arange(n), extra] = True
-    mask &= ins.ok
-    pi, pj = np.nonzero(mask)
-    return pi, pj
 
 
 def _run(ins, best, sites, pi, pj, *, start, cutoff, at_least_one, lp_iters, nodes, seed,
@@ -57,54 +32,13 @@ def _run(ins, best, sites, pi, pj, *, start, cutoff, at_least_one, lp_iters, nod
     return out
 
 
-def kernel_search(ins, st, best, keep_y: np.ndarray, keep_x: np.ndarray, bud: dict, seed: int,
-                  t0: float, time_limit_s: float, work: dict, kx: int = 10) -> None:
-    """Improve ``best`` by restricted MIPs on kernel and kernel + bucket (module doc)."""
-    if best.assign is None:
-        return
-    m = len(ins.fixed)
-    delta = 1.0 - 1e-6 if ins.integral else 1e-7 * max(1.0, abs(best.value))
-    kernel = np.zeros(m, dtype=bool)
-    kernel[best.assign] = True
-    kernel |= (st.y & keep_y) | ins.forced
-    rest = [j for j in np.argsort(st.v, kind="stable") if keep_y[j] and not kernel[j]]
-    size = max(3, math.ceil(m / 10))
-    buckets = [np.array(rest[s:s + size]) for s in range(0, len(rest), size)]
-    rounds = 0
-    # kernel MIP, then buckets; the kernel MIP is re-solved after growth
-    todo: list = [None] + buckets
-    while todo and rounds < bud["kernel_rounds"] and clock() - t0 < time_limit_s:
-        bucket = todo.pop(0)
-        rounds += 1
-        sites = np.flatnonzero(kernel) if bucket is None else np.union1d(
-            np.flatnonzero(kernel), bucket)
-        pi, pj = _pairs(ins, st.lam, sites, keep_x, kx, best.assign)
-        if bucket is None:
-            out = _run(ins, best, sites, pi, pj, start=best.assign, cutoff=math.inf,
-                       at_least_one=None, lp_iters=bud["kernel_lp_iters"],
-                       nodes=bud["kernel_nodes"], seed=seed, t0=t0,
-                       time_limit_s=time_limit_s, work=work)
-        else:
-            flag = np.isin(sites, bucket)
-            before = best.value
-            out = _run(ins, best, sites, pi, pj, start=None, cutoff=best.value - delta,
-                       at_least_one=flag, lp_iters=bud["kernel_lp_iters"],
-                       nodes=bud["kernel_nodes"], seed=seed, t0=t0,
-                       time_limit_s=time_limit_s, work=work)
-            if best.value < before and out.assign is not None:
-                kernel[np.unique(out.assign)] = True
-                todo.insert(0, None)   # re-solve the grown kernel next
-        if out.assign is not None:
-            a = heur.local_search(best.assign, ins.cost, ins.q, ins.cap, ins.ok, ins.fixed,
-                                  ins.forced, max_moves=300)
-            best.offer(a)
-    work["kernel_rounds"] = rounds
-    work["kernel_size"] = int(kernel.sum())
+def final_mip(ins, best, keep_y: np.ndarray, keep_x: np.ndarray, lp_iters: int, bud: dict,
+              seed: int, t0: float, time_limit_s: float, work: dict) -> tuple[bool, float]:
+    """Strong MIP over all sites and pairs not fixed, from the best plan: (proven, bound).
 
-
-def final_mip(ins, best, keep_y: np.ndarray, keep_x: np.ndarray, bud: dict, seed: int,
-              t0: float, time_limit_s: float, work: dict) -> tuple[bool, float]:
-    """Strong MIP over all sites and pairs not fixed, from the best plan: (proven, bound)."""
+    Fixing removed only sites and pairs that no plan cheaper than the incumbent uses, so a
+    proof here proves the incumbent (or the better plan found) optimal.
+    """
     sites = np.flatnonzero(keep_y | ins.forced)
     if best.assign is not None:
         sites = np.union1d(sites, np.unique(best.assign))
@@ -116,7 +50,7 @@ def final_mip(ins, best, keep_y: np.ndarray, keep_x: np.ndarray, bud: dict, seed
     if np.any(~mask.any(axis=1)):
         return best.assign is not None, math.inf if best.assign is None else best.value
     out = _run(ins, best, sites, pi, pj, start=best.assign, cutoff=math.inf, at_least_one=None,
-               lp_iters=bud["final_lp_iters"], nodes=bud["final_nodes"], seed=seed, t0=t0,
+               lp_iters=lp_iters, nodes=bud["final_nodes"], seed=seed, t0=t0,
                time_limit_s=time_limit_s, work=work)
     work["final_optimal"] = bool(out.optimal)
     if out.optimal:
@@ -182,17 +116,42 @@ def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
     work["lns_size_end"] = size
 
 
+def _border(ins, a, reg, cust, limit):
+    """Customers served outside ``reg`` that a region site would serve cheaper (best first)."""
+    out = np.setdiff1d(np.arange(len(a)), cust)
+    if len(out) == 0 or limit <= 0:
+        return out
+    c = np.where(ins.ok[np.ix_(out, reg)], ins.cost[np.ix_(out, reg)], np.inf).min(axis=1)
+    save = ins.cost[out, a[out]] - c
+    keep = np.flatnonzero(save > 0)
+    keep = keep[np.lexsort((out[keep], -save[keep]))][:limit]
+    return np.sort(out[keep])
+
+
 def _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work) -> bool:
-    """Optimise customers ``cust`` over sites ``reg`` exactly; True when the plan improved."""
+    """Optimise customers ``cust`` (served by sites ``reg``) exactly; True when the plan improved.
+
+    Border customers (:func:`_border`) join them; their current sites join as open sites of no
+    fixed cost with the capacity their other customers leave (so customers may also move out).
+    """
     a = best.assign
-    ok = ins.ok[np.ix_(cust, reg)]
+    extra = _border(ins, a, reg, cust, bud["lns_border"])
+    cust = np.concatenate([cust, extra])
+    out_sites = np.unique(a[extra])
+    sites = np.concatenate([reg, out_sites])
+    stay = ~np.isin(np.arange(len(a)), cust)
+    load = np.bincount(a[stay], weights=ins.q[stay], minlength=len(ins.cap))
+    fixed = np.concatenate([ins.fixed[reg], np.zeros(len(out_sites))])
+    cap = np.concatenate([ins.cap[reg], ins.cap[out_sites] - load[out_sites]])
+    forced = np.concatenate([ins.forced[reg], np.ones(len(out_sites), dtype=bool)])
+    ok = ins.ok[np.ix_(cust, sites)] & (ins.q[cust][:, None] <= cap[None, :] + 1e-9)
     pi, pj = np.nonzero(ok)
-    cost = ins.cost[np.ix_(cust, reg)]
-    fixed, cap, q, forced = ins.fixed[reg], ins.cap[reg], ins.q[cust], ins.forced[reg]
-    fac = np.arange(len(reg))
+    cost = ins.cost[np.ix_(cust, sites)]
+    q = ins.q[cust]
+    fac = np.arange(len(sites))
     lp, _ = smip.build(fac, pi, pj, fixed, cap, q, cost, forced=forced)
-    local = np.searchsorted(reg, a[cust])
-    used = np.zeros(len(reg), dtype=bool)
+    local = np.array([int(np.flatnonzero(sites == j)[0]) for j in a[cust]])
+    used = np.zeros(len(sites), dtype=bool)
     used[local] = True
     cur = float(fixed[used | forced].sum() + cost[np.arange(len(cust)), local].sum())
     left = time_limit_s - (clock() - t0)
@@ -206,5 +165,5 @@ def _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work
     if out.assign is None or out.objective > cur - delta or np.any(out.assign < 0):
         return False
     b = a.copy()
-    b[cust] = reg[out.assign]
+    b[cust] = sites[out.assign]
     return best.offer(b)

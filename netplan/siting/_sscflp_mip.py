@@ -148,7 +148,7 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
             hs.setSolution(cost_cols, np.arange(cost_cols, dtype=np.int32), val)
     stop_at = t0 + max(0.1, time_limit_s)
     flags = {"time": False}
-    work = {"it": 0, "nodes": 0, "lp_stop": False}
+    work = {"it": 0, "nodes": 0}
     trace: list = []
 
     def _interrupt(e) -> None:
@@ -162,7 +162,9 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
             e.interrupt()
 
     def _lp_interrupt(e) -> None:   # inside long root LPs the MIP callback is not called
-        if work["lp_stop"] or clock() >= stop_at:
+        if max(work["it"], int(e.data_out.simplex_iteration_count)) >= lp_iter_limit:
+            e.interrupt()
+        elif clock() >= stop_at:
             flags["time"] = True
             e.interrupt()
 
