@@ -44,6 +44,12 @@ def read_toml(path: Path, *, missing: str = "file not found") -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         msg = f"not valid TOML: {exc}"
         raise InputError(msg, file=str(path)) from exc
+    except UnicodeDecodeError as exc:  # a binary file, or not UTF-8 (TOML is UTF-8)
+        msg = f"not a UTF-8 text file (byte {exc.start}): save it as UTF-8 TOML"
+        raise InputError(msg, file=str(path)) from None
+    except OSError as exc:  # a folder, no permission, a link loop
+        msg = f"cannot read the file: {exc.strerror or exc}"
+        raise InputError(msg, file=str(path)) from None
 
 
 @lru_cache(maxsize=8)

@@ -218,3 +218,12 @@ def test_replanning_replaces_the_run_and_escapes_names(base, done_run, tmp_path)
     assert "=HYPERLINK" in text and not any(
         cell.startswith("=") for line in text.splitlines() for cell in line.split(","))
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".backup-" in p.name]
+
+
+@pytest.mark.parametrize("data", [os.urandom(200) + b"\xff", b'name = "x\xff\xfe"\n', b"[a\n"])
+def test_unreadable_scenario_file(tmp_path, data):
+    """A binary, non-UTF-8 or broken scenario file: exit 2 naming the file (was Internal error)."""
+    s = tmp_path / "s.toml"
+    s.write_bytes(data)
+    refused(cli("plan", s, "--out", tmp_path / "o"), "s.toml")
+    refused(cli("validate", tmp_path, "--scenario", s), "s.toml")
