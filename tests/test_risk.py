@@ -249,3 +249,28 @@ def test_array_code_equals_library_with_shared_capacity(tmp_path, county):
         assert fast["figures"][k] == pytest.approx(v, rel=1e-9), k
     served = fast["figures"][("film", "served_t_yr")] + fast["figures"][("pesticide_packaging", "served_t_yr")]
     assert served.max() <= 0.5 + 1e-9 and (served > 0.5 - 1e-6).any()  # the shared cap binds
+
+
+def test_site_at_two_tiers(tmp_path, county):
+    """A township seat that is both the station and the centre of a stream (its own parent): the
+    nominal draw still equals evaluate() (regression: duplicate site ids in a stream's sites)."""
+    sc = _scenario(tmp_path)
+    coef = load_coefficients(overrides=sc.coefficients)
+    (tmp_path / "u.toml").write_text(UNC, encoding="utf-8")
+    params = load_uncertainty(sc, coef, tmp_path / "u.toml")
+    lay = _layout()
+    sites = lay.sites.copy()
+    sites.loc[sites["tier"] == "township_station", "parent_id"] = "T411723101"
+    sites.loc[sites["tier"] == "county_center", ["site_id", "status"]] = ["T411723101", "new"]
+    layout = Layout(sites=sites, demand_point=lay.demand_point, source="hand-made")
+    sup = estimate(county, coef, sc.stream_ids)
+    m = build_model(sc, county, sup, layout, coef, params, {("S1", "T411723101"): 2000.0,
+                                                             ("T411723101", "T411723101"): 0.0})
+    assert not m.exact
+    ids = ["S1", "T411723101"]
+    ss = pd.DataFrame([[0.0, 2000.0], [2000.0, 0.0]], index=ids, columns=ids)
+    k = evaluate(sc, county, sup, layout, ss).kpis.set_index(["stream", "indicator"])["value"]
+    nom = nominal_samples(m)
+    assert nom.figures[("film", "total_cost_cny_yr")][0] == pytest.approx(k[("film", "total_cost_cny_yr")],
+                                                                          abs=1e-3)
+    assert nom.indicators[("film", "recovery_rate")][0] == pytest.approx(k[("film", "recovery_rate")])

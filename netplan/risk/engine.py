@@ -101,24 +101,25 @@ def _onehot(rows: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
 def _stream_arrays(flow: Any, fixed_rates: dict[str, float], site_km: Mapping[tuple[str, str], float],
                    fixed: float) -> StreamArrays:
     sites = flow.sites
-    ids = {t: sites.index[(sites["tier"] == t).to_numpy()].to_numpy() for t in TIERS}
+    by_tier = {t: sites[(sites["tier"] == t).to_numpy()] for t in TIERS}  # a site may stand at two tiers
+    ids = {t: by_tier[t].index.to_numpy() for t in TIERS}
     pos = {t: {s: i for i, s in enumerate(ids[t])} for t in TIERS}
     p_of_d = np.array([pos["village_point"].get(p, -1) if isinstance(p, str) else -1
                        for p in flow.point_id], dtype=int)
-    parent = sites["parent_id"]
-    par_p = np.array([pos["township_station"].get(parent.get(s), -1) for s in ids["village_point"]],
-                     dtype=int)
-    par_t = np.array([pos["county_center"].get(parent.get(s), -1) for s in ids["township_station"]],
-                     dtype=int)
+    par = {t: by_tier[t]["parent_id"].to_numpy() for t in TIERS}
+    par_p = np.array([pos["township_station"].get(q, -1) for q in par["village_point"]], dtype=int)
+    par_t = np.array([pos["county_center"].get(q, -1) for q in par["township_station"]], dtype=int)
     n = {t: len(ids[t]) for t in TIERS}
-    km1 = np.array([site_km.get((s, parent.get(s)), np.nan) for s in ids["village_point"]]) / 1000.0
-    km2 = np.array([site_km.get((s, parent.get(s)), np.nan) for s in ids["township_station"]]) / 1000.0
+    km1 = np.array([site_km.get((s, q), np.nan)
+                    for s, q in zip(ids["village_point"], par["village_point"], strict=True)]) / 1000.0
+    km2 = np.array([site_km.get((s, q), np.nan)
+                    for s, q in zip(ids["township_station"], par["township_station"], strict=True)]) / 1000.0
     return StreamArrays(
         stream=flow.stream, covered=flow.covered.to_numpy(dtype=bool),
         a_point=_onehot(p_of_d, n["village_point"], len(p_of_d)),
         a_station=_onehot(par_p, n["township_station"], n["village_point"]),
         a_centre=_onehot(par_t, n["county_center"], n["township_station"]),
-        cap_t={t: sites.loc[ids[t], "capacity_t"].to_numpy(dtype=float) for t in TIERS},
+        cap_t={t: by_tier[t]["capacity_t"].to_numpy(dtype=float) for t in TIERS},
         site_ids=ids, link_km=(flow.dist_m.to_numpy(dtype=float) / 1000.0, km1, km2),
         fixed_cny_yr=fixed, fixed_rates=fixed_rates)
 
