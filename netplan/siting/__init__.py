@@ -10,6 +10,8 @@ Every function takes numpy arrays (``cost`` of shape (n_demand, n_candidate), me
 - :func:`set_cover` (LSCP, partial coverage), :func:`max_cover` (MCLP)
 - :func:`p_median`, :func:`p_center`
 - :func:`capacitated` (CFLP, single- or multi-source)
+- :func:`solve_sscflp` → :class:`SSCFLPResult` (single-source CFLP engine on pair costs: Lagrangian
+  bound and heuristic, MIP neighbourhood search, strong HiGHS MIP; deterministic work budget)
 - :func:`three_tier` with :class:`Tier`, :class:`StreamModel` → :class:`ThreeTierSolution`
   (the planner's model: village point → township station → county centre)
 """
@@ -18,10 +20,12 @@ from netplan.siting.cflp import capacitated
 from netplan.siting.coverage import max_cover, set_cover
 from netplan.siting.median import p_center, p_median
 from netplan.siting.solution import BlockResult, Solution, StreamSolution, ThreeTierSolution
+from netplan.siting.sscflp import SSCFLPResult, solve_sscflp
 from netplan.siting.three_tier import StreamModel, Tier, three_tier
 
 __all__ = [
     "BlockResult",
+    "SSCFLPResult",
     "Solution",
     "StreamModel",
     "StreamSolution",
@@ -32,5 +36,6 @@ __all__ = [
     "p_center",
     "p_median",
     "set_cover",
+    "solve_sscflp",
     "three_tier",
 ]
