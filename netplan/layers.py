@@ -120,5 +120,6 @@ def build_layers(county: County, supply: Supply, layout: Layout, ev: Evaluation,
     boundary = county.boundary[["geometry"]].copy()
     boundary["name"] = county.name_zh
     boundary["adcode"] = county.adcode
+    boundary["credit"] = str(county.notes.get("credit", ""))   # county.toml credit -> maps' attribution
     return {"villages": villages, "farms": farms, "sites": sites, "assignments": assignments,
             "routes": routes, "boundary": boundary, "townships": towns}

@@ -129,3 +129,20 @@ def test_fewer_and_more_villages_keep_real_names(tmp_path: Path) -> None:
     real_names = set(more.loc[more["nbs_code_2016"].notna(), "name"])
     assert all(re.sub(r"[一二三四五六七八九十\d]+组$", "", n) in real_names for n in groups["name"])
     assert more["village_id"].is_unique
+
+
+def test_maps_credit_the_village_list() -> None:
+    """The demo's county.toml credit reaches the map's attribution line (CC BY 4.0 asks for it)."""
+    from netplan.inputs import load_county
+    from netplan.maps.pages import DataAttribution, data_credit, new_map
+
+    county = load_county(COUNTIES[0][0])
+    assert "Vonng/adcode (CC BY 4.0)" in county.notes["credit"]
+    boundary = county.boundary[["geometry"]].assign(credit=county.notes["credit"])
+    credit = data_credit({"boundary": boundary})
+    assert credit.startswith("村/Villages: Vonng/adcode (CC BY 4.0)")
+    assert data_credit({"boundary": county.boundary[["geometry"]]}) == ""
+    m = new_map([[32.8, 114.4], [33.2, 114.9]], "offline")
+    DataAttribution(credit).add_to(m)
+    page = m.get_root().render()
+    assert ".attributionControl.addAttribution(" in page and "Vonng/adcode (CC BY 4.0)" in page

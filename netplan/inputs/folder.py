@@ -297,6 +297,7 @@ def load(folder: str | Path, *, columns: Mapping[str, Any] | None = None
         "files": {k: s.name for k, s in specs.items() if s.path is not None and s.path.exists()},
         "crs": {k: s.crs.label for k, s in specs.items() if s.crs is not None},
         "province": str(meta.get("province", "")), "prefecture": str(meta.get("prefecture", "")),
+        "credit": str(meta.get("credit", "")),   # data credit of county.toml (maps' attribution)
     }
     county = County(name=str(meta.get("name", root.name)),
                     name_zh=str(meta.get("name_zh", meta.get("name", root.name))),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import pandas as pd
+from branca.element import MacroElement
+from folium.template import Template
 
 from netplan.errors import InputError
 from netplan.maps import style
@@ -19,7 +22,7 @@ from netplan.maps.assets import (
     write_text_atomic,
 )
 from netplan.maps.coverage import boundaries_layer, township_choropleth_layer, villages_layer
-from netplan.maps.geojson import GeoJsonLayer, to_display
+from netplan.maps.geojson import GeoJsonLayer, js_json, to_display
 from netplan.maps.kpi_panel import (
     HtmlControl,
     kpi_panel_html,
@@ -42,6 +45,41 @@ OSM_ATTR = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetM
 # The township choropleth shows each township's village coverage against the county's
 # village_coverage target (the evaluation applies county targets to townships the same way).
 COVERAGE_INDICATORS = ("village_coverage",)
+
+
+_ATTRIBUTION_JS = Template("""
+{% macro script(this, kwargs) %}
+    {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.html_json }});
+{% endmacro %}
+""")
+
+
+class DataAttribution(MacroElement):
+    """Adds ``html`` to the map's attribution line (data credits, e.g. a CC BY licence)."""
+
+    _template = _ATTRIBUTION_JS
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "DataAttribution"
+        self.html = html
+
+    @property
+    def html_json(self) -> str:
+        """The HTML as a JS string literal."""
+        return js_json(self.html)
+
+
+def data_credit(layers: Mapping[str, gpd.GeoDataFrame]) -> str:
+    """Attribution HTML for the county data's credit (county.toml ``credit``, carried on the
+    boundary layer), e.g. the CC BY 4.0 credit of the NBS village list; "" when there is none."""
+    b = layers.get("boundary")
+    if b is None or "credit" not in b.columns or not len(b):
+        return ""
+    text = str(b["credit"].iloc[0] or "").strip()
+    if not text or text == "nan":
+        return ""
+    return "村/Villages: " + html.escape(text)
 
 
 def check_background(background: str) -> None:
@@ -113,6 +151,9 @@ def populate(
     ``compact`` (half-width maps): the layer control and the legend start collapsed.
     """
     gcj = background == "amap"
+    credit = data_credit(layers)
+    if credit:
+        DataAttribution(credit).add_to(m)
     d = {k: to_display(v, gcj02=gcj) for k, v in layers.items() if v is not None}
     villages, sites = d.get("villages"), d.get("sites")
     names = site_names(sites, villages, d.get("farms"))
