@@ -35,6 +35,7 @@ _API = {
     "RunRecord": "netplan.runfolder",
     "compare_runs": "netplan.compare",
     "frontier": "netplan.analysis", "alternatives": "netplan.analysis",
+    "run_risk": "netplan.risk", "robust_plan": "netplan.risk.robust",
 }
 
 __all__ = ["InfeasibleError", "InputError", "NetplanError", "SolverTimeout", "__version__",
