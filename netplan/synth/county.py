@@ -262,11 +262,17 @@ def _admin_note(sk: Any, admin: Any) -> dict[str, Any]:
                 and (full.town_map[c] != c or town_stem(t23[c].name) != town_stem(n))]
     comm = sum(sk.village_is_community)
     listed_pts = sum(v.lonlat is not None for v in sk.villages)
+    town = [t.name for t in admin.townships]
+    names = {"real_names": [f"{v.name} ({town[v.township]})" for v, r in zip(sk.villages, sk.village_real, strict=True) if r],
+             "rejected_names": [f"{v.name} ({town[v.township]})" for v, r in zip(sk.villages, sk.village_real, strict=True)
+                                if v.lonlat is not None and not r],
+             "synthetic_seats": [t for t, r in zip(town, sk.seats.real, strict=True) if not r]}
     return {"townships": len(admin.townships), "seats_real": int(sk.seats.real.sum()),
             "villages": len(sk.villages), "rural": len(sk.villages) - comm, "communities": comm,
             "real_points": int(sum(sk.village_real)), "rejected_points": listed_pts - int(sum(sk.village_real)),
             "remapped": remapped, "dropped": list(full.dropped), "listed": full.n_listed,
-            "matched": sum((admin.townships[v.township].code, v.name) in written for v in full.villages)}
+            "matched": sum((admin.townships[v.township].code, v.name) in written for v in full.villages),
+            **names}
 
 
 def _write_toml(out: Path, admin: Any, terrain: str, metric_crs: str, seed: int, n_town: int) -> None:

@@ -49,8 +49,8 @@ def admin_rows(n: dict[str, Any]) -> list[str]:
         f"| village places | **real** for {n['real_points']} (`location = real`: the list's Amap point, GCJ-02 → WGS-84), "
         f"synthetic for {n['villages'] - n['real_points']} (`location = synthetic`) | synthetic ones inside their own "
         "township: 居委会/社区 and town-centre villages (NBS class 1xx) within a few km of the seat, rural villages spread "
-        f"by Poisson-disc sampling; {n['rejected_points']} list points dropped as implausible (a namesake far from its "
-        "township, or a point shared by two villages) |",
+        f"by Poisson-disc sampling; {n['rejected_points']} list points not used: implausible (a namesake far from its "
+        "township, or a point shared by two villages) or off the road lattice (e.g. in the synthetic reservoir) |",
         "| village people, households, crops, livestock | synthetic | calibrated to the county totals below; 居委会/社区 "
         "are urban (no farmland or livestock), 村 carry the farming |",
     ]
@@ -71,6 +71,9 @@ def admin_lines(n: dict[str, Any]) -> list[str]:
     out.append(f"Dropped (no 2023 township): {'; '.join(n['dropped']) if n['dropped'] else 'none'}. "
                f"Villages of the 2016 list in `villages.csv` under their matched township, by name: "
                f"{n['matched']} of {n['listed']} ({100.0 * n['matched'] / max(n['listed'], 1):.1f} %).")
+    out += ["", f"Villages at their real point ({len(n['real_names'])}): {', '.join(n['real_names']) or 'none'}. "
+            f"List points not used ({len(n['rejected_names'])}): {', '.join(n['rejected_names']) or 'none'}. "
+            f"Synthetic township seats: {', '.join(n['synthetic_seats']) or 'none'}. Every other village place is synthetic."]
     out += ["", "Credit (CC BY 4.0, https://creativecommons.org/licenses/by/4.0/): village names and codes "
             "\"Vonng/adcode (CC BY 4.0); codes and names from the National Bureau of Statistics 2016 统计用区划代码; "
             "points from the Amap API\" — changes made here: names shortened, ids re-keyed to the 2023 townships, "
