@@ -274,3 +274,27 @@ def test_site_at_two_tiers(tmp_path, county):
     assert nom.figures[("film", "total_cost_cny_yr")][0] == pytest.approx(k[("film", "total_cost_cny_yr")],
                                                                           abs=1e-3)
     assert nom.indicators[("film", "recovery_rate")][0] == pytest.approx(k[("film", "recovery_rate")])
+
+
+def test_tighten_scales_coverage_by_the_quantile_shortfall(tmp_path, county):
+    """Recovery 0.45 in every draw against a 0.5 target: served must rise by (0.5 − 0.45) / 0.45 =
+    11.1 %, so the weight coverage the plan reaches (0.7) becomes 0.7 × 1.111 = 0.7778; with the
+    coverage already at 100 % the target is reported as not reachable by siting."""
+    from dataclasses import replace
+
+    from netplan.risk.robust import tighten
+    from netplan.risk.sampling import Samples
+
+    m = _model(tmp_path, county)
+    sp = replace(m.scenario.streams["film"], coverage_on="weight", coverage_target=0.6)
+    sc = replace(m.scenario, streams={"film": sp})
+    n = 50
+    ind = {("film", "recovery_rate"): np.full(n, 0.45), ("film", "tonnage_coverage"): np.full(n, 0.7),
+           ("film", "village_coverage"): np.full(n, 2 / 3)}
+    s = Samples(values=np.zeros((n, 2)), indicators=ind, figures={}, inflow={}, seed=0)
+    out, stuck = tighten(sc, replace(m, scenario=sc), s, 0.9)
+    assert out.streams["film"].coverage_target == pytest.approx(0.7 * (1 + 0.05 / 0.45), abs=1e-4)
+    assert stuck == []
+    full = replace(sc, streams={"film": replace(sp, coverage_target=1.0)})
+    out2, stuck2 = tighten(full, replace(m, scenario=full), s, 0.9)
+    assert out2.streams == full.streams and len(stuck2) == 1 and "film.recovery_rate" in stuck2[0]
