@@ -95,9 +95,11 @@ def investment_by_year(inv: pd.DataFrame) -> pd.DataFrame:
 def baseline_target(ev: Any, supply: Any, county: County, scenario: Any) -> pd.DataFrame:
     """Per targeted indicator: the baseline without new sites, the plan's value and the target.
 
-    Baseline: uses outside the network plus what the existing sites can take (their capacity, at most
-    the network tonnage); villages_with_point from the existing village points; coverage indicators
-    without a road-distance baseline are left blank.
+    Two baselines, since an existing plant's actual intake is not in the county's data:
+    ``baseline_no_network`` counts only the uses outside the network (还田, household, on-farm use);
+    ``baseline_max_existing`` adds what the existing county centres could take (their capacity, at
+    most the network tonnage) — an upper bound. villages_with_point: the existing village points.
+    Coverage indicators without a road-distance baseline are left blank.
     """
     k = ev.kpis.set_index(["stream", "indicator"])["value"]
     rows = []
@@ -113,20 +115,23 @@ def baseline_target(ev: Any, supply: Any, county: County, scenario: Any) -> pd.D
             cap = float(pd.to_numeric(ex["capacity_t"], errors="coerce").fillna(0).sum())
         served0 = min(cap, net)
         base: float | None = None
+        base0: float | None = None
         if total > 0 and ind == "recovery_rate":
-            base = served0 / total
+            base0, base = 0.0, served0 / total
         elif total > 0 and ind == "utilisation_rate":
-            base = (u_on + u_off + served0) / total
+            base0, base = (u_on + u_off) / total, (u_on + u_off + served0) / total
         elif total > 0 and ind == "offsite_use_rate":
-            base = (u_off + served0) / total
+            base0, base = u_off / total, (u_off + served0) / total
         elif ind == "villages_with_point" and len(s):
             pts = s[s["streams"].astype(str).str.contains(sid) & s["tiers"].astype(str).str.contains("village_point")]
             dem = supply.demands
             vil = dem[(dem["kind"] == "village") & (supply.total_t_yr(sid) > 0)]["demand_id"].astype(str)
             hosts = host_villages(county, list(pts["site_id"].astype(str)))
-            base = len(set(vil) & hosts) / len(vil) if len(vil) else None
+            base = base0 = len(set(vil) & hosts) / len(vil) if len(vil) else None
         val = float(k.get((sid, ind), np.nan))
-        rows.append({"stream": sid, "indicator": ind, "baseline": None if base is None else round(base, 4),
+        rows.append({"stream": sid, "indicator": ind,
+                     "baseline_no_network": None if base0 is None else round(base0, 4),
+                     "baseline_max_existing": None if base is None else round(base, 4),
                      "value": round(val, 4), "target": tgt, "met": bool(val >= tgt - 1e-9)})
     return pd.DataFrame(rows)
 

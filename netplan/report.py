@@ -32,7 +32,8 @@ HEADERS_ZH = {
     "lat": "纬度", "streams": "品类", "storage_t": "储存量_t", "storage_m3": "储存体积_m3",
     "yard_mu": "堆场用地_亩", "yard_m2": "堆场面积_m2", "stack_m2": "垛基面积_m2", "stack_blocks": "垛组数",
     "yard_capex_cny": "堆场投资_元", "yard_cost_cny_yr": "堆场年成本_元", "capex_wan_cny": "投资_万元",
-    "year": "建设年度", "baseline": "基线值", "payload_t": "单车载量_t", "count": "数量", "type": "类型",
+    "year": "建设年度", "baseline_no_network": "基线值_无网络",
+    "baseline_max_existing": "基线上限_含现有设施能力", "payload_t": "单车载量_t", "count": "数量", "type": "类型",
     "use": "去向", "t_yr": "吨每年", "share": "占比", "village_id": "行政村代码",
 }
 def stream_zh(stream: str) -> str:
