@@ -60,8 +60,8 @@ class Supply:
         return self.demands[col].to_numpy(dtype=float) if col in self.demands else np.zeros(len(self.demands))
 
     def totals(self) -> dict[str, float]:
-        """County totals per stream, t/yr."""
-        return {s: float(self.mass_t_yr(s).sum()) for s in self.streams}
+        """County generation per stream (the official totals: 可收集量, 使用量, 产生量), t/yr."""
+        return {s: float(self.total_t_yr(s).sum()) for s in self.streams}
 
 
 def _col(df: pd.DataFrame, name: str, table: str) -> np.ndarray:
