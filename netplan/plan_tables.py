@@ -104,6 +104,8 @@ def baseline_target(ev: Any, supply: Any, county: County, scenario: Any) -> pd.D
     k = ev.kpis.set_index(["stream", "indicator"])["value"]
     rows = []
     for (sid, ind), tgt in scenario.targets.items():
+        if sid not in supply.streams:   # a target of a stream the scenario switched off
+            continue
         total = float(supply.total_t_yr(sid).sum())
         net = float(supply.mass_t_yr(sid).sum())
         u_on = float(supply.used_t_yr(sid, "onsite").sum())
