@@ -223,9 +223,9 @@ def test_matches_brute_force_on_tiny_instances(seed, target):
 def test_lp_guided_plan_is_feasible_and_lp_bounds_optimum(seed, target):
     """The LP-guided restricted MIP returns a plan no cheaper than the brute-force optimum and an
     LP value no dearer than it (a valid bound), on the same tiny random instances."""
-    from netplan.siting._mip import make_solver
-    from netplan.siting._tt_build import build, evaluate
+    from netplan.siting._mip import Budget
     from netplan.siting._tt_heur import lp_guided
+    from netplan.siting._tt_plan import price
     from netplan.siting._tt_prep import prepare
 
     m, expected = _tiny_random(seed, target)
@@ -233,12 +233,10 @@ def test_lp_guided_plan_is_feasible_and_lp_bounds_optimum(seed, target):
         return
     sd, problems = prepare(m)
     assert not problems
-    plans, lp_bound = lp_guided([sd], [], None, "scip", 10.0)
+    plans, lp_bound = lp_guided([sd], [], None, "scip", Budget.cpu(10.0, 5.0))
     assert lp_bound <= expected + 1e-6
     if plans is not None:
-        h = build(make_solver("scip"), [sd], [], None)
-        _, fixed, transport, penalty, _ = evaluate(h, [sd], plans)
-        assert fixed + transport + penalty >= expected - 1e-6
+        assert price([sd], [], plans).total_cny >= expected - 1e-6
 
 
 def test_min_open_counts_fewest_sites_holding_the_must_serve_tonnage():
@@ -301,9 +299,9 @@ def test_infeasible_beyond_the_prechecks_is_proven_not_timed_out():
 def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
     """When the tier-by-tier heuristic finds no plan, a zero-objective solve supplies one and the
     costed MIP still reaches the optimum (two 5 t villages share one 10 t point: cost 1)."""
-    import sys
+    import importlib
 
-    tt = sys.modules["netplan.siting.three_tier"]   # the package exports a function of that name
+    tt = importlib.import_module("netplan.siting._tt_block")   # the block's phases
     calls = []
 
     def failing(*a, **k):
@@ -335,14 +333,12 @@ def test_blocks_report_each_independent_model():
 def test_what_would_help_names_the_binding_rules():
     """On the bin-packing conflict (three 6 t villages, two 10 t points), splitting loads or
     unlimited point capacity each gives a plan; the (uncapacitated) upper tier is not named."""
-    import sys
-
+    from netplan.siting._tt_diag import what_would_help
     from netplan.siting._tt_prep import prepare
 
-    tt = sys.modules["netplan.siting.three_tier"]
     sd, probs = prepare(_bin_packing_model())
     assert not probs
-    helps = tt._what_would_help([sd], [], None, "scip", 0, probe_s=5.0)
+    helps = what_would_help([sd], [], None, "scip", 0, probe_s=5.0)
     assert any("split" in h for h in helps)
     assert any("tier 1 capacities were unlimited" in h for h in helps)
     assert not any("tier 2" in h for h in helps)

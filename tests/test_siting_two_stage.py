@@ -284,8 +284,8 @@ def test_flow_pricer_prices_every_open_set_like_an_lp_and_its_plan_is_feasible(s
     that price equals fixed costs plus an LP's flows (linprog) for every one of the 32 open sets,
     and the plan of each priced set serves every demand within the capacities at that cost."""
     from netplan.siting._tt_ils import FlowPricer
+    from netplan.siting._tt_plan import plan_flows
     from netplan.siting._tt_prep import prepare
-    from netplan.siting._tt_split import plan_flows
     inst = _tiny_multi(seed)
     w, c1, c2, f1, f2, cap1, cap2, rates = inst
     sd, _ = prepare(_tiny_model(inst, False), None)
@@ -334,8 +334,8 @@ def test_three_tier_improves_a_time_limited_multi_source_plan_by_local_search(mo
     """When the MIP of a multi-source block stops at its time limit (here: made to stop at once,
     with no plan, and the LP-guided start left out), three_tier searches the open sets around the
     tier heuristic's plan; the plan it returns is the brute-force optimum and the search ran once."""
-    tt = importlib.import_module("netplan.siting.three_tier")
-    from netplan.siting import _tt_ils
+    tt = importlib.import_module("netplan.siting._tt_block")   # the block's phases
+    from netplan.siting import _tt_ils, three_tier
     from netplan.siting._mip import RunResult
     from netplan.siting._tt_prep import prepare
     inst = _tiny_multi(8)      # the tier heuristic's plan costs 486.4, the optimum 432.1
@@ -351,7 +351,7 @@ def test_three_tier_improves_a_time_limited_multi_source_plan_by_local_search(mo
         RunResult("time_limit", math.nan, -math.inf, math.inf, 0.0, False), None))
     monkeypatch.setattr(tt, "lp_guided", lambda *a, **k: (None, -math.inf))
     monkeypatch.setattr(_tt_ils, "improve", spy)
-    sol = tt.three_tier(_tiny_model(inst, False), time_limit_s=10, mip_gap=1e-9,
+    sol = three_tier(_tiny_model(inst, False), time_limit_s=10, mip_gap=1e-9,
                         heuristic_share=0.3)
     assert len(calls) == 1
     sd, _ = prepare(_tiny_model(inst, False), None)

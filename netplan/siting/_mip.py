@@ -44,6 +44,67 @@ def make_solver(name: str) -> pywraplp.Solver:
     return solver
 
 
+@dataclass
+class Budget:
+    """What a solve may spend: a deterministic work budget and a CPU-second safety stop.
+
+    Every phase that can change the plan stops on work (MIP nodes, heuristic iterations), so the
+    same inputs give the same plan on an idle and on a loaded machine; ``deadline`` (CPU seconds
+    of this process, :func:`clock`) only stops a phase that overruns its work estimate.
+
+    Attributes
+    ----------
+    work
+        Work units left; one unit is about one CPU second of MIP search on a model of
+        :data:`REF_NONZEROS` coefficients (see :meth:`nodes`).
+    deadline
+        :func:`clock` value at which everything stops (the safety stop).
+    """
+
+    work: float
+    deadline: float
+
+    @classmethod
+    def cpu(cls, time_limit_s: float, work: float | None = None, *, load: float = 0.5) -> Budget:
+        """A budget for ``time_limit_s`` CPU seconds; work defaults to ``load`` of it (headroom
+        for slower CPU seconds on a busy machine before the safety stop would cut in)."""
+        return cls(work=load * time_limit_s if work is None else work,
+                   deadline=clock() + time_limit_s)
+
+    def left_s(self) -> float:
+        """CPU seconds left before the safety stop."""
+        return max(0.0, self.deadline - clock())
+
+    def split(self, share: float) -> Budget:
+        """A sub-budget of ``share`` of the work left (same deadline); spend it with :meth:`spent`."""
+        return Budget(work=max(0.0, share * self.work), deadline=self.deadline)
+
+    def spent(self, units: float) -> None:
+        """Record ``units`` of work done."""
+        self.work = max(0.0, self.work - units)
+
+    def nodes(self, nonzeros: int, units: float | None = None) -> int:
+        """MIP node limit worth ``units`` (default: all the work left) on a model of ``nonzeros``
+        coefficients (node cost grows about linearly with the model's size)."""
+        u = self.work if units is None else units
+        return max(1, int(u * NODES_PER_UNIT * REF_NONZEROS / max(nonzeros, 1000)))
+
+
+#: Calibration of :meth:`Budget.nodes`: SCIP nodes per work unit on a model of REF_NONZEROS
+#: coefficients (measured on the demo county's single-source blocks, about 1 CPU s per unit).
+NODES_PER_UNIT = 40.0
+REF_NONZEROS = 50_000
+
+
+def nonzeros(solver: pywraplp.Solver) -> int:
+    """Number of constraint coefficients of a built pywraplp model (its size for :meth:`Budget.nodes`)."""
+    from ortools.linear_solver import linear_solver_pb2
+
+    proto = linear_solver_pb2.MPModelProto()
+    solver.ExportModelToProto(proto)
+    return sum(len(c.var_index) for c in proto.constraint)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Outcome of one solver call: netplan status, objective, bound, relative gap, seconds."""
@@ -54,6 +115,7 @@ class RunResult:
     gap: float
     solve_time_s: float
     has_solution: bool
+    nodes: int = 0
 
 
 def rel_gap(objective: float, bound: float) -> float:
@@ -77,6 +139,7 @@ def run(
     progress: bool = False,
     threads: int = 1,
     offset: float = 0.0,
+    node_limit: int | None = None,
 ) -> RunResult:
     """Solve ``solver`` under a time limit and map the outcome to netplan's status words.
 
@@ -88,6 +151,9 @@ def run(
         Relative gap at which the solver may stop and call the solution optimal.
     seed
         Random seed passed to the backend where it accepts one (SCIP, CP-SAT).
+    node_limit
+        Branch-and-bound node limit (SCIP): a deterministic stop, so a plan stopped by it does not
+        depend on machine load; the time limit is then only a safety stop.
     offset
         Constant added to the objective and bound (kept out of the backend, whose handling of
         objective offsets in the reported bound differs).
@@ -111,7 +177,8 @@ def run(
     if key == "scip":
         solver.SetSolverSpecificParametersAsString(
             f"randomization/randomseedshift = {int(seed)}\nlp/threads = {threads}\n"
-            "timing/clocktype = 1\n")
+            "timing/clocktype = 1\n"
+            + (f"limits/nodes = {int(node_limit)}\n" if node_limit is not None else ""))
     elif key == "cp-sat":
         solver.SetSolverSpecificParametersAsString(
             f"random_seed:{int(seed)} num_workers:{max(1, threads)} "
@@ -122,6 +189,10 @@ def run(
     params.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, mip_gap)
     t0 = clock() if key == "scip" else time.perf_counter()
     code = solver.Solve(params)
+    try:
+        n_nodes = int(solver.nodes())
+    except Exception:  # pragma: no cover - backend without a node count
+        n_nodes = 0
     elapsed = (clock() if key == "scip" else time.perf_counter()) - t0
     if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         obj = solver.Objective().Value() + offset
@@ -139,8 +210,8 @@ def run(
             status = "time_limit"
         else:
             status = "feasible"
-        return RunResult(status, obj, bound, gap, elapsed, True)
+        return RunResult(status, obj, bound, gap, elapsed, True, n_nodes)
     if code == pywraplp.Solver.INFEASIBLE:
-        return RunResult("infeasible", math.nan, math.nan, math.nan, elapsed, False)
+        return RunResult("infeasible", math.nan, math.nan, math.nan, elapsed, False, n_nodes)
     # without a solution pywraplp's bound is not reliable across backends (HiGHS reports 0)
-    return RunResult("no_solution", math.nan, -math.inf, math.inf, elapsed, False)
+    return RunResult("no_solution", math.nan, -math.inf, math.inf, elapsed, False, n_nodes)

@@ -1,9 +1,9 @@
-"""Build the :func:`three_tier` MIP on sparse pair lists and read the solution back.
+"""Build the :func:`three_tier` MIP on sparse pair lists, read plans back and make MIP starts.
 
-A *plan* of one stream is ``(opens, assigns, flows)``: per tier the open flags, the assignment of
-each item of the previous level (-1 = none; with split flows, the largest share) and, for a
-multi-source stream (``single_source=False``), per tier the flows ``(src, dst, t_per_yr)``;
-``flows`` is None for single-source plans (the flows follow from the assignments).
+Plans are :class:`~netplan.siting._tt_plan.StreamPlan` (per tier the open flags, assignments and,
+for a multi-source stream, split flows). Multi-source streams (``single_source=False``): a
+demand's share ``x_ij`` is continuous in [0, 1] and the links above tier 1 carry continuous
+flows ``f_jk <= min(C_k, M_j) y_k`` without the binary ``u_jk``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from netplan.siting._tt_plan import CoGroup, StreamPlan, colocation_groups, pair_index, plan_flows
 from netplan.siting._tt_prep import StreamData
-from netplan.siting._tt_split import (
-    flows_multi,
-    hint_multi,
-    plan_flows,
-    read_multi,
-    transport_multi,
-)
-from netplan.siting.solution import StreamSolution
 
 INF = math.inf
 
@@ -34,14 +27,15 @@ class StreamVars:
     u: list[list] = field(default_factory=list)   # per tier >= 2, pair variables (single source)
     f: list[list] = field(default_factory=list)
     s: list = field(default_factory=list)          # multi-source: per demand, served var or None
+    paths: tuple | None = None   # single source: (v pair arrays, v vars, p keys, p vars); _path_links
     shared: list[np.ndarray] = field(default_factory=list)  # per tier, bool: fixed cost paid by z
 
 
 @dataclass
 class Handles:
     streams: list[StreamVars]
-    z: list[tuple]                       # (tier, site, var, cost, [(stream, cand), ...])
-    hint: tuple[list, list] | None = None
+    z: list                              # per co-location group, its site variable
+    groups: list[CoGroup] = field(default_factory=list)   # co-location groups, aligned with z
     offset: float = 0.0                  # constant part of the objective (penalty of all tonnage)
 
 
@@ -54,14 +48,15 @@ def _groups_by(keys: np.ndarray, n: int) -> list[np.ndarray]:
 
 def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
           site_fixed_cost: np.ndarray | None, *, path_cuts: bool = False,
-          links: list | None = None) -> Handles:
+          links: list | None = None, path_links: bool = False) -> Handles:
     """Add every variable and constraint of the model to ``mip`` and set the objective.
 
     ``links`` (multi-source streams only): per stream None (every per-pair linking row) or, per
     tier, a bool mask over the tier's pairs of the rows ``x_ij <= y_j`` / ``f_jk <= m y_k`` to
     add; rows left out are implied for integer ``y`` by the candidate's capacity row (they are
     kept wherever no capacity row or no positive weight makes them implied; see
-    ``_tt_split.weak_links``).
+    ``_tt_split.weak_links``). ``path_links`` (single-source streams): add the demand-level
+    path variables of :func:`_path_links` (a tighter LP at the station tier).
     """
     obj = mip.Objective()
     offset = 0.0
@@ -169,6 +164,8 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
             sv.f.append(fs)
             if path_cuts:
                 reach = _path_cuts(mip, sd, t, reach, xs, ys, fs)
+        if single and path_links and T >= 2:
+            _path_links(mip, sd, sv)
         # cardinality cuts: the tonnage that must be served passes every tier, so each tier opens
         # at least the fewest candidates whose largest capacities add up to it (valid, not
         # implied by the LP: it opens e.g. 0.88 of a centre whose capacity exceeds the load)
@@ -194,9 +191,80 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
                 for j in members:
                     c.SetCoefficient(ys[t][j], 1.0)
         out.append(sv)
-    z = _colocation(mip, datas, out, comps, site_fixed_cost)
+    groups = colocation_groups(datas, comps, site_fixed_cost)
+    z = _colocation(mip, out, groups)
     obj.SetMinimization()
-    return Handles(streams=out, z=z, offset=offset)
+    return Handles(streams=out, z=z, groups=groups, offset=offset)
+
+
+def _path_links(mip, sd: StreamData, sv: StreamVars, max_vars: int = 60_000) -> None:
+    r"""Demand-level path variables between village points and stations (single source).
+
+    :math:`v_{ijk}` = demand :math:`i` goes through point :math:`j` to station :math:`k`:
+    :math:`\sum_k v_{ijk} = x_{ij}`, :math:`v_{ijk} \le u_{jk}`,
+    :math:`f_{jk} = \sum_i q_i v_{ijk}`, and :math:`p_{ik} = \sum_j v_{ijk} \le y_k`. Exact for
+    integer plans (:math:`v = x u`); the LP can no longer open a station at the fraction
+    :math:`f/M` of its flow bound (on the demo county the root bound rises by ~1 % and the
+    station tier's LP becomes almost integral). Skipped when it would add more than ``max_vars``.
+    """
+    t0, t1 = sd.tiers[0], sd.tiers[1]
+    heavy = np.flatnonzero(sd.w[t0.pa] > 0)
+    out_of = _groups_by(t1.pa, t0.n)
+    n_v = sum(len(out_of[b]) for b in t0.pb[heavy].tolist())
+    if n_v == 0 or n_v > max_vars:
+        return
+    vp, vq, vv = [], [], []
+    f_terms: list[list] = [[] for _ in range(len(t1.pa))]
+    p_vars: dict[tuple[int, int], list] = {}
+    for p in heavy.tolist():
+        i, j = int(t0.pa[p]), int(t0.pb[p])
+        c = mip.Constraint(0.0, 0.0)
+        c.SetCoefficient(sv.x[p], -1.0)
+        for q in out_of[j].tolist():
+            v = mip.NumVar(0.0, 1.0, "")
+            c.SetCoefficient(v, 1.0)
+            cu = mip.Constraint(-INF, 0.0)
+            cu.SetCoefficient(v, 1.0)
+            cu.SetCoefficient(sv.u[0][q], -1.0)
+            f_terms[q].append((v, float(sd.w[i])))
+            p_vars.setdefault((i, int(t1.pb[q])), []).append(v)
+            vp.append(p)
+            vq.append(q)
+            vv.append(v)
+    for q, terms in enumerate(f_terms):
+        c = mip.Constraint(0.0, 0.0)
+        c.SetCoefficient(sv.f[0][q], -1.0)
+        for v, wi in terms:
+            c.SetCoefficient(v, wi)
+    keys, pv = [], []
+    for (i, k), vs in p_vars.items():
+        agg = mip.NumVar(0.0, 1.0, "")
+        c = mip.Constraint(0.0, 0.0)
+        c.SetCoefficient(agg, -1.0)
+        for v in vs:
+            c.SetCoefficient(v, 1.0)
+        if sv.y[1][k] is not None and not t1.forced[k]:
+            cy = mip.Constraint(-INF, 0.0)
+            cy.SetCoefficient(agg, 1.0)
+            cy.SetCoefficient(sv.y[1][k], -1.0)
+        keys.append((i, k))
+        pv.append(agg)
+    sv.paths = (np.array(vp, dtype=int), np.array(vq, dtype=int), vv, keys, pv)
+
+
+def _hint_paths(sd: StreamData, sv: StreamVars, plan, vs: list, vals: list) -> None:
+    """Append the path variables' values of a single-source plan to a MIP start."""
+    if sv.paths is None:
+        return
+    vp, vq, vv, keys, pv = sv.paths
+    t0, t1 = sd.tiers[0], sd.tiers[1]
+    a0, a1 = plan[1][0], plan[1][1]
+    on = (a0[t0.pa[vp]] == t0.pb[vp]) & (a1[t1.pa[vq]] == t1.pb[vq])
+    vs.extend(vv)
+    vals.extend(on.astype(float).tolist())
+    at = np.where(a0 >= 0, a1[np.maximum(a0, 0)], -1)
+    vs.extend(pv)
+    vals.extend([1.0 if at[i] == k else 0.0 for i, k in keys])
 
 
 def _flows_single(mip, obj, s: int, t: int, td, prev, ys) -> tuple[list, list]:
@@ -292,74 +360,139 @@ def _path_cuts(mip, sd: StreamData, t: int, reach: np.ndarray, xs: list, ys: lis
     return new_reach
 
 
-def _colocation(mip, datas, out, comps, site_fixed_cost) -> list[tuple]:
+def _colocation(mip, out: list[StreamVars], groups: list[CoGroup]) -> list:
+    """Site variables ``z`` of the co-location groups: ``y <= z <= sum y``, fixed cost on ``z``."""
     obj = mip.Objective()
     zs = []
-    sfc = None if site_fixed_cost is None else np.asarray(site_fixed_cost, dtype=float)
-    for comp in comps:
-        T = max(len(datas[s].tiers) for s in comp)
-        for t in range(T):
-            members: dict[int, list[tuple[int, int]]] = {}
-            for s in comp:
-                if t >= len(datas[s].tiers):
-                    continue
-                td = datas[s].tiers[t]
-                for j in np.flatnonzero(td.alive & (td.site >= 0)):
-                    members.setdefault(int(td.site[j]), []).append((s, int(j)))
-            for sigma, mem in members.items():
-                if len({s for s, _ in mem}) < 2:
-                    continue
-                if sfc is not None:
-                    cost = float(sfc[sigma] if sfc.ndim == 1 else sfc[t, sigma])
-                else:
-                    cost = max(float(datas[s].tiers[t].fixed[j]) for s, j in mem)
-                zv = mip.BoolVar(f"z{t}_{sigma}")
-                obj.SetCoefficient(zv, cost)
-                cz = mip.Constraint(-INF, 0.0)
-                cz.SetCoefficient(zv, 1.0)
-                for s, j in mem:
-                    yv = out[s].y[t][j]
-                    obj.SetCoefficient(yv, 0.0)
-                    out[s].shared[t][j] = True
-                    c = mip.Constraint(-INF, 0.0)
-                    c.SetCoefficient(yv, 1.0)
-                    c.SetCoefficient(zv, -1.0)
-                    cz.SetCoefficient(yv, -1.0)
-                zs.append((t, sigma, zv, cost, mem))
+    for g in groups:
+        zv = mip.BoolVar(f"z{g.tier}_{g.site}")
+        obj.SetCoefficient(zv, g.cost_cny)
+        cz = mip.Constraint(-INF, 0.0)
+        cz.SetCoefficient(zv, 1.0)
+        for s, j in g.members:
+            yv = out[s].y[g.tier][j]
+            obj.SetCoefficient(yv, 0.0)
+            out[s].shared[g.tier][j] = True
+            c = mip.Constraint(-INF, 0.0)
+            c.SetCoefficient(yv, 1.0)
+            c.SetCoefficient(zv, -1.0)
+            cz.SetCoefficient(yv, -1.0)
+        zs.append(zv)
     return zs
 
 
-def read(h: Handles, datas: list[StreamData]) -> list[tuple[list, list, list | None]]:
-    """Per stream, the plan ``(opens, assigns, flows)`` of the solved model."""
+def flows_multi(mip, obj, s: int, t: int, td, prev, ys, mask: np.ndarray | None = None) -> list:
+    """Multi-source flow variables into tier ``t``: ``0 <= f_jk <= min(C_k, M_j) y_k``.
+
+    ``mask``: the pairs whose linking row to add (None: all); a row is always added where the
+    candidate has no capacity row binding its inflow (then it is not implied).
+    """
+    fs = []
+    if mask is not None:
+        ub_in = np.bincount(td.pb, weights=prev.flow_ub[td.pa], minlength=td.n)
+        mask = mask | ~(np.isfinite(td.cap) & (td.cap < ub_in - 1e-9))[td.pb]
+    for p, (a, b, d) in enumerate(zip(td.pa.tolist(), td.pb.tolist(), td.pd.tolist(),
+                                      strict=True)):
+        m = float(min(prev.flow_ub[a], td.cap[b]))
+        f = mip.NumVar(0.0, m, f"f{s}_{t}_{a}_{b}")
+        obj.SetCoefficient(f, td.rate * d / 1000.0)
+        fs.append(f)
+        if not td.forced[b] and (mask is None or mask[p]):
+            c = mip.Constraint(-INF, 0.0)
+            c.SetCoefficient(f, 1.0)
+            c.SetCoefficient(ys[t][b], -m)
+    return fs
+
+
+def _largest(src: np.ndarray, dst: np.ndarray, val: np.ndarray, n: int) -> np.ndarray:
+    """Per source 0..n-1, the destination of its largest positive ``val`` (-1 where none)."""
+    out = np.full(n, -1, dtype=int)
+    pos = val > 0
+    src, dst, val = src[pos], dst[pos], val[pos]
+    order = np.lexsort((dst, -val, src))      # per source: largest value first, then lowest dst
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = src[order][1:] != src[order][:-1]
+    out[src[order][first]] = dst[order][first]
+    return out
+
+
+def values(vs: list) -> np.ndarray:
+    """Solution values of a list of variables (None = 0)."""
+    return np.array([0.0 if v is None else v.solution_value() for v in vs], dtype=float)
+
+
+def _read_multi(sd: StreamData, sv: StreamVars, opens: list) -> StreamPlan:
+    """Plan of a multi-source stream: shares and flows from x and f, assignment = largest share."""
+    t0 = sd.tiers[0]
+    xv = values(sv.x)
+    xv[xv < 1e-9] = 0.0
+    share = np.bincount(t0.pa, weights=xv, minlength=len(sd.w))
+    a0 = _largest(t0.pa, t0.pb, xv, len(sd.w))
+    a0[share < 0.5] = -1                      # served fully or not at all (s_i binary)
+    amt = sd.w[t0.pa] * xv
+    on = (amt > 1e-9) & (a0[t0.pa] >= 0)
+    assigns, flows = [a0], [(t0.pa[on].copy(), t0.pb[on].copy(), amt[on])]
+    for t in range(1, len(sd.tiers)):
+        td, prev = sd.tiers[t], sd.tiers[t - 1]
+        fv = values(sv.f[t - 1])
+        on = fv > 1e-9
+        assigns.append(_largest(td.pa, td.pb, np.where(on, fv, 0.0), prev.n))
+        flows.append((td.pa[on].copy(), td.pb[on].copy(), fv[on]))
+    return StreamPlan(opens, assigns, flows)
+
+
+def read(h: Handles, datas: list[StreamData]) -> list[StreamPlan]:
+    """Per stream, the plan of the solved model."""
     plans = []
     for sd, sv in zip(datas, h.streams, strict=True):
-        opens = [np.array([v is not None and v.solution_value() > 0.5 for v in sv.y[t]], dtype=bool)
-                 for t in range(len(sd.tiers))]
+        opens = [values(sv.y[t]) > 0.5 for t in range(len(sd.tiers))]
         if not sd.single_source:
-            plans.append(read_multi(sd, sv, opens))
+            plans.append(_read_multi(sd, sv, opens))
             continue
         t0 = sd.tiers[0]
         a0 = np.full(len(sd.w), -1, dtype=int)
-        for p, v in enumerate(sv.x):
-            if v.solution_value() > 0.5:
-                a0[t0.pa[p]] = t0.pb[p]
+        on = values(sv.x) > 0.5
+        a0[t0.pa[on]] = t0.pb[on]
         assigns = [a0]
         for t in range(1, len(sd.tiers)):
             td, prev = sd.tiers[t], sd.tiers[t - 1]
             a = np.full(prev.n, -1, dtype=int)
-            for p, v in enumerate(sv.u[t - 1]):
-                if v.solution_value() > 0.5:
-                    a[td.pa[p]] = td.pb[p]
+            on = values(sv.u[t - 1]) > 0.5
+            a[td.pa[on]] = td.pb[on]
             assigns.append(a)
-        plans.append((opens, assigns, None))
+        plans.append(StreamPlan(opens, assigns, None))
     return plans
 
 
+def _hint_multi(sd: StreamData, sv: StreamVars, plan: StreamPlan, vs: list, vals: list) -> None:
+    """Append the x, s and f values of a plan to a multi-source stream's MIP start."""
+    flows = plan_flows(sd, plan)
+    a0 = plan.assigns[0]
+    t0 = sd.tiers[0]
+    xv = np.zeros(len(t0.pa))
+    src, dst, amt = flows[0]
+    pos = pair_index(t0, src, dst)
+    ok = (pos >= 0) & (sd.w[src] > 0)
+    xv[pos[ok]] = amt[ok] / sd.w[src[ok]]
+    light = (sd.w[t0.pa] <= 0) & (a0[t0.pa] == t0.pb)   # weightless demands: their assignment
+    xv[light] = 1.0
+    vs.extend(sv.x)
+    vals.extend(xv.tolist())
+    for i, v in enumerate(sv.s):
+        if v is not None:
+            vs.append(v)
+            vals.append(1.0 if a0[i] >= 0 else 0.0)
+    for t in range(1, len(sd.tiers)):
+        td = sd.tiers[t]
+        fv = np.zeros(len(td.pa))
+        src, dst, amt = flows[t]
+        pos = pair_index(td, src, dst)
+        fv[pos[pos >= 0]] = amt[pos >= 0]
+        vs.extend(sv.f[t - 1])
+        vals.extend(fv.tolist())
 
 
-
-
-def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple]) -> tuple[list, list]:
+def hint_from(h: Handles, datas: list[StreamData], plans: list[StreamPlan]) -> tuple[list, list]:
     """Values of every binary and flow variable for a given plan (a MIP start)."""
     vs, vals = [], []
     for sd, sv, plan in zip(datas, h.streams, plans, strict=True):
@@ -370,7 +503,7 @@ def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple]) -> tuple[
                     vs.append(v)
                     vals.append(1.0 if opens[t][j] else 0.0)
         if not sd.single_source:
-            hint_multi(sd, sv, plan, vs, vals)
+            _hint_multi(sd, sv, StreamPlan(*plan), vs, vals)
             continue
         t0 = sd.tiers[0]
         a0 = assigns[0]
@@ -387,78 +520,9 @@ def hint_from(h: Handles, datas: list[StreamData], plans: list[tuple]) -> tuple[
             vals.extend(np.where(on, load[td.pa], 0.0).tolist())
             ok = a >= 0
             load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
-    for t, _sigma, zv, _cost, mem in h.z:
+        _hint_paths(sd, sv, plan, vs, vals)
+    for g, zv in zip(h.groups, h.z, strict=True):
         vs.append(zv)
-        vals.append(1.0 if any(plans[s][0][t][j] for s, j in mem) else 0.0)
+        vals.append(1.0 if any(plans[s][0][g.tier][j] for s, j in g.members) else 0.0)
     return vs, vals
 
-
-
-def evaluate(h: Handles, datas: list[StreamData], plans: list[tuple]):
-    """Loads and the cost split of a plan (from the MIP or a heuristic)."""
-    fixed_by_stream = [0.0] * len(datas)
-    shared_by_tier: dict[int, list[int]] = {}
-    for t, sigma, _zv, cost, mem in h.z:
-        openers = sorted({s for s, j in mem if plans[s][0][t][j]})
-        if not openers:
-            continue
-        if len(openers) >= 2:
-            shared_by_tier.setdefault(t, []).append(sigma)
-        for s in openers:
-            fixed_by_stream[s] += cost / len(openers)
-    out = []
-    tot_f = tot_t = tot_p = 0.0
-    for s, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
-        is_opens, assigns = plans[s][0], plans[s][1]
-        flows = plan_flows(sd, plans[s])
-        opens = []
-        for t, td in enumerate(sd.tiers):
-            is_open = is_opens[t]
-            opens.append(np.flatnonzero(is_open))
-            fixed_by_stream[s] += float(td.fixed[is_open & ~sv.shared[t]].sum())
-        served = assigns[0] >= 0
-        if sd.single_source:
-            transport, loads = _transport_single(sd, assigns)
-        else:
-            transport, loads = transport_multi(sd, flows)
-        penalty = sd.penalty * float(sd.w[~served].sum())
-        wt = float(sd.w.sum())
-        cm = sd.count_mask
-        out.append(StreamSolution(
-            name=sd.name, open=tuple(opens), assignment=tuple(assigns), load_t=tuple(loads),
-            served=served, coverage_weight=float(sd.w[served].sum()) / wt if wt > 0 else 1.0,
-            coverage_count=float(served[cm].mean()) if cm.any() else 1.0,
-            fixed_cost_cny=fixed_by_stream[s], transport_cost_cny=transport, penalty_cny=penalty,
-            flow_t=tuple(flows)))
-        tot_f += fixed_by_stream[s]
-        tot_t += transport
-        tot_p += penalty
-    T_max = max(len(sd.tiers) for sd in datas)
-    shared = tuple(np.array(sorted(shared_by_tier.get(t, [])), dtype=int) for t in range(T_max))
-    return out, tot_f, tot_t, tot_p, shared
-
-
-def _transport_single(sd: StreamData, assigns: list) -> tuple[float, list]:
-    """Transport cost (CNY/yr) and per-tier loads (t/yr) of a single-source plan."""
-    t0 = sd.tiers[0]
-    a0 = assigns[0]
-    served = a0 >= 0
-    dist0 = np.zeros(len(sd.w))
-    c0 = dict(zip(zip(t0.pa.tolist(), t0.pb.tolist(), strict=True), t0.pd.tolist(), strict=True))
-    for i in np.flatnonzero(served):
-        dist0[i] = c0[(int(i), int(a0[i]))]
-    transport = float((t0.rate * sd.w * dist0 / 1000.0)[served].sum())
-    load = np.bincount(a0[served], weights=sd.w[served], minlength=t0.n)
-    loads = [load]
-    for t in range(1, len(sd.tiers)):
-        td, prev = sd.tiers[t], sd.tiers[t - 1]
-        a = assigns[t]
-        ct = dict(zip(zip(td.pa.tolist(), td.pb.tolist(), strict=True), td.pd.tolist(), strict=True))
-        dist = np.zeros(prev.n)
-        for j in np.flatnonzero(a >= 0):
-            dist[j] = ct[(int(j), int(a[j]))]
-        ok = a >= 0
-        transport += float((td.rate * load * dist / 1000.0)[ok].sum())
-        load = np.bincount(a[ok], weights=load[ok], minlength=td.n)
-        loads.append(load)
-    return transport, loads

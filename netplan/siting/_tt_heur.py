@@ -12,9 +12,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from ortools.linear_solver import pywraplp
 
-from netplan.siting._mip import clock, make_solver, run
+from netplan.siting._mip import Budget, make_solver, nonzeros, run
+from netplan.siting._tt_build import build, hint_from, read
+from netplan.siting._tt_plan import StreamPlan, pair_index, price
 from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_split import solve_highs, weak_links
 
 
 def onward_cost(sd: StreamData) -> list[np.ndarray]:
@@ -30,22 +34,22 @@ def onward_cost(sd: StreamData) -> list[np.ndarray]:
     return oc
 
 
-def _solve_single(sub: StreamData, solver: str, limit_s: float, seed: int):
+def _solve_single(sub: StreamData, solver: str, budget: Budget, seed: int):
     """Best of the greedy and a sub-MIP for a one-tier sub-model: ``(open, assign, flows)``.
 
     Multi-source: the greedy alone when it finds a plan (its single-source plan is a valid split
     plan; the sub-MIP's LP is as large as the full model's, and the LP-guided restricted MIP
     that follows does the splitting), else the sub-MIP.
     """
-    from netplan.siting._tt_build import build, read
     if not sub.single_source:
         greedy = greedy_single(sub)
         if greedy is not None:
             return (*greedy, None)
     mip = make_solver(solver)
     h = build(mip, [sub], [], None)
-    res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-3, seed=seed,
-              offset=h.offset)
+    res = run(mip, solver_name=solver, time_limit_s=_safety(budget), mip_gap=1e-3, seed=seed,
+              offset=h.offset, node_limit=budget.nodes(nonzeros(mip)))
+    budget.spent(budget.work)
     greedy = greedy_single(sub)
     if greedy is not None:
         greedy = (*greedy, None)
@@ -61,7 +65,6 @@ def _solve_single(sub: StreamData, solver: str, limit_s: float, seed: int):
 def _sub_cost(sub: StreamData, is_open: np.ndarray, assign: np.ndarray, flows=None) -> float:
     """Objective of a one-tier sub-model plan (fixed + per-t service + penalty), CNY/yr;
     ``flows`` = the split flows ``(src, dst, t_per_yr)`` of a multi-source plan, else None."""
-    from netplan.siting._tt_split import pair_index
     td = sub.tiers[0]
     per_t = td.rate * td.pd / 1000.0 + (0.0 if td.extra is None else td.extra)
     served = assign >= 0
@@ -149,15 +152,15 @@ def greedy_single(sub: StreamData):
     return is_open, assign
 
 
-def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
-    """A feasible plan ``(opens, assigns, flows)`` for one stream (``flows`` None when single
-    source; see ``_tt_build``), or None if a sub-model fails."""
+def heuristic(sd: StreamData, solver: str, budget: Budget, seed: int = 0) -> StreamPlan | None:
+    """A feasible plan for one stream, or None if a sub-model fails; each tier's sub-MIP gets a
+    third of ``budget`` as a node limit (deterministic)."""
     T = len(sd.tiers)
     oc = onward_cost(sd)
-    per = time_limit_s / T
+    work = budget.work
     t0 = sd.tiers[0]
     sub0 = dataclasses.replace(sd, tiers=[dataclasses.replace(t0, extra=oc[0][t0.pb])])
-    r = _solve_single(sub0, solver, per, seed)
+    r = _solve_single(sub0, solver, budget.split(1.0 / T), seed)
     if r is None:
         return None
     single = sd.single_source
@@ -184,7 +187,7 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
         sub = StreamData(name=sd.name, w=w, tiers=[tier], must=np.ones(len(items), dtype=bool),
                          count_mask=np.ones(len(items), dtype=bool), target=1.0, on="count",
                          penalty=0.0, need_t=float(w.sum()), single_source=single)
-        r = _solve_single(sub, solver, per, seed)
+        r = _solve_single(sub, solver, budget.split(1.0 / T), seed)
         if r is None:
             return None
         if (r[1] < 0).any():   # an open site could not forward its load: give up
@@ -200,7 +203,8 @@ def heuristic(sd: StreamData, solver: str, time_limit_s: float, seed: int = 0):
             src, dst, amt = _as_flows(w, r)
             flows.append((items[src], dst, amt))
             load = np.bincount(dst, weights=amt, minlength=td.n)
-    return opens, assigns, (None if single else flows)
+    budget.spent(work)
+    return StreamPlan(opens, assigns, None if single else flows)
 
 
 def _as_flows(w: np.ndarray, r: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,9 +251,14 @@ def _drop_pass(td, w, per_t, order, starts, is_open, load, assign, gcount) -> No
                 gcount[td.group[j]] -= 1
 
 
+def _safety(budget: Budget) -> float:
+    """CPU-second safety stop of a sub-solve: what is left before the budget's deadline."""
+    return max(0.5, budget.left_s())
+
+
 def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, solver: str,
-              time_limit_s: float, seed: int = 0, plans: list | None = None,
-              eps: float = 1e-6) -> tuple[list | None, float]:
+              budget: Budget, seed: int = 0, plans: list | None = None,
+              eps: float = 1e-6) -> tuple[list[StreamPlan] | None, float]:
     """LP-guided restricted MIP: solve the block's LP relaxation (CLP), then the MIP restricted
     to the candidates the LP opens at all (``y > eps``), the forced ones and those ``plans``
     opens (so the given plan stays feasible and starts the restricted MIP).
@@ -264,15 +273,11 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
     and a valid lower bound of the full model in CNY/yr: the LP value, or in the exact case the
     larger of it and the second restricted MIP's bound (``-inf`` if the LP failed).
     """
-    from ortools.linear_solver import pywraplp
-
-    from netplan.siting._tt_build import build, evaluate
-    t_start = clock()
     lp = pywraplp.Solver.CreateSolver("CLP")
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return None, -np.inf
     h = build(lp, datas, comps, site_fixed_cost)
-    lp.SetTimeLimit(max(1, int(1000 * time_limit_s)))
+    lp.SetTimeLimit(max(1, int(1000 * _safety(budget))))
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None, -np.inf
     lp_bound = lp.Objective().Value() + h.offset
@@ -281,13 +286,12 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
     keep = [[(y > eps) | (plans[s][0][t] if plans is not None else False)
              for t, y in enumerate(yt)] for s, yt in enumerate(ys)]
     exact = not any(sd.single_source for sd in datas)
-    share = 0.5 if exact else 1.0
-    left = time_limit_s - (clock() - t_start)
-    best, res = _restricted(datas, keep, comps, site_fixed_cost, solver, share * left, seed, plans)
+    best, res = restricted(datas, keep, comps, site_fixed_cost, solver,
+                           budget.split(0.5 if exact else 1.0), seed, plans)
     if not exact or (best is None and plans is None):
         return best, lp_bound
     cands = [p for p in (best, plans) if p is not None]
-    costs = [float(sum(evaluate(h, datas, p)[1:4])) for p in cands]
+    costs = [price(datas, h.groups, p).total_cny for p in cands]
     start, ub = cands[int(np.argmin(costs))], min(costs)
     slack = ub - lp_bound + 1e-6 * max(1.0, abs(ub))
     rcs = [[np.array([0.0 if v is None else v.reduced_cost() for v in sv.y[t]])
@@ -300,24 +304,25 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
                 for k2, k1 in zip(a, b, strict=True))
     if not grown and res is not None and res.status == "optimal":
         return best, max(lp_bound, min(res.bound, ub))   # the first restriction was exact
-    left = time_limit_s - (clock() - t_start)
-    best2, res2 = _restricted(datas, keep2, comps, site_fixed_cost, solver, left, seed, start,
-                              force2)
+    best2, res2 = restricted(datas, keep2, comps, site_fixed_cost, solver, budget, seed, start,
+                             force2)
     if res2 is not None and (np.isfinite(res2.bound) or res2.status == "infeasible"):
         # every plan cheaper than ub is a plan of the restricted model
         lp_bound = max(lp_bound, ub if res2.status == "infeasible" else min(res2.bound, ub))
-    if best2 is None or sum(evaluate(h, datas, best2)[1:4]) >= ub:
+    if best2 is None or price(datas, h.groups, best2).total_cny >= ub:
         return start, lp_bound
     return best2, lp_bound
 
 
-def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float, seed: int,
-                plans: list | None, force: list | None = None, gap: float = 1e-4):
+def restricted(datas, keep, comps, site_fixed_cost, solver: str, budget: Budget, seed: int,
+               plans: list | None, force: list | None = None, gap: float = 1e-4):
     """The block's MIP on the candidates ``keep[s][t]`` (plus forced ones; ``force[s][t]`` are
     forced open too), started from ``plans`` (which must open only kept candidates).
-    Returns (plans or None, RunResult or None)."""
-    from netplan.siting._tt_build import build, hint_from, read
-    if limit_s <= 0.2:
+
+    Single-source blocks stop on ``budget``'s work as a node limit (deterministic); multi-source
+    blocks (HiGHS) take the work as CPU seconds. Returns (plans or None, RunResult or None).
+    """
+    if budget.work <= 0.0 or budget.left_s() <= 0.2:
         return None, None
     subs = []
     for s, sd in enumerate(datas):
@@ -333,15 +338,17 @@ def _restricted(datas, keep, comps, site_fixed_cost, solver: str, limit_s: float
             prev_alive = alive
         subs.append(dataclasses.replace(sd, tiers=tiers))
     mip = make_solver(solver)
+    work = budget.work
+    budget.spent(work)
     if not any(sd.single_source for sd in subs):
-        # multi-source: HiGHS on the model without implied per-pair rows (no MIP start)
-        from netplan.siting._tt_split import solve_highs, weak_links
+        # multi-source: HiGHS on the model without implied per-pair rows
         hr = build(mip, subs, comps, site_fixed_cost, links=weak_links(subs))
         hint = hint_from(hr, subs, plans) if plans is not None else None
-        res, got = solve_highs(mip, hr, subs, limit_s, gap, hint=hint, seed=seed)
+        res, got = solve_highs(mip, hr, subs, min(work, _safety(budget)), gap, hint=hint,
+                               seed=seed)
         return got, res
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
-    res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1e-4, seed=seed, hint=hint,
-              offset=hr.offset)
+    res = run(mip, solver_name=solver, time_limit_s=_safety(budget), mip_gap=1e-4, seed=seed,
+              hint=hint, offset=hr.offset, node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
     return (read(hr, subs) if res.has_solution else None), res

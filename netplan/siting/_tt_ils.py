@@ -40,7 +40,8 @@ import math
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from netplan.siting._mip import clock
+from netplan.siting._mip import Budget, clock
+from netplan.siting._tt_heur import restricted
 from netplan.siting._tt_prep import StreamData
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,8 @@ class FlowPricer:
         """The plan ``(opens, assigns, flows)`` of an open set: the block's model with exactly
         those candidates open, solved exactly (HiGHS; an LP once presolve fixes the sites), or
         None when it has no plan."""
-        from netplan.siting._tt_heur import _restricted
-        got, _ = _restricted([self.sd], [opens], [], None, solver, 60.0, seed, None,
-                             force=[opens], gap=1e-9)
+        got, _ = restricted([self.sd], [opens], [], None, solver, Budget.cpu(60.0, 60.0), seed,
+                            None, force=[opens], gap=1e-9)
         return None if got is None else got[0]
 
 
@@ -278,10 +278,9 @@ def _merge(pr: FlowPricer, keep: list[np.ndarray], start: list[np.ndarray], limi
            seed: int, gap: float, solver: str = "scip"):
     """The block's MIP restricted to the candidates ``keep`` (HiGHS), from the plan of
     ``start``: the open sets of its best plan, or None."""
-    from netplan.siting._tt_heur import _restricted
     hint = pr.plan(start, solver, seed)
-    got, _ = _restricted([pr.sd], [keep], [], None, solver, limit_s, seed,
-                         None if hint is None else [hint], gap=gap)
+    got, _ = restricted([pr.sd], [keep], [], None, solver, Budget.cpu(limit_s, limit_s), seed,
+                        None if hint is None else [hint], gap=gap)
     return None if got is None else [np.asarray(o, dtype=bool) for o in got[0][0]]
 
 

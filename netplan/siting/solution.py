@@ -89,6 +89,21 @@ class StreamSolution:
     flow_t: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()
 
 
+def plan_worth(status: str | None, gap: float | None) -> str:
+    """What a plan is worth, in words: "proven optimal" or "within X % of the lower bound".
+
+    ``gap`` is the relative gap to the proven lower bound (:attr:`Solution.gap`); a gap of at
+    most 0.01 % counts as proven (the solvers' default optimality tolerance).
+    """
+    if gap is None or gap != gap:
+        return "optimality unknown (no bound)"
+    if status == "optimal" or gap <= 1e-4:
+        return "proven optimal"
+    if gap == float("inf"):
+        return "no lower bound"
+    return f"within {100 * gap:.2f} % of the lower bound"
+
+
 @dataclass(frozen=True)
 class BlockResult:
     """One independently solved model of :func:`netplan.siting.three_tier`: a stream, or the

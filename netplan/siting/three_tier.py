@@ -75,23 +75,18 @@ of the block's time after the starts for, the rest goes to a local search over o
 (``_tt_ils``: min-cost-flow pricing, flip/swap descent with random perturbations, and MIPs
 restricted to the candidates of the best local optima), from the best plan so far.
 
-Solving: a tier-by-tier heuristic (``_tt_heur``: per tier the better of a short sub-MIP and a
-greedy with a site-closing pass, costs including the cheapest onward cost to the top tier) gives a
-feasible plan; then the block's LP relaxation (CLP) is solved and the MIP restricted to the
-candidates the LP opens at all (plus forced ones and the heuristic's) is solved from that plan
-(``_tt_heur.lp_guided``; the tier-by-tier heuristic is myopic about upper-tier fixed costs, the
-restricted MIP is not). The cheaper of the two plans starts the full MIP; the best of the three
-plans is returned with the larger of the MIP's bound and the LP value. When neither start finds
-a plan (tight capacities with single sourcing and a village-count target), the model is first
-solved with a zero objective for any feasible plan — the solver's primal heuristics find one in
-seconds where the costed MIP may not within minutes — which then starts the LP-guided restricted
-MIP and the full MIP; a proof that no plan exists raises InfeasibleError. When there is no plan
-(proven, or none found in time → SolverTimeout), the error names the rules whose relaxation alone
-gives a plan within seconds (split loads, a tier's capacities, a per-township maximum).
-Streams not linked through ``share`` form independent models and are solved one after
-another, each with its share of the remaining time limit (by model size; unused time rolls over).
-The reported bound is the sum of the models' bounds (a model whose MIP stops before finishing its
-root LP is bounded by its LP relaxation, solved with CLP) and the status the weakest of theirs.
+Solving (``_tt_block.solve_block``, per block): start plans (the tier-by-tier heuristic of
+``_tt_heur``: per tier the better of a short sub-MIP and a greedy, costs including the cheapest
+onward cost to the top tier; a zero-objective feasibility solve when it finds none, which also
+proves infeasibility; the LP-guided restricted MIP), then the block's MIP from the cheapest start,
+then (multi-source blocks stopped early) the local search, and finally the bound: the best of the
+MIP's bound, the LP value and, for a single-source stream, the LP with demand-level path links
+split on the open count of its costliest tier (``_tt_bound``). Streams not linked through
+``share`` form independent blocks, solved one after another, each with its share (by model size)
+of the work left. Everything that changes a single-source plan stops on **work** (MIP node
+limits from ``_mip.Budget``, a fixed number of LP solves), so the same inputs and seed give the
+same plan on an idle and on a loaded machine; ``time_limit_s`` (CPU seconds) is the safety stop.
+The reported bound is the sum of the blocks' bounds and the status the weakest of theirs.
 
 Infeasible inputs are diagnosed before solving (no candidate within radius, a demand heavier than
 every reachable site, total capacity short of what must be served, a township rule no candidate
@@ -107,13 +102,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netplan.errors import InfeasibleError, InputError, SolverTimeout
-from netplan.siting import _tt_ils
-from netplan.siting._mip import RunResult, clock, make_solver, rel_gap, run
-from netplan.siting._tt_build import build, evaluate, hint_from, read
-from netplan.siting._tt_heur import heuristic, lp_guided
+from netplan.errors import InfeasibleError, InputError
+from netplan.siting._mip import Budget, clock, rel_gap
+from netplan.siting._tt_block import Options, solve_block
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_split import solve_highs, weak_links
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 
@@ -208,6 +200,7 @@ def three_tier(
     path_cuts: bool = False,
     heuristic_share: float = 0.6,
     lp_start: bool = True,
+    work: float | None = None,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
 
@@ -222,7 +215,11 @@ def three_tier(
         Groups of stream names whose candidates at the same ``site`` index and tier pay one fixed
         cost, e.g. ``[("film", "pesticide_packaging")]``. Names of absent streams are ignored.
     time_limit_s
-        Solver wall-clock limit, seconds.
+        CPU seconds of this process for the whole solve: the safety stop (see ``work``).
+    work
+        Deterministic work budget (``_mip.Budget`` units, about CPU seconds on an idle machine;
+        MIP node limits scale with it); default half of ``time_limit_s``. Single-source plans
+        depend on it, not on machine load.
     solver
         "scip", "highs", "cbc" or "cp-sat".
     seed
@@ -258,7 +255,6 @@ def three_tier(
     SolverTimeout
         When the time limit ends before any feasible plan is found.
     """
-    t_start = clock()
     t_wall = time.perf_counter()
     models = [streams] if isinstance(streams, StreamModel) else list(streams)
     names = [m.name for m in models]
@@ -273,251 +269,67 @@ def three_tier(
     if problems:
         msg = "the siting model has no feasible plan"
         raise InfeasibleError(msg, unservable=problems)
+    blocks = _blocks(share, names)
+    opts = Options(solver=solver, seed=seed, mip_gap=mip_gap, progress=progress,
+                   path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
+                   site_fixed_cost=site_fixed_cost)
+    budget = Budget.cpu(time_limit_s, work)
+    sizes = [sum(_size(datas[i]) for i in b) for b in blocks]
+    outcomes, block_out = {}, []
+    for bi, block in enumerate(blocks):
+        # each block gets its share (by model size) of the work and CPU time left
+        share_b = sizes[bi] / max(sum(sizes[bi:]), 1)
+        b_budget = Budget(work=share_b * budget.work,
+                          deadline=clock() + max(0.5, share_b * budget.left_s()))
+        t_block_wall = time.perf_counter()
+        work0 = b_budget.work
+        out = solve_block([datas[i] for i in block], ", ".join(names[i] for i in block), opts,
+                          b_budget)
+        budget.spent(work0 - b_budget.work)
+        outcomes[bi] = out
+        block_out.append(BlockResult(
+            streams=tuple(names[i] for i in block), objective=out.best.total_cny,
+            bound=out.bound, gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
+            solve_time_s=time.perf_counter() - t_block_wall))
+    return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
+
+
+def _blocks(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
+    """Independent models: the ``share`` components, then every other stream alone."""
     comps = _share_components(share, names)
     in_comp = {i for c in comps for i in c}
-    blocks = comps + [[i] for i in range(len(models)) if i not in in_comp]
+    blocks = comps + [[i] for i in range(len(names)) if i not in in_comp]
     blocks.sort(key=min)
-    # streams not linked by ``share`` are independent models: solve them one after another, each
-    # with its share of the remaining time (unused time rolls over to the next ones)
-    weights = [sum(_size(datas[i]) for i in b) for b in blocks]
-    results: dict[int, tuple] = {}
-    statuses, objs, bounds = [], [], []
-    block_out: list[BlockResult] = []
+    return blocks
+
+
+def _combine(models, datas, blocks, outcomes, block_out, wall_s: float) -> ThreeTierSolution:
+    """The whole model's solution from its blocks' outcomes."""
+    results = {}
     for bi, block in enumerate(blocks):
-        left = time_limit_s - (clock() - t_start)
-        share_t = weights[bi] / max(sum(weights[bi:]), 1)
-        limit = max(0.5, left * share_t)
-        t_block = clock()
-        t_block_wall = time.perf_counter()
-        sub = [datas[i] for i in block]
-        local = [list(range(len(block)))] if len(block) > 1 else []
-        plans_h = plans_lp = None
-        lp_bound = -np.inf
-        if heuristic_share > 0:
-            plans_h = []
-            for sd in sub:
-                h_share = 0.5 * heuristic_share if lp_start else heuristic_share
-                plan = heuristic(sd, solver, h_share * limit / len(sub), seed)
-                if plan is None:
-                    plans_h = None
-                    break
-                plans_h.append(plan)
-        label = ", ".join(names[i] for i in block)
-        plans_f = None
-        if heuristic_share > 0 and plans_h is None:
-            # the tier-by-tier heuristic found no plan (tight capacities with single sourcing and
-            # a village-count target): look for any feasible plan, or a proof there is none,
-            # before the costed MIPs, which on such models spend their time on the objective
-            # without a plan the block has nothing to return: this search may also use up to
-            # half of the model's remaining time (later blocks then get less)
-            left_h = heuristic_share * limit - (clock() - t_block)
-            left_all = time_limit_s - (clock() - t_start)
-            plans_f = _feasible_plan(sub, local, site_fixed_cost, solver,
-                                     max(1.0, left_h, 0.5 * left_all), seed, label)
-        if heuristic_share > 0 and lp_start:
-            left_h = heuristic_share * limit - (clock() - t_block)
-            # at least 2 s: its LP value is the block's bound when the MIP stops in its root
-            plans_lp, lp_bound = lp_guided(sub, local, site_fixed_cost, solver,
-                                           max(2.0, left_h), seed, plans_h or plans_f)
-        starts = [p for p in (plans_h, plans_lp, plans_f) if p is not None]
-        mip = make_solver(solver)
-        # multi-source blocks: HiGHS on the model without the implied per-pair rows (_tt_split)
-        multi = not any(sd.single_source for sd in sub) and not path_cuts
-        handles = build(mip, sub, local, site_fixed_cost, path_cuts=path_cuts,
-                        links=weak_links(sub) if multi else None)
-        if len(starts) >= 2:
-            starts.sort(key=lambda p: sum(evaluate(handles, sub, p)[1:4]))
-        hint = hint_from(handles, sub, starts[0]) if starts else None
-        left = limit - (clock() - t_block)
-        use_ils = heuristic_share > 0 and multi and _tt_ils.applies(sub)
-        if (starts and not any(sd.single_source for sd in sub)
-                and rel_gap(sum(evaluate(handles, sub, starts[0])[1:4]), lp_bound) <= mip_gap):
-            # multi-source: the LP-guided start's reduced-cost restriction proved its plan optimal
-            res = RunResult("optimal", np.nan, lp_bound, 0.0, 0.0, False)
-        else:
-            # keep a fifth of the block's time for an LP bound in case the MIP never ends its root
-            # (multi-source blocks: 30 %, for that bound or the local search after the MIP)
-            mip_share = 0.7 if use_ils else 0.8
-            if multi:
-                res, plans_m = solve_highs(mip, handles, sub, max(0.5, mip_share * left), mip_gap,
-                                            hint=hint, seed=seed)
-            else:
-                res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.8 * left),
-                          mip_gap=mip_gap, seed=seed, hint=hint, progress=progress,
-                          offset=handles.offset)
-        if res.status == "infeasible":
-            helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
-            raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
-        plans_all = ([plans_m if multi else read(handles, sub)] if res.has_solution else [])
-        plans_all.extend(starts)
-        candidates = [evaluate(handles, sub, p) for p in plans_all]
-        if candidates and use_ils and res.status != "optimal":
-            # the MIP stopped at its time limit: search the open sets around its best plan for
-            # the rest of the block's time (the LP bound's reserve is kept when it is needed)
-            order = sorted(range(len(candidates)), key=lambda i: sum(candidates[i][1:4]))
-            reserve = 0.0 if np.isfinite(lp_bound) else 0.1 * limit
-            plan_ils = _tt_ils.improve(
-                sub[0], plans_all[order[0]][0][0], t_block + limit - reserve, seed=seed,
-                bound=max(res.bound, lp_bound), gap=mip_gap,
-                others=[plans_all[i][0][0] for i in order[1:]], solver=solver)
-            if plan_ils is not None:
-                candidates.append(evaluate(handles, sub, [plan_ils]))
-        if not candidates:
-            spent = clock() - t_block
-            helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
-            msg = (f"no feasible siting plan for {label} found in {spent:.0f} CPU s ({solver}), "
-                   "and none was proven impossible either")
-            if helps:
-                msg += ("; a plan exists (found within seconds) if " + ", or if ".join(helps)
-                        + ": that rule is what binds — relax it in the scenario or give the model more "
-                        "time (time_limit_s)")
-            else:
-                msg += ": give the model more time (scenario time_limit_s) or relax a capacity, radius or "
-                msg += "coverage target"
-            raise SolverTimeout(msg, bound=res.bound)
-        best = min(candidates, key=lambda c: c[1] + c[2] + c[3])
-        streams_out, fixed, transport, penalty, shared = best
-        obj = fixed + transport + penalty
-        status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
-        for i, so in zip(block, streams_out, strict=True):
+        for i, so in zip(block, outcomes[bi].best.streams, strict=True):
             results[i] = so
-        statuses.append(status)
-        objs.append((fixed, transport, penalty, shared))
-        if not np.isfinite(lp_bound):
-            # no LP value yet (no LP-guided start, or it ran out of time): the MIP's bound is the
-            # trivial one when it stops before ending its root, so bound the block by its LP
-            blk_left = limit - (clock() - t_block)
-            lp_bound = _lp_bound(sub, local, site_fixed_cost, path_cuts, max(2.0, blk_left))
-        blk_bound = max(res.bound, lp_bound)
-        bounds.append(min(blk_bound, obj) if np.isfinite(blk_bound) else -np.inf)
-        block_out.append(BlockResult(
-            streams=tuple(names[i] for i in block), objective=obj, bound=bounds[-1],
-            gap=rel_gap(obj, bounds[-1]), status=status,
-            solve_time_s=time.perf_counter() - t_block_wall))
-    fixed = sum(o[0] for o in objs)
-    transport = sum(o[1] for o in objs)
-    penalty = sum(o[2] for o in objs)
+    best = [outcomes[bi].best for bi in range(len(blocks))]
+    fixed = sum(p.fixed_cny for p in best)
+    transport = sum(p.transport_cny for p in best)
+    penalty = sum(p.penalty_cny for p in best)
     objective = fixed + transport + penalty
-    bound = float(sum(bounds))
-    gap = rel_gap(objective, bound)
-    status = _combine(statuses)
+    bound = float(sum(outcomes[bi].bound for bi in range(len(blocks))))
+    statuses = [outcomes[bi].status for bi in range(len(blocks))]
+    status = next((s for s in ("time_limit", "feasible") if s in statuses), "optimal")
     n_t = max(len(sd.tiers) for sd in datas)
     shared_all = tuple(
-        np.unique(np.concatenate([o[3][t] for o in objs if t < len(o[3])] or [np.zeros(0, int)]))
-        .astype(int) for t in range(n_t))
+        np.unique(np.concatenate([p.shared[t] for p in best if t < len(p.shared)]
+                                 or [np.zeros(0, int)])).astype(int) for t in range(n_t))
     return ThreeTierSolution(
         streams=tuple(results[i] for i in range(len(models))), objective=objective, bound=bound,
-        gap=gap, status=status, solve_time_s=time.perf_counter() - t_wall, fixed_cost_cny=fixed,
-        transport_cost_cny=transport, penalty_cny=penalty, shared_sites=shared_all,
-        blocks=tuple(block_out))
-
-
-def _infeasible_msg(label: str, helps: Sequence[str] = ()) -> str:
-    msg = (f"the siting model of {label} has no feasible plan: each demand can reach a "
-           "site and capacities suffice in total, so the conflict is between capacities, "
-           "single sourcing, township rules and the coverage target together")
-    if helps:
-        return msg + "; a plan exists if " + ", or if ".join(helps) + ": relax that rule"
-    return msg + "; relax one of them"
-
-
-def _feasible_plan(sub, local, site_fixed_cost, solver: str, limit_s: float, seed: int,
-                   label: str) -> list | None:
-    """Any feasible plan of a block: the model with a zero objective (the solver's primal
-    heuristics find plans on tight models far sooner without costs to chase).
-
-    Returns the plan per stream, or None when none was found within ``limit_s``; raises
-    :class:`~netplan.errors.InfeasibleError` when the solver proves there is none.
-    """
-    mip = make_solver(solver)
-    handles = build(mip, sub, local, site_fixed_cost)
-    mip.Objective().Clear()
-    res = run(mip, solver_name=solver, time_limit_s=limit_s, mip_gap=1.0, seed=seed)
-    if res.status == "infeasible":
-        helps = _what_would_help(sub, local, site_fixed_cost, solver, seed)
-        raise InfeasibleError(_infeasible_msg(label, helps), unservable=[])
-    return read(handles, sub) if res.has_solution else None
-
-
-def _what_would_help(sub, local, site_fixed_cost, solver: str, seed: int,
-                     probe_s: float = 5.0) -> list[str]:
-    """Relaxations that each, alone, give a block a feasible plan within ``probe_s`` CPU s.
-
-    Tried when no plan was found at all: loads split between sites (no single sourcing), each
-    tier's capacities unlimited, each tier's per-township maximum lifted. The answer names the
-    rule a planner should look at; a relaxation not listed may still help given more time.
-    """
-    import dataclasses
-
-    from netplan.siting._tt_prep import tier_label
-
-    n_t = max(len(sd.tiers) for sd in sub)
-
-    def uncapped(sd, t):
-        if t >= len(sd.tiers):
-            return sd
-        td = sd.tiers[t]
-        tiers = list(sd.tiers)
-        tiers[t] = dataclasses.replace(td, cap=np.full(td.n, np.inf),
-                                       flow_ub=np.full(td.n, float(sd.w.sum())))
-        return dataclasses.replace(sd, tiers=tiers)
-
-    def no_township_max(sd, t):
-        if t >= len(sd.tiers):
-            return sd
-        tiers = list(sd.tiers)
-        tiers[t] = dataclasses.replace(sd.tiers[t], gmax=None)
-        return dataclasses.replace(sd, tiers=tiers)
-
-    def name(t):
-        return tier_label(t, n_t).replace("_", " ")
-
-    probes = []
-    if any(sd.single_source for sd in sub):
-        probes.append(("loads could split between sites (no single sourcing)",
-                       lambda sd: dataclasses.replace(sd, single_source=False)))
-    for t in range(n_t):
-        if any(t < len(sd.tiers) and np.isfinite(sd.tiers[t].cap).any() for sd in sub):
-            probes.append((f"{name(t)} capacities were unlimited",
-                           lambda sd, t=t: uncapped(sd, t)))
-        if any(t < len(sd.tiers) and sd.tiers[t].gmax is not None for sd in sub):
-            probes.append((f"a township could have more {name(t)}s than its maximum",
-                           lambda sd, t=t: no_township_max(sd, t)))
-    helped = []
-    for text, relax in probes:
-        trial = [relax(sd) for sd in sub]
-        mip = make_solver(solver)
-        build(mip, trial, local, site_fixed_cost)
-        mip.Objective().Clear()
-        if run(mip, solver_name=solver, time_limit_s=probe_s, mip_gap=1.0, seed=seed).has_solution:
-            helped.append(text)
-    return helped
-
-
-def _lp_bound(sub, local, site_fixed_cost, path_cuts, limit_s: float) -> float:
-    """LP-relaxation value of a block (a valid lower bound), solved with CLP within ``limit_s``."""
-    from ortools.linear_solver import pywraplp
-
-    lp = pywraplp.Solver.CreateSolver("CLP")
-    if lp is None:  # pragma: no cover - depends on the OR-Tools build
-        return -np.inf
-    h = build(lp, sub, local, site_fixed_cost, path_cuts=path_cuts)
-    lp.SetTimeLimit(int(limit_s * 1000))
-    if lp.Solve() != pywraplp.Solver.OPTIMAL:
-        return -np.inf
-    return lp.Objective().Value() + h.offset
+        gap=rel_gap(objective, bound), status=status, solve_time_s=wall_s,
+        fixed_cost_cny=fixed, transport_cost_cny=transport, penalty_cny=penalty,
+        shared_sites=shared_all, blocks=tuple(block_out))
 
 
 def _size(sd) -> int:
     return sum(len(td.pa) for td in sd.tiers) + len(sd.w)
-
-
-def _combine(statuses: list[str]) -> str:
-    """Status of several independent models: the weakest one."""
-    for s in ("time_limit", "feasible"):
-        if s in statuses:
-            return s
-    return "optimal"
 
 
 def _share_components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:

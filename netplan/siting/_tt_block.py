@@ -1,0 +1,179 @@
+"""One block of :func:`three_tier` (a stream, or the streams sharing sites), phase by phase.
+
+:func:`solve_block` runs, on the block's :class:`~netplan.siting._mip.Budget`:
+
+1. :func:`find_starts` — the tier-by-tier heuristic, a zero-objective feasibility solve when it
+   finds nothing, and the LP-guided restricted MIP (whose LP value is a first bound);
+2. :func:`full_mip` — the whole block's MIP from the cheapest start (SCIP with a node limit for
+   single-source blocks; HiGHS on the model without implied rows for multi-source ones);
+3. :func:`local_search` — multi-source blocks whose MIP stopped early: ``_tt_ils``;
+4. :func:`block_bound` — the best of the MIP bound, the LP value and (single-source) the
+   count-split LP bound of ``_tt_bound``.
+
+The cheapest plan is returned with that bound. Single-source phases stop on work (nodes, LP
+counts), so their plan does not depend on machine load; CPU seconds only stop an overrun.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from netplan.errors import InfeasibleError, SolverTimeout
+from netplan.siting import _tt_ils
+from netplan.siting._mip import Budget, RunResult, make_solver, nonzeros, rel_gap, run
+from netplan.siting._tt_bound import count_split_bound, lp_bound
+from netplan.siting._tt_build import build, hint_from, read
+from netplan.siting._tt_diag import feasible_plan, infeasible_msg, what_would_help
+from netplan.siting._tt_heur import heuristic, lp_guided
+from netplan.siting._tt_plan import PricedPlan, StreamPlan, colocation_groups, price
+from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_split import solve_highs, weak_links
+
+
+@dataclass(frozen=True)
+class Options:
+    """Solve settings shared by every block (see :func:`three_tier` for their meaning)."""
+
+    solver: str = "scip"
+    seed: int = 0
+    mip_gap: float = 1e-4
+    progress: bool = False
+    path_cuts: bool = False
+    heuristic_share: float = 0.6
+    lp_start: bool = True
+    site_fixed_cost: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class BlockOutcome:
+    """The cheapest plan of a block, its proven lower bound (CNY/yr) and status."""
+
+    best: PricedPlan
+    bound: float
+    status: str
+    mip: RunResult
+
+
+def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget) -> BlockOutcome:
+    """Plan one block within ``budget`` (the strategy in the module docstring)."""
+    local = [list(range(len(sub)))] if len(sub) > 1 else []
+    multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
+    starts, lp_val = find_starts(sub, local, label, opts, budget)
+    res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
+    if res.status == "infeasible":
+        helps = what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
+        raise InfeasibleError(infeasible_msg(label, helps), unservable=[])
+    groups = colocation_groups(sub, local, opts.site_fixed_cost)
+    priced = [price(sub, groups, p) for p in plans]
+    if priced and multi and opts.heuristic_share > 0 and _tt_ils.applies(sub) \
+            and res.status != "optimal":
+        extra = local_search(sub, priced, max(res.bound, lp_val), math.isfinite(lp_val), opts,
+                             budget)
+        if extra is not None:
+            priced.append(price(sub, groups, [extra]))
+    if not priced:
+        _no_plan(sub, local, label, opts, budget, res)
+    best = min(priced, key=lambda p: p.total_cny)
+    bound = block_bound(sub, local, best.total_cny, res, lp_val, opts, budget)
+    status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
+    if rel_gap(best.total_cny, bound) <= opts.mip_gap:
+        status = "optimal"
+    return BlockOutcome(best=best, bound=bound, status=status, mip=res)
+
+
+def find_starts(sub: list[StreamData], local, label: str, opts: Options,
+                budget: Budget) -> tuple[list[list[StreamPlan]], float]:
+    """Phase 1: start plans (tier-by-tier heuristic, feasibility solve, LP-guided restricted MIP)
+    within ``heuristic_share`` of the block's work, and the block's LP value (-inf if none)."""
+    if opts.heuristic_share <= 0:
+        return [], -math.inf
+    work = budget.work
+    h_share = 0.5 * opts.heuristic_share if opts.lp_start else opts.heuristic_share
+    plans_h: list[StreamPlan] | None = []
+    for sd in sub:
+        plan = heuristic(sd, opts.solver, budget.split(h_share / len(sub)), opts.seed)
+        if plan is None:
+            plans_h = None
+            break
+        plans_h.append(plan)
+    plans_f = None
+    if plans_h is None:
+        # no plan from the heuristic (tight capacities with single sourcing and a village-count
+        # target): any feasible plan, or a proof there is none, before the costed MIPs
+        plans_f = feasible_plan(sub, local, opts.site_fixed_cost, opts.solver, budget,
+                                opts.seed, label)
+    plans_lp, lp_val = None, -math.inf
+    if opts.lp_start:
+        plans_lp, lp_val = lp_guided(sub, local, opts.site_fixed_cost, opts.solver,
+                                     budget.split(0.5 * opts.heuristic_share), opts.seed,
+                                     plans_h or plans_f)
+    budget.spent(opts.heuristic_share * work)
+    return [p for p in (plans_h, plans_lp, plans_f) if p is not None], lp_val
+
+
+def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: bool,
+             opts: Options, budget: Budget) -> tuple[RunResult, list[list[StreamPlan]]]:
+    """Phase 2: the block's MIP from the cheapest start; returns its result and every plan
+    (the MIP's first, then the starts)."""
+    mip = make_solver(opts.solver)
+    h = build(mip, sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts,
+              links=weak_links(sub) if multi else None)
+    starts = sorted(starts, key=lambda p: price(sub, h.groups, p).total_cny)
+    hint = hint_from(h, sub, starts[0]) if starts else None
+    if starts and multi and rel_gap(price(sub, h.groups, starts[0]).total_cny,
+                                    lp_val) <= opts.mip_gap:
+        # multi-source: the LP-guided start's reduced-cost restriction proved its plan optimal
+        return RunResult("optimal", np.nan, lp_val, 0.0, 0.0, False), starts
+    if multi:
+        # CPU seconds (HiGHS); 30 % kept for the local search / the LP bound
+        share = 0.7 if opts.heuristic_share > 0 and _tt_ils.applies(sub) else 0.8
+        res, got = solve_highs(mip, h, sub, max(0.5, share * budget.left_s()), opts.mip_gap,
+                               hint=hint, seed=opts.seed)
+        return res, ([got] if got is not None else []) + starts
+    work = budget.work
+    budget.spent(work)
+    res = run(mip, solver_name=opts.solver, time_limit_s=max(0.5, 0.9 * budget.left_s()),
+              mip_gap=opts.mip_gap, seed=opts.seed, hint=hint, progress=opts.progress,
+              offset=h.offset, node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
+    return res, ([read(h, sub)] if res.has_solution else []) + starts
+
+
+def local_search(sub: list[StreamData], priced: list[PricedPlan], bound: float, have_lp: bool,
+                 opts: Options, budget: Budget) -> StreamPlan | None:
+    """Phase 3 (multi-source blocks whose MIP stopped early): the open-set local search of
+    ``_tt_ils`` from the best plans, until the block's CPU deadline (less the LP reserve)."""
+    order = sorted(range(len(priced)), key=lambda i: priced[i].total_cny)
+    reserve = 0.0 if have_lp else 0.1 * budget.left_s()
+    return _tt_ils.improve(
+        sub[0], priced[order[0]].plans[0].opens, budget.deadline - reserve, seed=opts.seed,
+        bound=bound, gap=opts.mip_gap, others=[priced[i].plans[0].opens for i in order[1:]],
+        solver=opts.solver)
+
+
+def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, lp_val: float,
+                opts: Options, budget: Budget) -> float:
+    """Phase 4: the block's lower bound: the MIP's, the LP value (solved now if the starts did
+    not), and for a single-source stream the count-split path-link LP bound."""
+    if not math.isfinite(lp_val):
+        lp_val = lp_bound(sub, local, opts.site_fixed_cost, budget, path_cuts=opts.path_cuts)
+    bound = max(res.bound, lp_val)
+    if rel_gap(objective, bound) > opts.mip_gap:
+        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective, budget))
+    return min(bound, objective) if math.isfinite(bound) else -math.inf
+
+
+def _no_plan(sub, local, label: str, opts: Options, budget: Budget, res: RunResult) -> None:
+    """Raise SolverTimeout naming the rules whose relaxation gives a plan."""
+    helps = what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
+    msg = f"no feasible siting plan for {label} found ({opts.solver}), and none was proven impossible either"
+    if helps:
+        msg += ("; a plan exists (found within seconds) if " + ", or if ".join(helps)
+                + ": that rule is what binds — relax it in the scenario or give the model more "
+                "time (time_limit_s)")
+    else:
+        msg += ": give the model more time (scenario time_limit_s) or relax a capacity, radius or "
+        msg += "coverage target"
+    raise SolverTimeout(msg, bound=res.bound)
