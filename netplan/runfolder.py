@@ -64,7 +64,7 @@ ALL_STREAMS = "all"
 RUN_JSON_KEYS = ("scenario", "scenario_path", "title", "source", "network", "crow_fly", "solve")
 #: keys of each stream's entry under ``solve`` (the block's, then the whole model's)
 SOLVE_KEYS = ("block", "status", "objective", "bound", "gap", "solve_time_s", "model_status",
-              "model_objective", "model_bound", "model_gap", "model_solve_time_s")
+              "model_objective", "model_bound", "model_gap", "model_solve_time_s", "worth")
 
 _TRUE = {"true", "1", "yes", "t"}
 _FALSE = {"false", "0", "no", "f"}

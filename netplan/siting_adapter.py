@@ -298,9 +298,15 @@ def layout_from_solution(sol: Any, models: list[Any], index: dict[str, dict[str,
                           "objective": blk.objective, "bound": blk.bound, "gap": blk.gap,
                           "solve_time_s": blk.solve_time_s, "model_status": sol.status,
                           "model_objective": sol.objective, "model_bound": sol.bound,
-                          "model_gap": sol.gap, "model_solve_time_s": sol.solve_time_s}
+                          "model_gap": sol.gap, "model_solve_time_s": sol.solve_time_s,
+                          "worth": _worth(blk.status, blk.gap)}
     return Layout(sites=pd.DataFrame(site_rows), demand_point=pd.DataFrame(dp_rows),
                   source="optimised", solve=solve)
+
+
+def _worth(status: str, gap: float) -> str:
+    from netplan.siting.solution import plan_worth
+    return plan_worth(status, gap)
 
 
 def capacity_of(cell: object, stream: str) -> float:

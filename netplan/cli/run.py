@@ -85,6 +85,8 @@ def _gap(g: float | None) -> str:
 def print_solve(solve: dict[str, dict[str, Any]]) -> None:
     """One three-tier model for all streams, solved as independent blocks (streams sharing sites
     form one block): the whole model's line, then one line per block."""
+    from netplan.siting.solution import plan_worth
+
     first = next(iter(solve.values()), None)
     if not first:
         return
@@ -96,7 +98,8 @@ def print_solve(solve: dict[str, dict[str, Any]]) -> None:
     for d in solve.values():
         if "block" in d and d["block"] not in seen:
             seen.add(d["block"])
-            out_console.print(f"  {d['block']}: {d['status']}, {d['objective']:,.0f} CNY/yr, "
+            out_console.print(f"  {d['block']}: {plan_worth(d['status'], d['gap'])} "
+                              f"({d['status']}), {d['objective']:,.0f} CNY/yr, "
                               f"gap {_gap(d['gap'])}, {d['solve_time_s']:.0f} s")
 
 
