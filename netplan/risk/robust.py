@@ -13,6 +13,8 @@ driven through the coverage targets the planner already passes to it):
    plan reaches now (at least +1 point).
 3. Re-plan with the tightened coverage, score it under fresh draws (a new seed each round), and
    repeat until every target is met in ``share`` of the draws or ``max_rounds`` re-plans were made.
+   A coverage with no feasible plan (the candidates cannot reach or hold that much) is halved back
+   towards the last feasible one (at most :data:`MAX_BACKOFFS` times).
    A target still missed with the coverage already at 100 % cannot be reached by siting (it is
    limited by capture rates, baseline shares or capacities): it is reported as such.
 
@@ -30,12 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from netplan.errors import InfeasibleError
 from netplan.risk.engine import RiskModel, build_model
 from netplan.risk.params import load_uncertainty
 from netplan.risk.runio import site_distances
 from netplan.risk.sampling import Samples, met, nominal_samples, run_samples
 from netplan.scenario import Scenario
 
+MAX_BACKOFFS = 4  #: halvings of a coverage step that has no feasible plan
 COVERAGE_LIKE = ("village_coverage", "villages_with_point", "tonnage_coverage", "township_coverage")
 
 
@@ -145,6 +149,14 @@ def _score(scenario: Scenario, pieces: dict[str, Any], layout: Any, samples: int
     return r, model, s
 
 
+def _halfway(good: Scenario, tried: Scenario) -> Scenario:
+    """Coverage targets halfway between a feasible scenario's and an infeasible attempt's."""
+    streams = {k: replace(v, coverage_target=round((v.coverage_target
+                                                    + tried.streams[k].coverage_target) / 2, 4))
+               for k, v in good.streams.items()}
+    return replace(good, streams=streams)
+
+
 def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rounds: int = 4,
                 uncertainty: str | Path | None = None, fix: Any = None,
                 progress: Callable[[str], None] | None = None) -> tuple[Any, RobustResult]:
@@ -182,8 +194,27 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
     rounds: list[RobustRound] = []
     sc, stuck, layout = scenario, [], None
     model = s = None
-    for rnd in range(max_rounds + 1):
-        layout = site(sc, county, supply, cands, mats, progress=say, fix=fix)
+    good = scenario   # the last scenario with a feasible plan
+    rnd = backoffs = 0
+    while True:
+        try:
+            layout = site(sc, county, supply, cands, mats, progress=say, fix=fix)
+        except InfeasibleError:
+            if rnd == 0:
+                raise
+            backoffs += 1
+            if backoffs > MAX_BACKOFFS:
+                stuck.append("coverage could not be raised further: no feasible plan above "
+                             + ", ".join(f"{k} {v.coverage_target:.3f}" for k, v in good.streams.items()
+                                         if v.coverage_target != sc.streams[k].coverage_target)
+                             + " (the candidates' reach or capacity)")
+                sc = good  # ``layout`` is still the plan of ``good``
+                break
+            sc = _halfway(good, sc)
+            say("no feasible plan at that coverage: trying halfway, "
+                + ", ".join(f"{k} {v.coverage_target:.3f}" for k, v in sc.streams.items()))
+            continue
+        good = sc
         r, model, s = _score(sc, pieces, layout, samples, 1000 + 97 * scenario.seed + rnd, rnd)
         rounds.append(r)
         say(f"round {rnd}: cost {r.cost_cny_yr:,.0f} CNY/yr; worst target met in {r.worst:.0%} of "
@@ -193,7 +224,7 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
         nxt, stuck = tighten(sc, model, s, share)
         if nxt.streams == sc.streams:
             break
-        sc = nxt
+        sc, rnd = nxt, rnd + 1
     say("routing and scoring the robust plan")
     plan = run_plan(sc, progress=say, layout=layout, fix=fix)
     return plan, RobustResult(share=share, samples=samples, rounds=tuple(rounds), unreachable=tuple(stuck),
