@@ -103,3 +103,32 @@ def test_robust_plan_reports_rounds_and_cost(tmp_path):
     last = rob[rob["round"] == rob["round"].max()]
     assert (last["p_met"] >= 0.9).all() or "not reachable by siting" in r.output \
         or rob["round"].max() == 4
+
+
+def test_robust_backs_off_from_infeasible_coverage(tmp_path, monkeypatch):
+    """When every raised coverage has no feasible plan, the search halves back 4 times, keeps the
+    nominal (feasible) plan and says coverage could not be raised."""
+    import netplan.planner as planner
+    from netplan.errors import InfeasibleError
+    from netplan.risk.robust import MAX_BACKOFFS, robust_plan
+    from netplan.scenario import load_scenario
+
+    sc = load_scenario(tiny_scenario(tmp_path))
+    real = planner.site
+    calls = []
+
+    def site(scen, *a, **k):
+        raised = any(v.coverage_target > sc.streams[s].coverage_target + 1e-9
+                     for s, v in scen.streams.items())
+        calls.append(raised)
+        if raised:
+            raise InfeasibleError("test: no plan above the nominal coverage")
+        return real(scen, *a, **k)
+
+    monkeypatch.setattr(planner, "site", site)
+    plan, res = robust_plan(sc, 0.999, samples=30)
+    if len(calls) == 1:  # the nominal plan already met every target in 99.9 % of the draws
+        pytest.skip("nothing to tighten on this county")
+    assert calls[0] is False and calls.count(True) == MAX_BACKOFFS + 1
+    assert len(res.rounds) == 1 and any("could not be raised" in u for u in res.unreachable)
+    assert plan.scenario.streams == sc.streams and len(plan.layout.sites) > 0
