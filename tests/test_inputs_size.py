@@ -49,3 +49,14 @@ def test_huge_villages_table_refused_before_parsing(tmp_path, monkeypatch):
     assert "too large to plan on this machine" in rep.errors[0].message
     with pytest.raises(InputError, match="netplan batch"):
         load_county(root)
+
+
+def test_count_rows_of_a_workbook(tmp_path):
+    """An XLSX sheet's rows come from its dimension record, without reading the cells."""
+    import pandas as pd
+
+    p = tmp_path / "v.xlsx"
+    pd.DataFrame({"village_id": range(1200), "name": ["x"] * 1200}).to_excel(p, index=False)
+    assert count_lines(p) == 1200
+    (tmp_path / "bad.xlsx").write_bytes(b"not a zip")
+    assert count_lines(tmp_path / "bad.xlsx") is None

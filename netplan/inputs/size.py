@@ -84,8 +84,13 @@ def available_memory() -> int:
 
 def count_lines(path: Path) -> int | None:
     """Data lines of a CSV/TXT file (newlines, header excluded), counted on the bytes without
-    parsing; None for other formats or an unreadable file. An upper bound on the rows."""
-    if path.suffix.lower() not in (".csv", ".txt") or not path.is_file():
+    parsing, or of an XLSX sheet (the first sheet's stated dimension, without reading its cells);
+    None for other formats or an unreadable file. An upper bound on the rows."""
+    if not path.is_file():
+        return None
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _xlsx_rows(path)
+    if path.suffix.lower() not in (".csv", ".txt"):
         return None
     n, last = 0, b"\n"
     try:
@@ -98,6 +103,21 @@ def count_lines(path: Path) -> int | None:
     if last != b"\n":
         n += 1
     return max(n - 1, 0)
+
+
+def _xlsx_rows(path: Path) -> int | None:
+    """Rows below the header of the first sheet, from its dimension record (read-only mode)."""
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        try:
+            n = wb.worksheets[0].max_row if wb.worksheets else None
+        finally:
+            wb.close()
+    except Exception:  # a damaged workbook: the reader reports it
+        return None
+    return max(int(n) - 1, 0) if n else None
 
 
 def check_size(est: SizeEstimate, file: str, problems: list[Problem], *,
