@@ -113,6 +113,7 @@ def staging(out_dir: Path, *, keep: Iterable[str] = ()) -> Iterator[Path]:
     ``out_dir`` is untouched.
     """
     keep = tuple(keep)
+    _restore_backup(resolve_path(out_dir))
     out = check_out(out_dir, keep=keep)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +131,16 @@ def staging(out_dir: Path, *, keep: Iterable[str] = ()) -> Iterator[Path]:
         raise NetplanError(msg) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _restore_backup(out: Path) -> None:
+    """A run killed between the two renames of :func:`_swap` leaves no ``out`` but its backup:
+    put the backup (the previous run, whole) back before anything else."""
+    if out.exists() or out.is_symlink() or not out.parent.is_dir():
+        return
+    backups = sorted(out.parent.glob(f".{out.name}.backup-*"), key=lambda b: b.stat().st_mtime)
+    if backups:
+        os.rename(backups[-1], out)
 
 
 def _swap(tmp: Path, out: Path, keep: tuple[str, ...]) -> None:

@@ -137,3 +137,15 @@ def test_write_csv_escapes_text_not_numbers(tmp_path):
     assert text.splitlines() == ["name,cost_cny", "'=1+1,-5.5", "'@cmd,3.0", "ok,-1.0"]
     back = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig")
     assert back["cost_cny"].tolist() == [-5.5, 3.0, -1.0]
+
+
+def test_backup_of_a_killed_swap_is_restored(tmp_path):
+    """A run killed between the renames (old folder moved to its backup, new not yet in place)
+    leaves the backup; the next run puts it back first, so nothing of the old run is lost."""
+    out = tmp_path / "run"
+    run(out, {"kpis.csv": "old", "keep.csv": "old"})
+    os.rename(out, tmp_path / ".run.backup-abc123")  # what a kill -9 mid-swap leaves
+    with pytest.raises(ZeroDivisionError), staging(out):
+        raise ZeroDivisionError
+    assert (out / "keep.csv").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
