@@ -298,3 +298,23 @@ def test_tighten_scales_coverage_by_the_quantile_shortfall(tmp_path, county):
     full = replace(sc, streams={"film": replace(sp, coverage_target=1.0)})
     out2, stuck2 = tighten(full, replace(m, scenario=full), s, 0.9)
     assert out2.streams == full.streams and len(stuck2) == 1 and "film.recovery_rate" in stuck2[0]
+
+
+def test_infeasible_coverage_blames_the_named_stream(tmp_path, county):
+    """A raised coverage with no plan is halved back only for the streams the error names."""
+    from dataclasses import replace
+
+    from netplan.errors import InfeasibleError, Unservable
+    from netplan.risk.robust import _blamed, _halfway
+
+    sc = _scenario(tmp_path)
+    sp = sc.streams["film"]
+    good = replace(sc, streams={"film": replace(sp, coverage_target=0.8),
+                                "straw": replace(sp, id="straw", coverage_target=0.8)})
+    tried = replace(good, streams={"film": replace(sp, coverage_target=1.0),
+                                   "straw": replace(sp, id="straw", coverage_target=0.9)})
+    exc = InfeasibleError("x", unservable=[Unservable(0, "too big", label="film: village v1 张庄")])
+    assert _blamed(exc, good, tried) == {"film"}
+    assert _blamed(InfeasibleError("x"), good, tried) == {"film", "straw"}
+    half = _halfway(good, tried, {"film"})
+    assert half.streams["film"].coverage_target == 0.9 and half.streams["straw"].coverage_target == 0.9

@@ -14,7 +14,9 @@ driven through the coverage targets the planner already passes to it):
 3. Re-plan with the tightened coverage, score it under fresh draws (a new seed each round), and
    repeat until every target is met in ``share`` of the draws or ``max_rounds`` re-plans were made.
    A coverage with no feasible plan (the candidates cannot reach or hold that much) is halved back
-   towards the last feasible one (at most :data:`MAX_BACKOFFS` times).
+   towards the last feasible one for the streams the infeasibility names (at most
+   :data:`MAX_BACKOFFS` times in a row); the lowest infeasible coverage becomes that stream's
+   ceiling for later rounds.
    A target still missed with the coverage already at 100 % cannot be reached by siting (it is
    limited by capture rates, baseline shares or capacities): it is reported as such.
 
@@ -107,11 +109,13 @@ def _achieved(s: Samples, model: RiskModel, sid: str) -> float:
     return float(np.median(s.indicators[key])) if key in s.indicators else 0.0
 
 
-def tighten(scenario: Scenario, model: RiskModel, s: Samples, share: float
-            ) -> tuple[Scenario, list[str]]:
+def tighten(scenario: Scenario, model: RiskModel, s: Samples, share: float,
+            ceiling: dict[str, float] | None = None) -> tuple[Scenario, list[str]]:
     """The scenario with raised coverage targets for the streams missing a target in more than
-    ``1 − share`` of the draws, and the targets that cannot be raised (coverage already 100 %)."""
+    ``1 − share`` of the draws, and the targets that cannot be raised (coverage already 100 %, or at
+    the stream's ``ceiling``: the lowest coverage found to have no feasible plan)."""
     streams = dict(scenario.streams)
+    top = dict(ceiling or {})
     stuck = []
     for (sid, ind), tgt in scenario.targets.items():
         v = s.indicators.get((sid, ind))
@@ -126,9 +130,13 @@ def tighten(scenario: Scenario, model: RiskModel, s: Samples, share: float
         e = np.maximum(_elasticity(s, sid, ind, sp.baseline_use_share), 1e-9)
         need = np.maximum(0.0, (tgt - v) / e)
         q = float(np.quantile(need, share))
-        new = min(1.0, max(base * (1.0 + q), base + 0.01))
+        new = min(1.0, max(base * (1.0 + q), base + 0.01), top.get(sid, 2.0) - 0.002)
         if new > sp.coverage_target + 1e-9:
             streams[sid] = replace(sp, coverage_target=round(new, 4))
+        elif sid in top:
+            stuck.append(f"{sid}.{ind}: met in {met(v, tgt).mean():.0%} of draws; the stream's coverage "
+                         f"cannot rise above {sp.coverage_target:.3f} (no feasible plan at "
+                         f"{top[sid]:.3f}: the candidates' reach or capacity)")
     return replace(scenario, streams=streams), stuck
 
 
@@ -149,12 +157,22 @@ def _score(scenario: Scenario, pieces: dict[str, Any], layout: Any, samples: int
     return r, model, s
 
 
-def _halfway(good: Scenario, tried: Scenario) -> Scenario:
-    """Coverage targets halfway between a feasible scenario's and an infeasible attempt's."""
-    streams = {k: replace(v, coverage_target=round((v.coverage_target
-                                                    + tried.streams[k].coverage_target) / 2, 4))
-               for k, v in good.streams.items()}
-    return replace(good, streams=streams)
+def _blamed(exc: InfeasibleError, good: Scenario, tried: Scenario) -> set[str]:
+    """Streams whose coverage was raised and that the infeasibility names (all raised ones when
+    it names none): its labels start with the stream id ("manure: farm …", "manure coverage: …")."""
+    raised = {k for k, v in tried.streams.items()
+              if v.coverage_target > good.streams[k].coverage_target + 1e-9}
+    named = {str(u.label or "").split(":")[0].split(" ")[0] for u in exc.unservable}
+    return (raised & named) or raised
+
+
+def _halfway(good: Scenario, tried: Scenario, streams: set[str]) -> Scenario:
+    """``tried`` with the coverage of ``streams`` halfway back to the feasible scenario's."""
+    out = dict(tried.streams)
+    for k in streams:
+        out[k] = replace(out[k], coverage_target=round(
+            (good.streams[k].coverage_target + tried.streams[k].coverage_target) / 2, 4))
+    return replace(tried, streams=out)
 
 
 def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rounds: int = 4,
@@ -195,33 +213,36 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
     sc, stuck, layout = scenario, [], None
     model = s = None
     good = scenario   # the last scenario with a feasible plan
+    ceiling: dict[str, float] = {}  # per stream, the lowest coverage with no feasible plan
     rnd = backoffs = 0
     while True:
         try:
             layout = site(sc, county, supply, cands, mats, progress=say, fix=fix)
-        except InfeasibleError:
+        except InfeasibleError as exc:
             if rnd == 0:
                 raise
+            blamed = _blamed(exc, good, sc)
+            for k in blamed:
+                ceiling[k] = min(ceiling.get(k, 2.0), sc.streams[k].coverage_target)
             backoffs += 1
             if backoffs > MAX_BACKOFFS:
-                stuck.append("coverage could not be raised further: no feasible plan above "
-                             + ", ".join(f"{k} {v.coverage_target:.3f}" for k, v in good.streams.items()
-                                         if v.coverage_target != sc.streams[k].coverage_target)
+                stuck.append("coverage could not be raised further: no feasible plan at "
+                             + ", ".join(f"{k} {ceiling[k]:.3f}" for k in sorted(blamed))
                              + " (the candidates' reach or capacity)")
                 sc = good  # ``layout`` is still the plan of ``good``
                 break
-            sc = _halfway(good, sc)
-            say("no feasible plan at that coverage: trying halfway, "
-                + ", ".join(f"{k} {v.coverage_target:.3f}" for k, v in sc.streams.items()))
+            sc = _halfway(good, sc, blamed)
+            say("no feasible plan at that coverage: " + ", ".join(
+                f"{k} back to {sc.streams[k].coverage_target:.3f}" for k in sorted(blamed)))
             continue
-        good = sc
+        good, backoffs = sc, 0
         r, model, s = _score(sc, pieces, layout, samples, 1000 + 97 * scenario.seed + rnd, rnd)
         rounds.append(r)
         say(f"round {rnd}: cost {r.cost_cny_yr:,.0f} CNY/yr; worst target met in {r.worst:.0%} of "
             f"{samples} draws; coverage " + ", ".join(f"{k} {v:.3f}" for k, v in r.coverage_target.items()))
         if r.worst >= share or rnd == max_rounds:
             break
-        nxt, stuck = tighten(sc, model, s, share)
+        nxt, stuck = tighten(sc, model, s, share, ceiling)
         if nxt.streams == sc.streams:
             break
         sc, rnd = nxt, rnd + 1
