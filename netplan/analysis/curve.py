@@ -15,9 +15,11 @@ answers budgets:
   the row gives the highest target whose plan fits the budget, and its status the resolution (the
   distance to the lowest target found over budget). Every bisection solve is also a curve point.
 
-Costs are the swept stream's (or, when it shares sites, the county totals'): annualised capital
-plus operating cost plus transport, CNY/yr (netplan.evaluate); the siting objective also holds the
-unserved-tonnage penalty of the scenario, which is why the gap is given on the objective.
+Costs are the swept stream's (or, when it shares sites, the county totals'): the evaluated yearly
+cost of kpis.csv (annualised capital, operating, transport and the per-tonne items such as baling
+and storage), CNY/yr. The gap is the siting solve's, on its own objective (sites, link transport
+and the scenario's unserved-tonnage penalty; no per-tonne items), and the honest-curve tolerance
+is that solve's objective − bound in CNY/yr.
 """
 
 from __future__ import annotations
