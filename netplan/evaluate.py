@@ -183,11 +183,14 @@ def _transport(scenario: Scenario, sp: Any, flow: StreamFlow, vehicles: dict | N
 
 
 def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
-             site_site_m: pd.DataFrame | None = None) -> Evaluation:
+             site_site_m: pd.DataFrame | None = None, *, detail: bool = True) -> Evaluation:
     """Score ``layout`` against the scenario's targets.
 
     Parameters
     ----------
+    detail
+        False skips the per-township rows and the county-plan tables (``townships`` and
+        ``plan_tables`` stay empty): the studio's per-change evaluation (netplan.studio).
     site_site_m
         Road distances between sites (m), a DataFrame indexed and columned by site_id; used for the
         point → station → centre transport (t·km, vehicle-km, CO2). Without it those links count 0 km.
@@ -207,7 +210,8 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
         vals = rates(flow, sp, kind, town, farming)
         for ind in INDICATORS:
             kpi_rows.append(_kpi(sid, ind, vals[ind], targets.get(ind)))
-        town_rows += township_rows(flow, sp, county, supply, targets)
+        if detail:
+            town_rows += township_rows(flow, sp, county, supply, targets)
         storage, stored = _storage(coef, sid, flow, scenario.discount_rate)
         store_rows += [{"stream": sid, **r} for r in storage.values()]
         load_rows += _site_load_rows(flow, sid, storage)
@@ -265,6 +269,8 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
         site_loads=pd.DataFrame(load_rows), kpis=kpis,
         townships=pd.DataFrame(town_rows, columns=list(runfolder.TOWNSHIP_KPI_COLUMNS)),
         costs=sc, transport=pd.DataFrame(tr_rows), storage=pd.DataFrame(store_rows))
+    if not detail:
+        return ev
     from netplan.plan_tables import plan_tables
 
     return replace(ev, plan_tables=plan_tables(ev, supply, county, scenario, coef))

@@ -22,6 +22,7 @@ from netplan.cli import compare  # noqa: F401
 from netplan.cli import batch  # noqa: F401
 from netplan.cli import analysis  # noqa: F401  (frontier, alternatives)
 from netplan.cli import risk  # noqa: F401  (risk)
+from netplan.cli import serve  # noqa: F401  (serve: the studio)
 # isort: on
 
 __all__ = ["app", "friendly", "main"]

@@ -1,0 +1,1 @@
+"""The planning studio (netplan serve): a local web app over the evaluate and plan functions."""

@@ -1,0 +1,250 @@
+/* netplan studio: the page side of docs/studio.md. The server holds the base layout; the page
+   holds the planner's change set {closed, open, moved}, its undo/redo history, and asks
+   POST /api/evaluate after every change. No network beyond 127.0.0.1. */
+"use strict";
+const S = { meta: null, sites: [], demands: [], changes: { closed: [], open: [], moved: [] },
+            undo: [], redo: [], result: null, mode: null, moving: null, seq: 0, markers: {},
+            villages: [], poll: null };
+const $ = (id) => document.getElementById(id);
+const TIER_R = { village_point: 5, township_station: 8, county_center: 11 };
+
+async function api(path, opts) {
+  const r = await fetch(path, opts);
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+const post = (path, body, method) => api(path, { method: method || "POST",
+  headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+function say(msg, bad) { const s = $("status"); s.textContent = msg; s.className = bad ? "error" : ""; }
+function streamLabel(id) { const s = S.meta.streams.find((x) => x.id === id); return s ? s.label : id; }
+function streamColour(id) { const s = S.meta.streams.find((x) => x.id === id); return s ? s.colour : "#555"; }
+
+/* ------------------------------------------------------------------ change set and history */
+function siteOpen(id) {
+  const base = S.sites.filter((s) => s.site_id === id);
+  const baseOpen = base.some((s) => s.status !== "closed");
+  if (S.changes.closed.includes(id)) return false;
+  if (S.changes.open.some((e) => (e.site_id || e) === id)) return true;
+  return baseOpen;
+}
+function change(fn) {
+  S.undo.push(JSON.stringify(S.changes));
+  S.redo = [];
+  fn(S.changes);
+  refresh();
+}
+function toggle(id) {
+  change((c) => {
+    const base = S.sites.filter((s) => s.site_id === id);
+    const baseOpen = base.some((s) => s.status !== "closed");
+    const open = siteOpen(id);
+    c.closed = c.closed.filter((x) => x !== id);
+    c.open = c.open.filter((e) => (e.site_id || e) !== id);
+    if (open && baseOpen) c.closed.push(id);
+    if (!open && !baseOpen) c.open.push(id);
+  });
+}
+function history(from, to) {
+  if (!from.length) return;
+  to.push(JSON.stringify(S.changes));
+  S.changes = JSON.parse(from.pop());
+  refresh();
+}
+
+/* ------------------------------------------------------------------ site list */
+function renderList() {
+  const q = $("search").value.trim().toLowerCase();
+  const box = $("sites");
+  box.innerHTML = "";
+  const seen = new Set();
+  const added = S.changes.open.filter((e) => typeof e === "object");
+  const rows = S.sites.concat(added.map((e) => ({ site_id: e.site_id || `(${e.lon.toFixed(4)}, ${e.lat.toFixed(4)})`,
+    name: "新增 added", streams: e.streams || S.meta.streams.map((s) => s.id), tier: e.tier, added: true })));
+  for (const st of S.meta.streams) {
+    const g = document.createElement("div"); g.className = "group";
+    g.innerHTML = `<h3 style="color:${st.colour}">${st.label}</h3>`;
+    let any = false;
+    for (const tier of S.meta.tiers) {
+      const items = rows.filter((s) => s.streams[0] === st.id && s.tier === tier && !seen.has(s.site_id)
+        && (!q || s.site_id.toLowerCase().includes(q) || (s.name || "").toLowerCase().includes(q)));
+      if (!items.length) continue;
+      any = true;
+      const h = document.createElement("h4"); h.textContent = S.meta.tier_labels[tier]; g.appendChild(h);
+      for (const s of items) {
+        seen.add(s.site_id);
+        const open = s.added ? true : siteOpen(s.site_id);
+        const d = document.createElement("div"); d.className = "site" + (open ? "" : " closed");
+        const load = S.result && S.result.loads[s.site_id];
+        const lt = load ? ` ${load.load.toFixed(0)}/${load.capacity.toFixed(0)} t` : "";
+        d.innerHTML = `<span class="label" title="${s.streams.join(", ")}">${s.site_id} ${s.name || ""}<span class="muted">${lt}</span></span>`;
+        if (!s.added) {
+          const b = document.createElement("button");
+          b.dataset.testid = `toggle-${s.site_id}`;
+          b.setAttribute("data-testid", `toggle-${s.site_id}`);
+          b.textContent = open ? "开 open" : "关 closed";
+          b.onclick = () => toggle(s.site_id);
+          d.appendChild(b);
+          const m = document.createElement("button"); m.textContent = "移动 move";
+          m.setAttribute("data-testid", `move-${s.site_id}`);
+          m.onclick = () => startMove(s.site_id);
+          d.appendChild(m);
+        }
+        g.appendChild(d);
+      }
+    }
+    if (any) box.appendChild(g);
+  }
+}
+
+/* ------------------------------------------------------------------ map */
+let map, siteLayer, villageLayer;
+function initMap() {
+  map = L.map("map", { preferCanvas: true });
+  const b = S.meta.bounds;
+  map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+  L.geoJSON(S.meta.boundary, { style: { color: "#444", weight: 2, fill: false }, interactive: false }).addTo(map);
+  villageLayer = L.layerGroup().addTo(map);
+  siteLayer = L.layerGroup().addTo(map);
+  for (const d of S.demands) {
+    const m = L.circleMarker([d.lat, d.lon], { radius: 3, weight: 0, fillOpacity: 0.8, fillColor: "#bbb" });
+    m.bindTooltip(`${d.kind} ${d.demand_id} ${d.name}`);
+    S.villages.push(m); villageLayer.addLayer(m);
+  }
+  map.on("click", (e) => mapClick(e.latlng));
+}
+function renderSites() {
+  siteLayer.clearLayers();
+  const seen = new Set();
+  for (const s of S.sites) {
+    if (seen.has(s.site_id + s.tier)) continue; seen.add(s.site_id + s.tier);
+    let lat = s.lat, lon = s.lon;
+    const mv = S.changes.moved.find((m) => m.site_id === s.site_id);
+    if (mv && mv.lon !== undefined) { lat = mv.lat; lon = mv.lon; }
+    const open = siteOpen(s.site_id);
+    const m = L.circleMarker([lat, lon], { radius: TIER_R[s.tier] || 5, color: open ? "#222" : "#999",
+      weight: 1.5, fillColor: open ? streamColour(s.streams[0]) : "#fff", fillOpacity: open ? 0.9 : 0.3 });
+    m.bindTooltip(`${s.site_id} ${s.name} · ${S.meta.tier_labels[s.tier]} · ${s.streams.join(", ")} · ${open ? "open" : "closed"}`);
+    m.on("click", (e) => { L.DomEvent.stopPropagation(e); if (S.mode) mapClick(e.latlng); else toggle(s.site_id); });
+    siteLayer.addLayer(m);
+  }
+  for (const e of S.changes.open.filter((x) => typeof x === "object" && x.lon !== undefined)) {
+    siteLayer.addLayer(L.circleMarker([e.lat, e.lon], { radius: TIER_R[e.tier] || 5, color: "#000",
+      weight: 2, dashArray: "2", fillColor: "#fff", fillOpacity: 0.9 }));
+  }
+}
+function renderVillages() {
+  if (!S.result) return;
+  const cov = S.result.coverage[$("stream-shown").value] || [];
+  S.villages.forEach((m, i) => {
+    const c = cov[i];
+    m.setStyle({ fillColor: c === 1 ? "#1a9641" : c === 0 ? "#d7191c" : "#cccccc", radius: c === -1 ? 2 : 3 });
+  });
+}
+function startMove(id) { S.mode = "move"; S.moving = id; $("mode").textContent = `点击地图放置 click the map to move ${id}`; }
+function mapClick(ll) {
+  if (S.mode === "move") {
+    const id = S.moving;
+    change((c) => { c.moved = c.moved.filter((m) => m.site_id !== id); c.moved.push({ site_id: id, lon: ll.lng, lat: ll.lat }); });
+  } else if (S.mode === "add") {
+    const streams = [$("stream-shown").value];
+    change((c) => c.open.push({ lon: ll.lng, lat: ll.lat, tier: $("add-tier").value, streams }));
+  } else return;
+  S.mode = null; S.moving = null; $("mode").textContent = "";
+}
+
+/* ------------------------------------------------------------------ KPI panel */
+function fmt(r) {
+  if (r.value === null) return "–";
+  if (r.unit === "fraction") return (100 * r.value).toFixed(1) + "%";
+  return r.value.toLocaleString("en", { maximumFractionDigits: r.value < 100 ? 2 : 0 }) + " " + r.unit;
+}
+function renderKpis() {
+  const rows = S.result.kpis;
+  const tg = rows.filter((r) => r.target !== null);
+  let h = `<table><tr><th></th><th>品类 stream</th><th>指标 indicator</th><th>值 value</th><th>目标 target</th></tr>`;
+  for (const r of tg) {
+    h += `<tr class="${r.met ? "met" : "missed"}" data-testid="kpi-${r.stream}-${r.indicator}" data-met="${r.met}" data-value="${r.value}">`
+      + `<td class="flag"></td><td>${streamLabel(r.stream)}</td><td>${r.label_zh || ""} ${r.indicator}</td>`
+      + `<td class="v">${fmt(r)}</td><td>${(100 * r.target).toFixed(0)}%</td></tr>`;
+  }
+  h += "</table><table>";
+  for (const r of rows.filter((x) => x.stream === "all" || x.indicator === "cost_cny_per_t")) {
+    h += `<tr data-testid="kpi-${r.stream}-${r.indicator}"><td>${r.stream === "all" ? "全县 county" : streamLabel(r.stream)}</td>`
+      + `<td>${r.label_zh || ""} ${r.indicator}</td><td>${fmt(r)}</td></tr>`;
+  }
+  h += `</table><div class="muted">evaluated in ${S.result.elapsed_ms} ms · routed vehicle-km/CO2 wait for <code>netplan evaluate</code> on the saved layout</div>`;
+  $("kpi").innerHTML = h;
+  $("kpi").classList.remove("busy");
+}
+
+/* ------------------------------------------------------------------ evaluate, optimise, save */
+async function evaluate() {
+  const seq = ++S.seq;
+  $("kpi").classList.add("busy");
+  try {
+    const res = await post("/api/evaluate", S.changes);
+    if (seq !== S.seq) return;
+    S.result = res; renderKpis(); renderVillages(); renderList();
+    say(`${res.open_sites.length} open sites · ${S.undo.length} change(s)`);
+  } catch (err) {
+    if (seq !== S.seq) return;
+    say(err.message, true);
+    if (S.undo.length) { S.changes = JSON.parse(S.undo.pop()); refresh(); }
+  }
+}
+function refresh() {
+  $("undo").disabled = !S.undo.length; $("redo").disabled = !S.redo.length;
+  renderList(); renderSites(); evaluate();
+}
+async function loadSites() {
+  const r = await api("/api/sites");
+  S.sites = r.sites;
+}
+async function optimise() {
+  try {
+    await post("/api/optimise", S.changes);
+    $("cancel").disabled = false; $("optimise").disabled = true;
+    S.poll = setInterval(pollJob, 1000); pollJob();
+  } catch (err) { $("job").textContent = err.message; }
+}
+async function pollJob() {
+  const j = await api("/api/optimise");
+  $("job").textContent = `${j.state} · ${j.elapsed_s || 0} s\n${(j.progress || []).slice(-4).join("\n")}${j.error ? "\n" + j.error : ""}`;
+  if (j.state === "running") return;
+  clearInterval(S.poll); $("cancel").disabled = true; $("optimise").disabled = false;
+  if (j.state === "done") {
+    await loadSites();
+    S.changes = { closed: [], open: [], moved: [] }; S.undo = []; S.redo = [];
+    refresh();
+  }
+}
+async function save() {
+  try {
+    const r = await post("/api/save", { name: $("save-name").value, changes: S.changes });
+    $("saved").textContent = `saved ${r.rows} rows → ${r.path}`;
+  } catch (err) { $("saved").textContent = err.message; $("saved").className = "error"; }
+}
+
+async function main() {
+  S.meta = await api("/api/meta");
+  document.title = `netplan studio — ${S.meta.title}`;
+  $("title").textContent = S.meta.title;
+  for (const s of S.meta.streams) $("stream-shown").add(new Option(s.label, s.id));
+  for (const t of S.meta.tiers) $("add-tier").add(new Option(S.meta.tier_labels[t], t));
+  S.demands = (await api("/api/demands")).demands;
+  await loadSites();
+  initMap();
+  $("stream-shown").onchange = renderVillages;
+  $("search").oninput = renderList;
+  $("undo").onclick = () => history(S.undo, S.redo);
+  $("redo").onclick = () => history(S.redo, S.undo);
+  $("reset").onclick = () => change((c) => { c.closed = []; c.open = []; c.moved = []; });
+  $("add").onclick = () => { S.mode = "add"; $("mode").textContent = "点击地图新增 click the map to add"; };
+  $("optimise").onclick = optimise;
+  $("cancel").onclick = async () => { await post("/api/optimise", {}, "DELETE"); };
+  $("save").onclick = save;
+  refresh();
+}
+main().catch((err) => say(err.message, true));
