@@ -27,9 +27,28 @@ def tiny_scenario(tmp: Path, *, limit_s: int = 5, robust: str = "") -> Path:
     text = re.sub(r"^time_limit_s = .*$", f"time_limit_s = {limit_s}", text, flags=re.M)
     text = re.sub(r"^manure\..*$", "", text, flags=re.M)
     i, j = text.index("[streams.manure]"), text.index("[streams.recyclables]")
+    lines = []  # streams a scenario adds that the template county has no sites for: switched off
+    for line in (text[:i] + text[j:]).splitlines():
+        m = re.match(r"^\[streams\.([a-z_]+)\]", line)
+        t = re.match(r"^([a-z_]+)\.[a-z_]+ *=", line)
+        if t and t.group(1) in _known() and t.group(1) not in TEMPLATE_STREAMS:
+            continue
+        lines.append(line)
+        if m and m.group(1) not in TEMPLATE_STREAMS:
+            lines.append("enabled = false")
     path = tmp / "s.toml"
-    path.write_text(text[:i] + text[j:], encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+#: the streams the template county has sites for
+TEMPLATE_STREAMS = ("straw", "film", "pesticide_packaging", "recyclables")
+
+
+def _known() -> tuple[str, ...]:
+    from netplan.streams import load_streams
+
+    return tuple(load_streams())
 
 
 @pytest.fixture(scope="module")
