@@ -219,7 +219,9 @@ def livestock_manure(v: pd.DataFrame, f: pd.DataFrame, towns: pd.DataFrame, c: M
 def per_capita(v: pd.DataFrame, f: pd.DataFrame, towns: pd.DataFrame, c: Mapping[str, Any],
                coef: Mapping[str, Any], stream: str) -> Generation:
     """Per-resident waste (t/yr): population × kg/(person·day) × 365, the urban rate for villages of
-    townships whose ``kind`` is in ``urban_township_kinds``; steady flow."""
+    townships whose ``kind`` is in ``urban_township_kinds``; steady flow. Optional ``onsite_share``
+    (of the total, e.g. the organic part a village composts on the spot) is treated without the
+    network (counted as used on site) and does not enter it."""
     rate = np.full(len(v), float(c["kg_per_person_day"]))
     kinds = set(c.get("urban_township_kinds", []))
     if kinds and "urban_kg_per_person_day" in c and "kind" in towns.columns:
@@ -227,9 +229,11 @@ def per_capita(v: pd.DataFrame, f: pd.DataFrame, towns: pd.DataFrame, c: Mapping
         is_urban = v["township_code"].astype(str).isin(urban_codes).to_numpy()
         rate = np.where(is_urban, float(c["urban_kg_per_person_day"]), rate)
     total = _col(v, c["population_column"], "villages") * rate * DAYS_PER_YEAR / 1000.0
+    onsite = total * _share(c, "onsite_share", stream) if "onsite_share" in c else np.zeros(len(v))
     nf = len(f)
     zero = np.zeros(len(v) + nf)
-    return Generation(_pad(total, nf), _pad(total, nf), zero, zero, _pad(total / DAYS_PER_YEAR, nf))
+    net = total - onsite
+    return Generation(_pad(total, nf), _pad(net, nf), _pad(onsite, nf), zero, _pad(net / DAYS_PER_YEAR, nf))
 
 
 #: generation rules by name (``rule = "<name>"`` in the stream's table of data/coefficients.toml)

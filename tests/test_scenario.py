@@ -35,7 +35,7 @@ def test_demo_scenario_carries_the_2027_targets():
     assert s.targets[("straw", "offsite_use_rate")] == 0.35
     assert s.targets[("film", "recovery_rate")] == 0.96
     assert s.targets[("manure", "utilisation_rate")] == 0.85
-    assert s.stream_ids == ("straw", "film", "pesticide_packaging", "manure", "recyclables")
+    assert s.stream_ids == ("straw", "film", "pesticide_packaging", "manure", "recyclables", "domestic_waste")
     assert s.sharing["township_station"] == (("film", "pesticide_packaging"),)
 
 

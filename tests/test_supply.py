@@ -72,9 +72,10 @@ def test_unknown_species(county):
 
 
 def test_streams_are_data():
-    """Five streams with Chinese names and each stream's own tier names."""
+    """The five farm/recyclables streams and rural household waste (issue 24), with Chinese names and
+    each stream's own tier names."""
     st = load_streams()
-    assert tuple(st) == STREAMS
+    assert tuple(st) == (*STREAMS, "domestic_waste")
     assert st["straw"].tier_names_zh["village_point"] == "村级收储点"
     assert st["recyclables"].tier_names_zh["county_center"] == "分拣中心"
     assert all(s.name_zh and s.name_en for s in st.values())

@@ -1,5 +1,6 @@
 """Existing candidate sites of a synthetic county (agro stores, co-op outlets and depots, garbage
-stations, straw yards and the county-level plants). All sit on road nodes; names are plausible
+transfer stations, straw yards and the county-level plants, including the county's household-waste
+incineration plant). All sit on road nodes; names are plausible
 and synthetic (no real business is meant).
 """
 
@@ -82,7 +83,7 @@ def make_sites(sk: Skeleton, villages: Any, prof: dict[str, Any], rng: np.random
         add(f"{seats.townships[t].name}供销社基层社", "coop_depot", node,
             "film;pesticide_packaging;recyclables", TS, None)
         node = _pick_near(sk, rank, rng, int(seats.node[t]), 500.0, 1500.0, taken)
-        add(f"{seats.townships[t].name}垃圾中转站", "garbage_station", node, "recyclables", TS,
+        add(f"{seats.townships[t].name}垃圾中转站", "garbage_station", node, "recyclables;domestic_waste", TS,
             365.0 * float(cfg["garbage_station_t_per_day"]))
     # straw yards in large farming villages
     crop = villages["cropland_mu"].to_numpy()
@@ -107,6 +108,8 @@ def make_sites(sk: Skeleton, villages: Any, prof: dict[str, Any], rng: np.random
     add(f"{county}产业集聚区危险废物处置中心", "hazardous_waste_facility",
         _pick_near(sk, rank, rng, seat, 2500.0, 5000.0, taken, 5), "pesticide_packaging", CC,
         float(cfg["hazardous_waste_facility_t"]))
+    add(f"{county}生活垃圾焚烧发电厂", "msw_plant", _pick_near(sk, rank, rng, seat, 8000.0, 16000.0, taken, 4),
+        "domestic_waste", CC, 365.0 * float(cfg["msw_plant_t_per_day"]))
     add(f"{county}废旧农膜加工厂", "film_recycler", _pick_near(sk, rank, rng, seat, 3000.0, 8000.0, taken, 4),
         "film", CC, float(cfg["film_recycler_t"]))
     for k, r in enumerate(rows, start=1):
