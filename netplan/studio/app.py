@@ -202,6 +202,8 @@ def build_app(st: Studio) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE), name="static"),
         Mount("/lib", StaticFiles(directory=LEAFLET_DIR), name="lib"),
     ]
-    return Starlette(routes=routes, exception_handlers={
+    app = Starlette(routes=routes, exception_handlers={
         HTTPException: http_error, ChangeError: change_error, NetplanError: change_error,
         Exception: internal})
+    app.state.studio = st
+    return app

@@ -128,7 +128,7 @@ def snap(prep: Prepared, lon: Any, lat: Any) -> str:
 
 
 def _row_mask(t: pd.DataFrame, site_id: str, tier: Any) -> np.ndarray:
-    m = (t["site_id"].astype(str) == site_id).to_numpy()
+    m = (t["site_id"].astype(str) == site_id).to_numpy().copy()
     if tier is not None:
         m &= (t["tier"] == tier).to_numpy()
     return m
