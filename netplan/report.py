@@ -148,6 +148,20 @@ def _township_table(towns: pd.DataFrame, streams: list[str]) -> str:
     return "".join(out)
 
 
+def _worth_html(solve: Mapping[str, Mapping[str, Any]]) -> str:
+    """方案质量: per siting block, "proven optimal" or "within X % of the lower bound" (run.json
+    ``solve``); empty for a hand-made layout."""
+    seen: dict[str, str] = {}
+    for stream, d in solve.items():
+        worth = d.get("worth")
+        if worth:
+            seen.setdefault(str(d.get("block") or stream), str(worth))
+    if not seen:
+        return ""
+    items = "; ".join(f"{_e(b)}: {_e(w)}" for b, w in seen.items())
+    return f"<p>方案质量 Plan quality (siting model): {items}</p>"
+
+
 def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame | None,
                 transport: pd.DataFrame | None, streams: list[str], *, maps: bool = True,
                 plan_tables: Mapping[str, pd.DataFrame] | None = None) -> str:
@@ -166,6 +180,7 @@ def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame
         f"<p>scenario <b>{_e(meta.get('scenario', ''))}</b> · layout: <b>{_e(meta.get('source', ''))}</b>"
         f" · road network: {_e(meta.get('network', ''))}</p>{crow}",
         f"<p class={'ok' if len(missed) == 0 else 'miss'}>{_e(summary)}</p>",
+        _worth_html(meta.get("solve") or {}),
         "<h2>目标对照 Targets</h2>", target_table(kpis),
         "<h2>成本与碳排放 Costs and CO2 (per year)</h2>", _cost_table(kpis, streams),
     ]

@@ -145,7 +145,9 @@ def write_maps(tmp: Path, plan: Any, *, background: str = "offline") -> None:
         areas = service_area_layers(plan.matrices.net, plan.layers["sites"], radius)
     _write_maps(tmp, plan.layers, plan.kpis, title=plan.scenario.title, streams=streams,
                 stream_labels=labels, tier_labels=tiers, service_areas=areas,
-                background=background, crow_fly=plan.crow_fly)
+                background=background, crow_fly=plan.crow_fly,
+                worth={k: str(v["worth"]) for k, v in (plan.layout.solve or {}).items()
+                       if v.get("worth")})
     write_pngs(tmp / PNG_DIR, plan.layers, plan.kpis, streams=streams, title=plan.scenario.title,
                stream_labels=labels, tier_labels=tiers, service_areas=areas)
 

@@ -115,11 +115,13 @@ def kpi_rows(kpis: pd.DataFrame, streams: Sequence[str]) -> pd.DataFrame:
 
 def kpi_panel_html(
     kpis: pd.DataFrame, streams: Sequence[str], stream_labels: Mapping[str, str], *,
-    heading: str = "指标 / Targets (KPI)",
+    heading: str = "指标 / Targets (KPI)", worth: Mapping[str, str] | None = None,
 ) -> str:
     """KPI table: indicator (zh + id), stream, achieved value, target and pass/fail.
 
     With one stream the stream column is left out (county-wide rows are marked 全县 all).
+    ``worth``: per stream, what the siting plan is worth ("proven optimal" / "within X % of the
+    lower bound"), a line under the table for the page's streams.
     """
     rows = kpi_rows(kpis, streams)
     one = len(streams) == 1
@@ -151,10 +153,16 @@ def kpi_panel_html(
         body.append('<tr><td colspan="5">无指标 no indicators</td></tr>')
     head = "" if one else "<th>类别 Stream</th>"
     summary = f"{n_met}/{n_t} 项达标 targets met" if n_t else ""
+    quality = ""
+    if worth:
+        parts = [f"{esc(style.stream_name_zh(x) or stream_labels.get(x, x))}: {esc(worth[x])}"
+                 for x in streams if worth.get(x)]
+        if parts:
+            quality = f"<p><small>方案质量 plan: {'; '.join(parts)}</small></p>"
     return (
         f"<details open><summary>{esc(heading)} <small>{summary}</small></summary><table>"
         f"<tr>{head}<th>指标 Indicator</th><th>实际 Value</th><th>目标 Target</th>"
-        "<th></th></tr>" + "".join(body) + "</table></details>"
+        "<th></th></tr>" + "".join(body) + "</table>" + quality + "</details>"
     )
 
 

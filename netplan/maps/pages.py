@@ -145,6 +145,7 @@ def populate(
     panels: bool = True,
     id_suffix: str = "",
     compact: bool = False,
+    worth: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Add every layer, the legend and the KPI panel to ``m``; return the overlay names.
 
@@ -199,7 +200,8 @@ def populate(
                                 combined=combined, open_=not compact),
                     position="bottomright", css_class="np-panel np-legend",
                     element_id=f"np-legend{id_suffix}").add_to(m)
-        HtmlControl(kpi_panel_html(kpis, streams, stream_labels, heading=kpi_heading),
+        HtmlControl(kpi_panel_html(kpis, streams, stream_labels, heading=kpi_heading,
+                                   worth=worth),
                     position="bottomleft", css_class="np-panel np-kpi",
                     element_id=f"np-kpi{id_suffix}").add_to(m)
     return [layer.layer_name for layer in added]
@@ -237,6 +239,7 @@ def write_maps(
     background: str = "offline",
     crow_fly: bool = False,
     self_contained: bool = True,
+    worth: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Write ``index.html`` (all streams) and ``<stream>.html`` per stream into ``out_dir``.
 
@@ -261,6 +264,9 @@ def write_maps(
         Routes are straight segments (no road network): drawn dashed and said in the legend.
     self_contained
         Inline Leaflet into each page (default); else link it from ``out_dir/lib``.
+    worth
+        Per stream, what the siting plan is worth ("proven optimal" / "within X % of the lower
+        bound", run.json ``solve.<stream>.worth``), shown under the KPI panel; None = not shown.
 
     Returns
     -------
@@ -285,7 +291,7 @@ def write_maps(
         m = new_map(bounds, background)
         sa = service_areas.get(page) if service_areas and page != "index" else None
         populate(m, layers, kpis, page_streams, stream_labels=labels, tier_labels=tier_labels,
-                 service_areas=sa, background=background, crow_fly=crow_fly)
+                 service_areas=sa, background=background, crow_fly=crow_fly, worth=worth)
         heading = title if page == "index" else f"{title} · {labels[page]}"
         HtmlControl(title_html(heading, links), position="topleft", css_class="np-panel np-title",
                     element_id="np-title").add_to(m)
