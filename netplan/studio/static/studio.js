@@ -169,12 +169,12 @@ function renderKpis() {
       + `<td class="flag"></td><td>${streamLabel(r.stream)}</td><td>${r.label_zh || ""} ${r.indicator}</td>`
       + `<td class="v">${fmt(r)}</td><td>${(100 * r.target).toFixed(0)}%</td></tr>`;
   }
-  h += "</table><table>";
+  h += "</table><details><summary>成本与站点 costs and sites</summary><table>";
   for (const r of rows.filter((x) => x.stream === "all" || x.indicator === "cost_cny_per_t")) {
     h += `<tr data-testid="kpi-${r.stream}-${r.indicator}"><td>${r.stream === "all" ? "全县 county" : streamLabel(r.stream)}</td>`
       + `<td>${r.label_zh || ""} ${r.indicator}</td><td>${fmt(r)}</td></tr>`;
   }
-  h += `</table><div class="muted">evaluated in ${S.result.elapsed_ms} ms · routed vehicle-km/CO2 wait for <code>netplan evaluate</code> on the saved layout</div>`;
+  h += `</table></details><div class="muted">evaluated in ${S.result.elapsed_ms} ms · routed vehicle-km/CO2 wait for <code>netplan evaluate</code> on the saved layout</div>`;
   $("kpi").innerHTML = h;
   $("kpi").classList.remove("busy");
 }
