@@ -92,8 +92,11 @@ class Optimiser:
                     job.progress.append(str(payload))
                 elif kind == "done":
                     if job.state == "running":
-                        on_done(payload)
-                        job.result, job.state = payload, "done"
+                        try:
+                            on_done(payload)
+                            job.result, job.state = payload, "done"
+                        except Exception as exc:  # the new layout could not be scored: keep the old
+                            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
                     break
                 else:
                     job.state, job.error = "failed", str(payload)
