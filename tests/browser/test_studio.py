@@ -139,6 +139,27 @@ def test_closing_half_the_straw_points_turns_straw_coverage_red(page, studio_url
     assert page.seen["console"] == [] and page.seen["errors"] == []
 
 
+def test_clicking_a_site_on_the_map_closes_it(page, studio_url):
+    _, st = studio_url
+    box = page.locator("#map").bounding_box()
+    for r in st.table.itertuples():
+        xy = page.evaluate(f"(() => {{ const p = map.latLngToContainerPoint([{r.lat}, {r.lon}]); "
+                           "return [p.x, p.y]; })()")
+        x, y = box["x"] + xy[0], box["y"] + xy[1]
+        hit = page.evaluate(f"document.elementFromPoint({x}, {y}).tagName")
+        if hit == "CANVAS":
+            break
+    else:
+        pytest.skip("every site is under a panel")
+    toggle = page.locator(f'[data-testid="toggle-{r.site_id}"]')
+    assert "open" in toggle.inner_text()
+    before = _panel(page)
+    page.mouse.click(x, y)
+    _settle(page, before)
+    assert "closed" in page.locator(f'[data-testid="toggle-{r.site_id}"]').inner_text()
+    assert page.seen["console"] == [] and page.seen["errors"] == []
+
+
 @pytest.mark.skipif(not os.environ.get("NETPLAN_STUDIO_SHOT"), reason="set NETPLAN_STUDIO_SHOT=1 to "
                     "rewrite docs/img/studio.png (the demo county, ~10 s)")
 def test_readme_screenshot(browser_context):
