@@ -160,6 +160,20 @@ def test_clicking_a_site_on_the_map_closes_it(page, studio_url):
     assert page.seen["console"] == [] and page.seen["errors"] == []
 
 
+def test_reoptimise_shows_progress_and_cancels(page):
+    page.locator('[data-testid="optimise"]').click()
+    status = page.locator('[data-testid="job-status"]')
+    page.wait_for_function("document.querySelector('[data-testid=job-status]').textContent"
+                           ".startsWith('running')", timeout=15000)
+    assert page.locator('[data-testid="cancel"]').is_enabled()
+    page.locator('[data-testid="cancel"]').click()
+    page.wait_for_function("document.querySelector('[data-testid=job-status]').textContent"
+                           ".startsWith('cancelled')", timeout=15000)
+    assert page.locator('[data-testid="optimise"]').is_enabled()
+    assert "cancelled" in status.inner_text()
+    assert page.seen["console"] == [] and page.seen["errors"] == []
+
+
 @pytest.mark.skipif(not os.environ.get("NETPLAN_STUDIO_SHOT"), reason="set NETPLAN_STUDIO_SHOT=1 to "
                     "rewrite docs/img/studio.png (the demo county, ~10 s)")
 def test_readme_screenshot(browser_context):
