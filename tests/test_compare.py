@@ -105,11 +105,14 @@ def test_compare_cli_writes_three_files(runs, tmp_path):
     row = c[(c["stream"] == "film") & (c["indicator"] == "recovery_rate")].iloc[0]
     assert row["Δ proposed"] == pytest.approx(row["proposed"] - row["opt"], abs=1e-6)
     table, misses = compare_runs([tmp / "opt", tmp / "proposed"])
-    assert misses["opt"] == []
-    assert "pesticide_packaging.village_coverage" in misses["proposed"]
+    # film recovery 96 % (Anyang) is out of reach of 回收量 ÷ 使用量 (at most the recoverable 90 % ×
+    # capture); straw's siting constraint is its off-field tonnage, not the village count (issue 25)
+    assert set(misses["opt"]) <= {"film.recovery_rate", "straw.village_coverage"}
+    assert "film.recovery_rate" in misses["opt"]
+    assert "pesticide_packaging.villages_with_point" in misses["proposed"]
     h = (tmp_path / "cmp" / "compare.html").read_text(encoding="utf-8")
     assert "compare_map.html" in h and (tmp_path / "cmp" / "compare_map.html").stat().st_size > 1000
-    assert "class='diff" in h and "pesticide_packaging.village_coverage" in h
+    assert "class='diff" in h and "pesticide_packaging.villages_with_point" in h
     assert pd.read_excel(tmp_path / "cmp" / "compare.xlsx", sheet_name="missed")["run"].tolist() == \
         ["opt", "proposed"]
     tw = pd.read_csv(tmp_path / "cmp" / "compare_township.csv", encoding="utf-8-sig",
@@ -131,7 +134,7 @@ def test_indicators_recomputed_from_gpkg(runs, run):
     tmp, sc = runs
     k = pd.read_csv(tmp / run / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
     got = recompute(tmp / run, sc)
-    assert len(got) == 9 * len(STREAMS)
+    assert len(got) == 10 * len(STREAMS)
     for key, val in got.items():
         assert k.loc[key, "value"] == pytest.approx(val, abs=2e-3, rel=1e-5), key
 
@@ -169,9 +172,9 @@ def test_plan_fix_keeps_and_forbids(runs, tmp_path):
     tmp, s = runs
     opt = pd.read_csv(tmp / "opt" / "sites.csv", encoding="utf-8-sig")
     film_pts = opt.loc[(opt["stream"] == "film") & (opt["tier"] == "village_point"), "site_id"]
-    assert "S001" in set(film_pts)   # the optimum uses the agro-input store; forbid it
+    assert "S004" in set(film_pts)   # the optimum uses the co-op outlet; forbid it
     fix = pd.DataFrame([
-        {"site_id": "S001", "streams": "film", "tier": "village_point", "lon": 114.625, "lat": 33.0,
+        {"site_id": "S004", "streams": "film", "tier": "village_point", "lon": 114.631, "lat": 33.001,
          "status": "closed"},
         {"site_id": "T411723001", "streams": "film", "tier": "township_station", "lon": 114.68,
          "lat": 33.0, "status": "new"},
@@ -183,10 +186,10 @@ def test_plan_fix_keeps_and_forbids(runs, tmp_path):
     got = pd.read_csv(tmp_path / "fixed" / "sites.csv", encoding="utf-8-sig")
     film = got[got["stream"] == "film"]
     pts = set(film.loc[film["tier"] == "village_point", "site_id"])
-    assert "S001" not in pts and pts
+    assert "S004" not in pts and pts
     assert "T411723001" in set(film.loc[film["tier"] == "township_station", "site_id"])
     assert "T411723001" not in set(opt.loc[(opt["stream"] == "film") & (opt["tier"] == "township_station"),
                                            "site_id"])
-    # pesticide packaging is not in the fix table: S001 stays available to it
+    # pesticide packaging is not in the fix table: S004 stays available to it
     k = pd.read_csv(tmp_path / "fixed" / "kpis.csv", encoding="utf-8-sig").set_index(["stream", "indicator"])
-    assert k.loc[("film", "recovery_rate"), "met"]
+    assert k.loc[("film", "township_coverage"), "met"]
