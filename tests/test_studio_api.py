@@ -98,6 +98,9 @@ def test_move_and_add_use_candidates(studio):
     r = client.post("/api/evaluate", json={"moved": [{"site_id": st["site_id"], "to": free["site_id"]}]})
     assert r.status_code == 200, r.text
     assert free["site_id"] in r.json()["open_sites"] and st["site_id"] not in r.json()["open_sites"]
+    moved = [x for x in r.json()["layout"] if x["site_id"] == free["site_id"]
+             and x["tier"] == "township_station"]
+    assert [(x["lon"], x["lat"]) for x in moved] == [(free["lon"], free["lat"])]
     # a dragged point snaps to the nearest candidate
     r = client.post("/api/evaluate", json={"open": [{"lon": free["lon"] + 1e-4, "lat": free["lat"],
                                                       "tier": "township_station", "streams": ["film"]}]})

@@ -115,23 +115,21 @@ function initMap() {
   map.on("click", (e) => mapClick(e.latlng));
 }
 function renderSites() {
+  /* the evaluated layout (moves and additions snapped to their candidate), else the base one */
   siteLayer.clearLayers();
-  const seen = new Set();
-  for (const s of S.sites) {
-    if (seen.has(s.site_id + s.tier)) continue; seen.add(s.site_id + s.tier);
-    let lat = s.lat, lon = s.lon;
-    const mv = S.changes.moved.find((m) => m.site_id === s.site_id);
-    if (mv && mv.lon !== undefined) { lat = mv.lat; lon = mv.lon; }
-    const open = siteOpen(s.site_id);
-    const m = L.circleMarker([lat, lon], { radius: TIER_R[s.tier] || 5, color: open ? "#222" : "#999",
-      weight: 1.5, fillColor: open ? streamColour(s.streams[0]) : "#fff", fillOpacity: open ? 0.9 : 0.3 });
+  const rows = S.result ? S.result.layout : S.sites;
+  const base = new Set(S.sites.map((s) => s.site_id));
+  for (const s of rows) {
+    const open = s.status !== "closed";
+    const m = L.circleMarker([s.lat, s.lon], { radius: TIER_R[s.tier] || 5, color: open ? "#222" : "#999",
+      weight: base.has(s.site_id) ? 1.5 : 3, dashArray: base.has(s.site_id) ? null : "3",
+      fillColor: open ? streamColour(s.streams[0]) : "#fff", fillOpacity: open ? 0.9 : 0.3 });
     m.bindTooltip(`${s.site_id} ${s.name} · ${S.meta.tier_labels[s.tier]} · ${s.streams.join(", ")} · ${open ? "open" : "closed"}`);
-    m.on("click", (e) => { L.DomEvent.stopPropagation(e); if (S.mode) mapClick(e.latlng); else toggle(s.site_id); });
+    m.on("click", (e) => {
+      L.DomEvent.stopPropagation(e);
+      if (S.mode) mapClick(e.latlng); else if (base.has(s.site_id)) toggle(s.site_id);
+    });
     siteLayer.addLayer(m);
-  }
-  for (const e of S.changes.open.filter((x) => typeof x === "object" && x.lon !== undefined)) {
-    siteLayer.addLayer(L.circleMarker([e.lat, e.lon], { radius: TIER_R[e.tier] || 5, color: "#000",
-      weight: 2, dashArray: "2", fillColor: "#fff", fillOpacity: 0.9 }));
   }
 }
 function renderVillages() {
@@ -186,7 +184,7 @@ async function evaluate() {
   try {
     const res = await post("/api/evaluate", S.changes);
     if (seq !== S.seq) return;
-    S.result = res; renderKpis(); renderVillages(); renderList();
+    S.result = res; renderKpis(); renderVillages(); renderList(); renderSites();
     say(`${res.open_sites.length} open sites · ${S.undo.length} change(s)`);
   } catch (err) {
     if (seq !== S.seq) return;
