@@ -46,6 +46,8 @@ class LagrState:
         (n, m) bool, relaxed assignment at ``lam`` (customers may be served 0 or 2+ times).
     iters
         Subgradient iterations done.
+    kernel
+        (m,) bool, sites open in some relaxed solution of the second half of the iterations.
     """
 
     lam: np.ndarray
@@ -54,6 +56,7 @@ class LagrState:
     y: np.ndarray
     x: np.ndarray
     iters: int
+    kernel: np.ndarray | None = None
 
 
 def _integral(a: np.ndarray) -> bool:
@@ -224,8 +227,11 @@ def subgradient(fixed: np.ndarray, cap: np.ndarray, q: np.ndarray, cost: np.ndar
     lam = cmin.copy() if lam0 is None else lam0.copy()
     best = None
     alpha, stall, k = 2.0, 0, 0
+    kernel = np.zeros(m, dtype=bool)
     for k in range(iters):
         val, v, y, xs = evaluate(lam, fixed, cap, q, cost, ok, forced, exact)
+        if 2 * k >= iters:
+            kernel |= y
         if best is None or val > best.bound + 1e-9 * max(1.0, abs(val)):
             best = LagrState(lam.copy(), val, v, y, xs, k + 1)
             stall = 0
@@ -249,4 +255,5 @@ def subgradient(fixed: np.ndarray, cap: np.ndarray, q: np.ndarray, cost: np.ndar
         if stop is not None and stop():
             break
     best.iters = k + 1
+    best.kernel = kernel | best.y
     return best

@@ -167,3 +167,25 @@ def _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work
     b = a.copy()
     b[cust] = sites[out.assign]
     return best.offer(b)
+
+
+def kernel_mip(ins, best, kernel: np.ndarray, keep_x: np.ndarray, bud: dict, seed: int,
+               t0: float, time_limit_s: float, work: dict) -> None:
+    """Restricted strong MIP on the kernel sites (bool (m,)) plus the best plan's, from it.
+
+    The kernel is every site the Lagrangian relaxation opened in its later iterations (Guastaroba
+    & Speranza 2014's kernel, from Lagrangian instead of LP information): a global choice of the
+    open set, which the region search (local moves) does not make.
+    """
+    if best.assign is None:
+        return
+    sel = kernel.copy() | ins.forced
+    sel[best.assign] = True
+    mask = keep_x & sel[None, :]
+    mask[np.arange(len(ins.q)), best.assign] = True
+    pi, pj = np.nonzero(mask)
+    out = _run(ins, best, np.flatnonzero(sel), pi, pj, start=best.assign, cutoff=math.inf,
+               at_least_one=None, lp_iters=bud["kernel_lp_iters"], nodes=bud["kernel_nodes"],
+               seed=seed, t0=t0, time_limit_s=time_limit_s, work=work)
+    work["kernel_sites"] = int(sel.sum())
+    work["kernel_optimal"] = bool(out.optimal)

@@ -15,16 +15,19 @@ work budget (CPU seconds are only a safety stop):
    search** (shift, swap, close) (:mod:`._sscflp_heur`) -> plans.
 2. **Reduced-cost fixing** from the Lagrangian bound: sites whose opening (or closing), and pairs
    whose use, provably cost more than the best plan are removed (valid for the proof).
-3. **MIP neighbourhood search** (:mod:`._sscflp_lns`): for each site, the strong MIP of its
+3. **Kernel MIP**: the strong MIP restricted to the sites the relaxation opened in its later
+   iterations plus the best plan's (a global choice of the open set), from the best plan.
+4. **MIP neighbourhood search** (:mod:`._sscflp_lns`): for each site, the strong MIP of its
    nearest sites and the customers they serve is re-solved exactly (HiGHS, from the current plan);
    regions grow when a sweep finds nothing -- a very large neighbourhood (Ahuja et al. 2004) that
    opens, closes and swaps sites and re-packs their customers in one move.
-4. **Full strong MIP** over everything not fixed, from the best plan, for the proof (tried first,
-   on a small budget, when fixing leaves few pairs).
+5. **Full strong MIP** over everything not fixed, from the best plan, for the proof (tried first,
+   when fixing leaves few pairs).
 
-Measured and dropped: a facility-level kernel search (Guastaroba & Speranza 2014; restricted MIPs
-on kernel + buckets ranked by Lagrangian values) ended above this neighbourhood search on Yang
-Y1_p1 and Y4_p1 at 30 CPU s (30220 / 39846 against 30212 / 39401).
+Measured: the bucket phase of a kernel search (Guastaroba & Speranza 2014; kernel + buckets of
+sites ranked by Lagrangian values) ended above the neighbourhood search on Yang Y1_p1 and Y4_p1
+at 30 CPU s (30220 / 39846 against 30212 / 39401) and was dropped; the single kernel MIP (3.)
+before the neighbourhood search took Y2_p1 from 28932 to 28585 (optimum 27977).
 
 Status is "optimal" only when proven (bound meets objective); the bound is the best of the
 Lagrangian and MIP bounds (rounded up when all data are integers).
@@ -41,7 +44,7 @@ from netplan.errors import InputError
 from netplan.siting import _sscflp_heur as heur
 from netplan.siting import _sscflp_lagr as lagr
 from netplan.siting._mip import clock, rel_gap
-from netplan.siting._sscflp_lns import final_mip, region_lns
+from netplan.siting._sscflp_lns import final_mip, kernel_mip, region_lns
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,9 @@ def _budget(work_limit: float, n: int, m: int) -> dict:
     """Deterministic work budget; ``work_limit`` scales it (1.0 ~ 30 CPU s on 80 x 400)."""
     w = max(0.05, float(work_limit))
     return {"lagr_iters": max(30, int(250 * min(w, 2.0))), "heur_every": 10,
-            "probe_pairs": 3000, "probe_lp_iters": int(40_000 * w),
-            "lns_lp_total": int(90_000 * w), "lns_size": 8, "lns_size_step": 4,
+            "probe_pairs": 3000, "probe_lp_iters": int(120_000 * w),
+            "lns_lp_total": int(70_000 * w), "kernel_lp_iters": int(25_000 * w),
+            "kernel_nodes": int(2_000 * w), "lns_size": 8, "lns_size_step": 4,
             "lns_size_max": 24, "lns_lp_iters": 20_000, "lns_nodes": 500,
             "lns_border": 30,
             "final_lp_iters": int(20_000 * w), "final_nodes": int(20_000 * w)}
@@ -219,6 +223,9 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         proven, mb = final_mip(ins, best, keep_y, keep_x, bud["probe_lp_iters"], bud, seed, t0,
                                time_limit_s, work)
         bound = max(bound, mb)
+    if not proven and not stop():
+        kernel_mip(ins, best, st.kernel & keep_y, keep_x, bud, seed, t0, time_limit_s, work)
+        work["cpu_kernel_s"] = round(clock() - t0, 2)
     if not proven and not stop():
         region_lns(ins, best, keep_y, bud, seed, t0, time_limit_s, work)
         work["cpu_lns_s"] = round(clock() - t0, 2)
