@@ -5,7 +5,9 @@ code as an optimised plan.
 Layout table columns (CSV UTF-8 or XLSX, English or Chinese headers):
 
 ==============  ========  ==========================================================================
-site_id         站点编号    unique id; an id of the county's candidates (``V<village_id>``,
+site_id         站点编号    site id, unique per tier (a site open at two tiers, e.g. a township
+                          seat that is station and county centre, has one row per tier, same
+                          lon/lat); an id of the county's candidates (``V<village_id>``,
                           ``T<township_code>``, an existing site's id) reuses that site
 streams         品类        ``;``-joined stream ids (``film;pesticide_packaging``) or ``*`` for all
 tier            层级        village_point / township_station / county_center
@@ -92,7 +94,7 @@ def _degrees(v: object, lo: float, hi: float) -> float | None:
 
 
 def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> gpd.GeoDataFrame:
-    """Read and check a layout table; one row per site, geometry in EPSG:4326.
+    """Read and check a layout table; one row per site and tier, geometry in EPSG:4326.
 
     Parameters
     ----------
@@ -102,8 +104,8 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
     Raises
     ------
     InputError
-        Listing every bad cell with its row (1 = first data row) and column: empty or duplicate
-        ids, unknown streams/tiers/statuses/datums, coordinates and capacities that are not
+        Listing every bad cell with its row (1 = first data row) and column: empty ids, an id
+        twice at one tier, one site's rows at two points or both existing and new, unknown streams/tiers/statuses/datums, coordinates and capacities that are not
         plausible numbers, a ``parent_id`` naming no open next-tier site of that stream, no rows.
     """
     from netplan.streams import load_streams
@@ -121,19 +123,15 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
     if len(raw) == 0:
         raise InputError("the layout table has no rows (only a header)", file=str(p))
     rows = []
-    seen: dict[str, int] = {}
     for i, r in enumerate(raw.to_dict("records"), start=1):
         def bad(field: str, what: str, i: int = i) -> None:
             probs.append(Problem(str(p), i, field, what))
 
         row = _layout_row(r, known, bad)
-        sid = row["site_id"]
-        if not sid:
+        if not row["site_id"]:
             bad("site_id", "empty")
-        elif sid in seen:
-            bad("site_id", f"duplicate id {sid!r} (first at row {seen[sid]})")
-        seen.setdefault(sid, i)
         rows.append(row)
+    _check_duplicates(rows, str(p), probs)
     _check_parents(rows, str(p), probs)
     if probs:
         raise InputError(problems=probs)
@@ -180,10 +178,47 @@ def _layout_row(r: dict, known: tuple[str, ...], bad) -> dict:
             "parent_id": _text(r.get("parent_id")) or None}
 
 
+#: rows of one site at two tiers must give the same point (degrees; 1e-5 ≈ 1 m)
+_SAME_POINT_DEG = 1e-5
+
+
+def _check_duplicates(rows: list[dict], file: str, probs: list[Problem]) -> None:
+    """A row is one site at one tier: the same ``site_id`` may come back at another tier (a township
+    seat that is both a station and the county centre), never twice at the same tier; the rows of
+    one site must agree on its point and on existing / new (``closed`` at one tier is allowed)."""
+    first: dict[str, int] = {}
+    at_tier: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(rows, start=1):
+        sid = r["site_id"]
+        if not sid:
+            continue
+        if (sid, r["tier"]) in at_tier:
+            probs.append(Problem(file, i, "site_id", f"duplicate id {sid!r} at tier {r['tier']} "
+                                 f"(first at row {at_tier[(sid, r['tier'])]}); one row per site "
+                                 "and tier, with its streams ;-joined"))
+            continue
+        at_tier[(sid, r["tier"])] = i
+        if sid not in first:
+            first[sid] = i
+            continue
+        f = rows[first[sid] - 1]
+        if any(abs(r[k] - f[k]) > _SAME_POINT_DEG for k in ("lon", "lat")
+               if np.isfinite(r[k]) and np.isfinite(f[k])):
+            probs.append(Problem(file, i, "lon", f"site {sid!r} is placed at another point than in "
+                                 f"row {first[sid]} ({f['lon']:g}, {f['lat']:g})"))
+        sts = {r["status"], f["status"]}
+        if sts == {"existing", "new"}:
+            probs.append(Problem(file, i, "status", f"site {sid!r} is {r['status']} here but "
+                                 f"{f['status']} in row {first[sid]}"))
+
+
 def _check_parents(rows: list[dict], file: str, probs: list[Problem]) -> None:
     """Each ``parent_id`` (or ``stream=id`` entry) must name a site of the table at the next tier
     that is not closed and carries that stream; it is never replaced by another site."""
-    by_id = {r["site_id"]: r for r in rows if r["site_id"]}
+    by_key = {(r["site_id"], r["tier"]): r for r in rows if r["site_id"]}
+    tiers_of: dict[str, list[str]] = {}
+    for r in rows:
+        tiers_of.setdefault(r["site_id"], []).append(r["tier"])
     for i, r in enumerate(rows, start=1):
         cell = r["parent_id"]
         if not cell or r["tier"] not in TIERS:
@@ -202,9 +237,9 @@ def _check_parents(rows: list[dict], file: str, probs: list[Problem]) -> None:
                 probs.append(Problem(file, i, "parent_id", f"expected a site id, or stream=id;… "
                                      f"for the site's streams, got {cell!r}"))
                 break
-            par = by_id.get(pid)
-            why = ("no site of the table has this id" if par is None
-                   else f"it is a {par['tier']}, not a {up}" if par["tier"] != up
+            par = by_key.get((pid, up))
+            why = ("no site of the table has this id" if par is None and pid not in tiers_of
+                   else f"it is a {'/'.join(tiers_of[pid])}, not a {up}" if par is None
                    else "it is closed" if par["status"] == "closed"
                    else f"it does not take {stream}" if stream not in par["streams"].split(";")
                    else "")

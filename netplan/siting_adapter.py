@@ -92,7 +92,8 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
         j = j[~j.index.duplicated()]
         out.loc[mv, "township_code"] = j["township_code"].fillna("").astype(str).to_numpy()
     known = set(out["site_id"])
-    new = table[~table["site_id"].isin(known)]
+    per_site = _one_row_per_site(table)
+    new = per_site[~per_site["site_id"].isin(known)]
     if len(new):
         towns = county.townships[["township_code", "geometry"]]
         j = gpd.sjoin(new[["site_id", "geometry"]], towns, how="left", predicate="within")
@@ -105,7 +106,7 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
             "capacity_t": pd.to_numeric(new["capacity_t"], errors="coerce").astype(float).to_numpy(),
         }, geometry=list(new.geometry), crs=out.crs)
         out = pd.concat([out, add], ignore_index=True)
-    upd = table.set_index("site_id")
+    upd = per_site.set_index("site_id")
     m = out["site_id"].isin(upd.index) & ~out["site_id"].isin(new["site_id"])
     cap = pd.to_numeric(upd["capacity_t"], errors="coerce").astype(float)
     ids = out.loc[m, "site_id"]
@@ -115,6 +116,26 @@ def merge_candidates(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county: C
                                         ids.map(cap).to_numpy(dtype=float),
                                         out.loc[m, "capacity_t"].to_numpy(dtype=float))
     return gpd.GeoDataFrame(out, geometry="geometry", crs=cands.crs)
+
+
+def _one_row_per_site(table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The layout table with the rows of one site (one per tier) folded into one: its first row's
+    point and name, the status of its first row that is not ``closed`` (else ``closed``), the first
+    numeric capacity (t/yr), and its streams and tiers as ``;``-lists."""
+    if not table["site_id"].duplicated().any():
+        return table
+    rows = []
+    for _, g in table.groupby("site_id", sort=False):
+        r = g.iloc[0].copy()
+        open_ = g[g["status"] != "closed"]
+        r["status"] = open_["status"].iloc[0] if len(open_) else "closed"
+        cap = pd.to_numeric(g["capacity_t"], errors="coerce").astype(float)
+        r["capacity_t"] = cap[np.isfinite(cap)].iloc[0] if np.isfinite(cap).any() else np.nan
+        r["streams"] = ";".join(dict.fromkeys(s for x in g["streams"] for s in str(x).split(";")))
+        r["tier"] = ";".join(dict.fromkeys(g["tier"]))
+        rows.append(r)
+    crs = getattr(table, "crs", None) or "EPSG:4326"
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).reset_index(drop=True)
 
 
 def fix_masks(cands: pd.DataFrame, fix: pd.DataFrame | None, stream: str, tier: str
@@ -363,7 +384,7 @@ def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demand
     for sid, sp in scenario.streams.items():
         w = supply_demands[f"{sid}_t_yr"].to_numpy(dtype=float)
         tiers = {t: _open_rows(table, sid, t) for t in TIERS}
-        parents: dict[str, str | None] = {}
+        parents: dict[tuple[str, str], str | None] = {}  # (site, tier): one site may be at two
         for ti in range(len(TIERS) - 1):
             here, up = tiers[TIERS[ti]], tiers[TIERS[ti + 1]]
             up_ids = up["site_id"].tolist()
@@ -374,16 +395,17 @@ def layout_from_table(table: gpd.GeoDataFrame, scenario: Scenario, supply_demand
             j, _ = _nearest(d, sp.tiers[TIERS[ti + 1]].radius_m)
             for k, r in enumerate(here.itertuples(index=False)):
                 given = parent_of(r.parent_id, sid)
+                key = (r.site_id, TIERS[ti])
                 if given is not None and given in up_ids:
-                    parents[r.site_id] = given
+                    parents[key] = given
                 else:
-                    parents[r.site_id] = up_ids[j[k]] if j[k] >= 0 else None
+                    parents[key] = up_ids[j[k]] if j[k] >= 0 else None
         for t in TIERS:
             for r in tiers[t].itertuples(index=False):
                 cap = capacity_of(r.capacity_t, sid)
                 cap = cap if np.isfinite(cap) else sp.tiers[t].capacity_t
                 site_rows.append({"site_id": r.site_id, "stream": sid, "tier": t, "status": r.status,
-                                  "capacity_t": cap, "parent_id": parents.get(r.site_id)})
+                                  "capacity_t": cap, "parent_id": parents.get((r.site_id, t))})
         pts = tiers["village_point"]["site_id"].tolist()
         d = dem_site_m[:, [pos[s] for s in pts]] if pts else np.zeros((len(dem_ids), 0))
         j, dist = _nearest(d, sp.tiers["village_point"].radius_m)

@@ -50,11 +50,12 @@ def test_read_layout_checks_every_cell(tmp_path):
     """Bad tier, status, stream and coordinates are all reported with their row and column."""
     p = tmp_path / "bad.csv"
     p.write_text("site_id,streams,tier,lon,lat,status\nA,film,village,114.6,33,new\n"
-                 "A,glass,village_point,xx,33,maybe\n", encoding="utf-8")
+                 "A,glass,village_point,xx,33,maybe\nA,film,village_point,114.6,33,new\n",
+                 encoding="utf-8")
     with pytest.raises(InputError) as e:
         read_layout(p)
     got = {(pr.row, pr.field) for pr in e.value.problems}
-    assert {(1, "tier"), (2, "site_id"), (2, "streams"), (2, "lon"), (2, "status")} <= got
+    assert {(1, "tier"), (2, "streams"), (2, "lon"), (2, "status"), (3, "site_id")} <= got
 
 
 def test_round_trip_csv_xlsx_and_chinese_headers(tmp_path):
@@ -126,6 +127,66 @@ def test_layout_to_table_round_trip(tmp_path, county):
     a = lay.sites[key].sort_values(key).reset_index(drop=True)
     b = lay2.sites[key].sort_values(key).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
+
+
+TWO_TIERS = """site_id,streams,tier,lon,lat,capacity_t,status,name,parent_id
+S1,film,village_point,114.625,33.0,,existing,农资店,T411723101
+P9,film,village_point,114.69,33.0,5,new,新点,
+T411723101,film,township_station,114.62,33.0,,new,甲镇驻地,T411723101
+T411723101,film,county_center,114.62,33.0,80,new,甲镇驻地,
+S3,film,county_center,114.685,33.0,,existing,分拣中心,
+"""
+
+
+def test_site_open_at_two_tiers_round_trips_exactly(tmp_path, county):
+    """A township seat that is both station and county centre (one row per site and tier) reads,
+    is written by layout_to_table and reads back to the same Layout: sites, parents, capacities and
+    assignments; the same id twice at one tier is still refused with its row."""
+    sc = _scenario(tmp_path)
+    (tmp_path / "l.csv").write_text(TWO_TIERS, encoding="utf-8")
+    table = read_layout(tmp_path / "l.csv", streams=sc.stream_ids)
+    sup = estimate(county, load_coefficients(), sc.stream_ids)
+    cands = merge_candidates(build_candidates(county), table, county)
+    assert (cands["site_id"] == "T411723101").sum() == 1
+    d1 = _metric_matrix(sup.demands.geometry, cands.geometry)
+    d2 = _metric_matrix(cands.geometry, cands.geometry)
+    lay = layout_from_table(table, sc, sup.demands, cands, d1, d2)
+    by = lay.sites.set_index(["site_id", "tier"])
+    assert by.loc[("T411723101", "township_station"), "parent_id"] == "T411723101"
+    assert pd.isna(by.loc[("T411723101", "county_center"), "parent_id"])
+    assert by.loc[("T411723101", "county_center"), "capacity_t"] == 80
+    assert by.loc[("S1", "village_point"), "parent_id"] == "T411723101"
+    for name in ("out.csv", "out.xlsx"):
+        write_layout(layout_to_table(lay, cands), tmp_path / name)
+        back = read_layout(tmp_path / name, streams=sc.stream_ids)
+        cands2 = merge_candidates(build_candidates(county), back, county)
+        assert list(cands2["site_id"]) == list(cands["site_id"])
+        lay2 = layout_from_table(back, sc, sup.demands, cands2, d1, d2)
+        key = ["site_id", "stream", "tier"]
+        pd.testing.assert_frame_equal(lay.sites.sort_values(key).reset_index(drop=True),
+                                      lay2.sites.sort_values(key).reset_index(drop=True))
+        pd.testing.assert_frame_equal(lay.demand_point, lay2.demand_point)
+    # real mistakes stay refused, naming the row: the same id twice at one tier, or at two points
+    dup = TWO_TIERS + "T411723101,film,county_center,114.62,33.0,,new,again,\n"
+    moved = TWO_TIERS.replace("county_center,114.62,33.0,80,new", "county_center,114.70,33.0,80,new")
+    both = TWO_TIERS.replace("county_center,114.62,33.0,80,new", "county_center,114.62,33.0,80,existing")
+    for text, want in ((dup, (6, "site_id", "duplicate id 'T411723101' at tier county_center")),
+                       (moved, (4, "lon", "another point than in row 3")),
+                       (both, (4, "status", "existing here but new in row 3"))):
+        (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as e:
+            read_layout(tmp_path / "bad.csv", streams=sc.stream_ids)
+        assert [(p.row, p.field) for p in e.value.problems] == [want[:2]]
+        assert want[2] in str(e.value)
+
+
+def test_parent_at_the_wrong_tier_names_its_tier(tmp_path):
+    """A parent_id naming a site of the table at another tier says which tier that site is at."""
+    (tmp_path / "l.csv").write_text(CSV.replace("status,name", "status,name,parent_id")
+                                    .replace("甲镇驻地\n", "甲镇驻地,S1\n"), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        read_layout(tmp_path / "l.csv")
+    assert "it is a village_point, not a county_center" in str(e.value)
 
 
 def test_fix_masks_keep_and_forbid(tmp_path, county):

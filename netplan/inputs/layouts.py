@@ -35,7 +35,8 @@ def check_layout_sites(cands: gpd.GeoDataFrame, table: gpd.GeoDataFrame, county:
     cands
         The county's candidate sites (``site_id``, geometry in EPSG:4326).
     table
-        A layout table (netplan.layout_io.read_layout), one row per site; ``table.attrs["file"]``
+        A layout table (netplan.layout_io.read_layout), one row per site and tier (a site at two
+        tiers has two rows, checked for the same point); ``table.attrs["file"]``
         names it in messages.
     county
         The county (boundary, metric CRS).
