@@ -150,7 +150,7 @@ def _site_load_rows(flow: StreamFlow, sid: str, storage: dict[str, dict]) -> lis
                          "utilisation": round(float(ld[site_id]) / cap, 6) if cap > 0 else np.nan,
                          "storage_t": round(float(st.get("storage_t", 0.0)), 1) if st else np.nan,
                          "storage_m3": round(float(st.get("storage_m3", 0.0)), 0) if st else np.nan,
-                         "yard_mu": round(float(st.get("yard_mu", 0.0)), 2) if st else np.nan})
+                         "yard_mu": round(float(st.get("yard_mu", 0.0)), 4) if st else np.nan})
     return rows
 
 
