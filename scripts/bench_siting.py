@@ -4,6 +4,7 @@ Usage: .venv/bin/python scripts/bench_siting.py [--data /work/shared/data] [--li
        [--spopt-max-n 400] [--spopt-limit 120] [--large-limit 20] [--only pmed|none|pmed1,pmed6]
        [--out table.md]
        .venv/bin/python scripts/bench_siting.py --demo [--limit 15] [--solver scip]
+       .venv/bin/python scripts/bench_siting.py --demo-limits 10,30,60,120,300 [--scenario demo_hills]
 
 ``--demo``: three_tier on the demo county (data/demo, data/scenarios/demo.toml), per stream block
 (film + pesticide_packaging share sites) the MIP size, then objective, bound, gap, wall and CPU
@@ -140,6 +141,36 @@ def demo(limit_s: float, solver: str) -> None:
               f"{wall:.1f} s wall, {cpu:.1f} s CPU in total")
 
 
+def demo_limits(limits: list[float], scenario: str, solver: str) -> None:
+    """Gap and plan cost of the whole scenario's model (one three_tier call, as the planner makes
+    it) per CPU-second limit: per block objective / bound / gap, and the CPU seconds used."""
+    from netplan import planner
+    from netplan.scenario import load_scenario
+    from netplan.siting import three_tier
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / f"data/scenarios/{scenario}.toml")
+    county = planner.load_inputs(sc)
+    sup = planner.estimate_supply(sc, county)
+    cands = planner.build_candidates(county)
+    mats = planner.travel_matrices(planner.road_network(sc, county), sup, cands, sc)
+    models, _ = planner.build_stream_models(sc, county, sup, cands, mats)
+    share = tuple(g for groups in sc.sharing.values() for g in groups)
+    print(f"three_tier on {scenario}.toml (whole model, solver {solver}, seed {sc.seed}), "
+          f"load {os.getloadavg()[0]:.1f}\n")
+    print("| limit CPU s | block | objective CNY/yr | bound | gap | status | CPU s |")
+    print("|---|---|---|---|---|---|---|")
+    for lim in limits:
+        c0 = time.process_time()
+        sol = three_tier(models, share=share, time_limit_s=lim, solver=solver, seed=sc.seed)
+        cpu = time.process_time() - c0
+        for b in sol.blocks:
+            print(f"| {lim:g} | {'+'.join(b.streams)} | {b.objective:,.0f} | {b.bound:,.0f} | "
+                  f"{b.gap:.2%} | {b.status} | |")
+        print(f"| {lim:g} | **all** | {sol.objective:,.0f} | {sol.bound:,.0f} | {sol.gap:.2%} | "
+              f"{sol.status} | {cpu:.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
@@ -151,8 +182,14 @@ def main() -> None:
     ap.add_argument("--large-limit", type=float, default=20.0, help="limit for the 5,000 x 1,000 instance")
     ap.add_argument("--out", default="")
     ap.add_argument("--demo", action="store_true", help="three_tier on the demo county only")
+    ap.add_argument("--demo-limits", default="",
+                    help="comma-separated CPU-s limits: gap and cost of the whole demo model per limit")
+    ap.add_argument("--scenario", default="demo", help="scenario for --demo-limits (demo, demo_hills)")
     ap.add_argument("--solver", default="scip", help="solver for --demo")
     a = ap.parse_args()
+    if a.demo_limits:
+        demo_limits([float(x) for x in a.demo_limits.split(",")], a.scenario, a.solver)
+        return
     if a.demo:
         demo(a.limit, a.solver)
         return

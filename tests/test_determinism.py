@@ -47,3 +47,54 @@ def test_two_runs_write_identical_tables(small_county, tmp_path):
         a = (tmp_path / "a" / name).read_bytes()
         b = (tmp_path / "b" / name).read_bytes()
         assert a == b, name
+
+
+def _random_three_tier(seed: int, n_dem: int = 45, n_pt: int = 20, n_st: int = 6, n_c: int = 3):
+    """A random single-source three-tier stream on the unit square (metres x 10 km), tight
+    enough that the MIP does not prove optimality within a small work budget."""
+    import numpy as np
+
+    from netplan.siting import StreamModel, Tier
+
+    rng = np.random.default_rng(seed)
+    dem, pt, st, ce = (rng.random((n, 2)) * 10_000 for n in (n_dem, n_pt, n_st, n_c))
+
+    def dist(a, b, radius=None):
+        d = np.hypot(*(a[:, None, :] - b[None, :, :]).transpose(2, 0, 1))
+        return np.where(d <= radius, d, np.inf) if radius else d
+
+    w = rng.uniform(5, 40, n_dem)
+    return StreamModel("straw", w, (
+        Tier(cost=dist(dem, pt, 3000), capacity=150.0, fixed_cost=rng.uniform(300, 600, n_pt),
+             rate_per_t_per_km=2.0),
+        Tier(cost=dist(pt, st, 6000), capacity=500.0, fixed_cost=rng.uniform(2000, 4000, n_st),
+             rate_per_t_per_km=1.2),
+        Tier(cost=dist(st, ce), capacity=900.0, fixed_cost=rng.uniform(8000, 12000, n_c),
+             rate_per_t_per_km=0.6),
+    ), coverage_target=0.8, coverage_on="weight", unserved_penalty_per_t=60.0)
+
+
+def test_single_source_plan_stops_on_work_not_on_machine_load():
+    """three_tier under a small work budget gives the same plan on an idle machine and with both
+    cores busy (two busy-loop processes): the MIPs stop on node limits, the CPU-time limit is
+    only the safety stop."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from netplan.siting import three_tier
+
+    m = _random_three_tier(7)
+    idle = three_tier(m, time_limit_s=120, work=1.0)
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        loaded = three_tier(m, time_limit_s=120, work=1.0)
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert idle.objective == loaded.objective and idle.bound == loaded.bound
+    for a, b in zip(idle.streams[0].assignment, loaded.streams[0].assignment, strict=True):
+        assert np.array_equal(a, b)
+    assert idle.gap <= 0.05

@@ -91,8 +91,9 @@ class Budget:
 
 
 #: Calibration of :meth:`Budget.nodes`: SCIP nodes per work unit on a model of REF_NONZEROS
-#: coefficients (measured on the demo county's single-source blocks, about 1 CPU s per unit).
-NODES_PER_UNIT = 40.0
+#: coefficients (demo county straw block, 27 k coefficients: 200 nodes took 81 CPU s of which
+#: ~15 s root, i.e. ~3 nodes per CPU s; the root's work is on top and not limited by nodes).
+NODES_PER_UNIT = 1.6
 REF_NONZEROS = 50_000
 
 

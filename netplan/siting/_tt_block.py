@@ -16,6 +16,7 @@ counts), so their plan does not depend on machine load; CPU seconds only stop an
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from netplan.errors import InfeasibleError, SolverTimeout
 from netplan.siting import _tt_ils
-from netplan.siting._mip import Budget, RunResult, make_solver, nonzeros, rel_gap, run
+from netplan.siting._mip import Budget, RunResult, clock, make_solver, nonzeros, rel_gap, run
 from netplan.siting._tt_bound import count_split_bound, lp_bound
 from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_diag import feasible_plan, infeasible_msg, what_would_help
@@ -31,6 +32,8 @@ from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_plan import PricedPlan, StreamPlan, colocation_groups, price
 from netplan.siting._tt_prep import StreamData
 from netplan.siting._tt_split import solve_highs, weak_links
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,12 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     """Plan one block within ``budget`` (the strategy in the module docstring)."""
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
+    t0 = clock()
     starts, lp_val = find_starts(sub, local, label, opts, budget)
+    t1 = clock()
     res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
+    log.info("%s: starts %.1f CPU s, MIP %.1f CPU s (%s, %d nodes)", label, t1 - t0,
+             clock() - t1, res.status, res.nodes)
     if res.status == "infeasible":
         helps = what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
         raise InfeasibleError(infeasible_msg(label, helps), unservable=[])
@@ -77,7 +84,9 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     if not priced:
         _no_plan(sub, local, label, opts, budget, res)
     best = min(priced, key=lambda p: p.total_cny)
+    t2 = clock()
     bound = block_bound(sub, local, best.total_cny, res, lp_val, opts, budget)
+    log.info("%s: bound %.1f CPU s", label, clock() - t2)
     status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
     if rel_gap(best.total_cny, bound) <= opts.mip_gap:
         status = "optimal"
@@ -134,10 +143,11 @@ def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: b
                                hint=hint, seed=opts.seed)
         return res, ([got] if got is not None else []) + starts
     work = budget.work
-    budget.spent(work)
+    limit = Budget(work, 0.0).nodes(nonzeros(mip))
     res = run(mip, solver_name=opts.solver, time_limit_s=max(0.5, 0.9 * budget.left_s()),
               mip_gap=opts.mip_gap, seed=opts.seed, hint=hint, progress=opts.progress,
-              offset=h.offset, node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
+              offset=h.offset, node_limit=limit)
+    budget.spent(work * min(1.0, res.nodes / limit))   # a proof before the limit leaves work over
     return res, ([read(h, sub)] if res.has_solution else []) + starts
 
 
@@ -158,10 +168,10 @@ def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, 
     """Phase 4: the block's lower bound: the MIP's, the LP value (solved now if the starts did
     not), and for a single-source stream the count-split path-link LP bound."""
     if not math.isfinite(lp_val):
-        lp_val = lp_bound(sub, local, opts.site_fixed_cost, budget, path_cuts=opts.path_cuts)
+        lp_val = lp_bound(sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts)
     bound = max(res.bound, lp_val)
     if rel_gap(objective, bound) > opts.mip_gap:
-        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective, budget))
+        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective))
     return min(bound, objective) if math.isfinite(bound) else -math.inf
 
 

@@ -16,26 +16,29 @@ import math
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from netplan.siting._mip import Budget
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
 
+#: Wall-clock safety limit of one LP solve (CLP through pywraplp counts wall time; an LP of the
+#: demo county takes 0.1-2 CPU s, so this only stops a pathological one, and on a busy machine
+#: a CPU-second-sized limit would end LPs early and make the bound depend on load)
+LP_WALL_MS = 600_000
 
-def lp_bound(sub: list[StreamData], local, site_fixed_cost, budget: Budget, *,
-             path_cuts: bool = False) -> float:
+
+def lp_bound(sub: list[StreamData], local, site_fixed_cost, *, path_cuts: bool = False) -> float:
     """LP-relaxation value of a block (a valid lower bound, CNY/yr); -inf if CLP fails."""
     lp = pywraplp.Solver.CreateSolver("CLP")
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return -math.inf
     h = build(lp, sub, local, site_fixed_cost, path_cuts=path_cuts)
-    lp.SetTimeLimit(int(1000 * max(2.0, budget.left_s())))
+    lp.SetTimeLimit(LP_WALL_MS)
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return -math.inf
     return lp.Objective().Value() + h.offset
 
 
 def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,
-                      budget: Budget, max_lps: int = 12) -> float:
+                      max_lps: int = 12) -> float:
     """Bound of a one-stream single-source block by its path-link LP split on the open count of
     the tier whose fixed costs weigh most in the LP (see the module docstring); -inf when the
     block does not qualify or an LP fails. At most ``max_lps`` LP solves (deterministic)."""
@@ -46,7 +49,7 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return -math.inf
     h = build(lp, sub, local, site_fixed_cost, path_links=True)
-    lp.SetTimeLimit(int(1000 * max(2.0, budget.left_s())))
+    lp.SetTimeLimit(LP_WALL_MS)
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return -math.inf
     base = lp.Objective().Value() + h.offset
@@ -78,7 +81,7 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
     for start, step in ((math.floor(frac), -1), (math.floor(frac) + 1, 1)):
         n = start
         while n_min <= n <= n_max:
-            if solved >= max_lps or budget.left_s() <= 0.0:
+            if solved >= max_lps:
                 return base        # not every open count was priced: the plain LP bound only
             v = value(n)
             if v == -math.inf:
