@@ -206,3 +206,16 @@ def test_accepts_lonlat_arrays_and_reprojects_geoseries():
     a = pts((100, 5), (900, 5))
     ll = np.column_stack([a.to_crs(4326).x, a.to_crs(4326).y])
     np.testing.assert_allclose(net.distance_matrix(ll, ll), net.distance_matrix(a, a), atol=1e-3)
+
+
+def test_merged_road_classes_pick_the_main_class_whatever_the_list_order():
+    """osmnx builds merged tag lists from sets (order varies with PYTHONHASHSEED): the class is by rank."""
+    from itertools import permutations
+
+    from netplan.roads.graph import _first
+
+    for order in permutations(["track", "tertiary", "residential"]):
+        assert _first(list(order)) == "tertiary"
+    assert _first(["zz_unknown", "aa_unknown"]) == "aa_unknown"
+    assert _first([]) == "road"
+    assert _first("primary") == "primary"

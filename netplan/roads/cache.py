@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-ENGINE_VERSION = "roads-1"  # bump when results for the same inputs change
+ENGINE_VERSION = "roads-2"  # bump when results for the same inputs change
 _OFF = {"", "0", "off", "none", "false", "no"}
 
 

@@ -25,10 +25,27 @@ from netplan.roads.speeds import SpeedTable, arc_speeds_kmh, parse_maxspeed_kmh
 _MIN_W = 1e-6  # scipy csgraph drops explicit zeros; zero-length arcs get this tiny weight
 
 
+# OSM highway classes from main to minor: when osmnx merges ways of several classes into one arc
+# (a list built from a set, so its order changes with PYTHONHASHSEED) the main class is kept.
+_CLASS_RANK = (
+    "motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
+    "primary_link", "secondary_link", "tertiary_link", "unclassified", "residential",
+    "living_street", "service", "road", "track", "path",
+)
+
+
 def _first(v: object) -> str:
-    """osmnx merges tags of simplified ways into lists; keep the first (most often the main) class."""
+    """The main road class of an arc (osmnx merges tags of simplified ways into lists).
+
+    Chosen by rank (``_CLASS_RANK``, unknown classes after it, then by name), never by list order,
+    so the graph is the same in every process.
+    """
     if isinstance(v, list | tuple):
-        return str(v[0]) if v else "road"
+        names = sorted({str(x) for x in v if x is not None and x == x})
+        if not names:
+            return "road"
+        rank = {c: i for i, c in enumerate(_CLASS_RANK)}
+        return min(names, key=lambda c: (rank.get(c, len(rank)), c))
     return "road" if v is None or v != v else str(v)
 
 
