@@ -171,7 +171,8 @@ def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, 
         lp_val = lp_bound(sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts)
     bound = max(res.bound, lp_val)
     if rel_gap(objective, bound) > opts.mip_gap:
-        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective))
+        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective,
+                                             budget.deadline))
     return min(bound, objective) if math.isfinite(bound) else -math.inf
 
 

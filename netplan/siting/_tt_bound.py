@@ -16,6 +16,7 @@ import math
 import numpy as np
 from ortools.linear_solver import pywraplp
 
+from netplan.siting._mip import clock
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
 
@@ -23,6 +24,16 @@ from netplan.siting._tt_prep import StreamData
 #: demo county takes 0.1-2 CPU s, so this only stops a pathological one, and on a busy machine
 #: a CPU-second-sized limit would end LPs early and make the bound depend on load)
 LP_WALL_MS = 600_000
+#: Largest number of path variables for which the count-split bound is tried (demo straw: 6 k,
+#: CLP ~2 CPU s per LP; beyond ~20 k the LP takes tens of seconds)
+MAX_PATH_VARS = 20_000
+
+
+def path_link_count(sd: StreamData) -> int:
+    """Number of path variables ``_tt_build._path_links`` would add for ``sd``."""
+    t0, t1 = sd.tiers[0], sd.tiers[1]
+    out_deg = np.bincount(t1.pa, minlength=t0.n)
+    return int(out_deg[t0.pb[sd.w[t0.pa] > 0]].sum())
 
 
 def lp_bound(sub: list[StreamData], local, site_fixed_cost, *, path_cuts: bool = False) -> float:
@@ -38,18 +49,22 @@ def lp_bound(sub: list[StreamData], local, site_fixed_cost, *, path_cuts: bool =
 
 
 def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,
-                      max_lps: int = 12) -> float:
+                      deadline: float, max_lps: int = 8) -> float:
     """Bound of a one-stream single-source block by its path-link LP split on the open count of
     the tier whose fixed costs weigh most in the LP (see the module docstring); -inf when the
-    block does not qualify or an LP fails. At most ``max_lps`` LP solves (deterministic)."""
+    block does not qualify or an LP fails. At most ``max_lps`` LP solves; past ``deadline``
+    (CPU seconds, :func:`~netplan.siting._mip.clock`) no new LP starts and the plain path-link
+    LP value is returned (the bound, never the plan, may then depend on machine load)."""
     if len(sub) != 1 or not sub[0].single_source or len(sub[0].tiers) < 2:
+        return -math.inf
+    if path_link_count(sub[0]) > MAX_PATH_VARS:
         return -math.inf
     sd = sub[0]
     lp = pywraplp.Solver.CreateSolver("CLP")
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return -math.inf
     h = build(lp, sub, local, site_fixed_cost, path_links=True)
-    lp.SetTimeLimit(LP_WALL_MS)
+    lp.SetTimeLimit(int(1000 * max(1.0, deadline - clock())))
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return -math.inf
     base = lp.Objective().Value() + h.offset
@@ -71,6 +86,7 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
         nonlocal solved
         solved += 1
         cnt.SetBounds(float(n), float(n))
+        lp.SetTimeLimit(int(1000 * max(1.0, deadline - clock())))
         st = lp.Solve()
         if st == pywraplp.Solver.INFEASIBLE:
             return math.inf
@@ -81,7 +97,7 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
     for start, step in ((math.floor(frac), -1), (math.floor(frac) + 1, 1)):
         n = start
         while n_min <= n <= n_max:
-            if solved >= max_lps:
+            if solved >= max_lps or clock() >= deadline:
                 return base        # not every open count was priced: the plain LP bound only
             v = value(n)
             if v == -math.inf:
