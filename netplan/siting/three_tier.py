@@ -279,13 +279,10 @@ def three_tier(
     for bi, block in enumerate(blocks):
         # each block gets its share (by model size) of the work and CPU time left
         share_b = sizes[bi] / max(sum(sizes[bi:]), 1)
-        if any(datas[i].single_source for i in block):
-            # work decides the plan; the safety stop is the whole solve's, less a little for
-            # the later blocks' LPs (so it cuts in only when the work estimate is far off)
-            deadline = budget.deadline - 1.0 * (len(blocks) - bi - 1)
-        else:   # multi-source blocks (HiGHS, local search) stop on their share of CPU time
-            deadline = clock() + max(0.5, share_b * budget.left_s())
-        b_budget = Budget(work=share_b * budget.work, deadline=deadline)
+        # work decides a single-source plan; the block's share of the CPU time left is the safety
+        # stop (a block whose roots overrun its work estimate cannot starve the later blocks)
+        b_budget = Budget(work=share_b * budget.work,
+                          deadline=clock() + max(0.5, share_b * budget.left_s()))
         t_block_wall = time.perf_counter()
         work0 = b_budget.work
         out = solve_block([datas[i] for i in block], ", ".join(names[i] for i in block), opts,
