@@ -4,8 +4,10 @@ Strong formulation: :math:`\sum_j x_{ij} = 1`, :math:`x_{ij} \le y_j`,
 :math:`\sum_i q_i x_{ij} \le C_j y_j`, :math:`\sum_j C_j y_j \ge \sum_i q_i` (optional), with
 ``y`` and ``x`` binary. Solved by highspy single-threaded from a MIP start. Stops:
 
-- **work** (deterministic): total simplex iterations and branch-and-bound nodes, checked in the
-  MIP interrupt callback, which HiGHS calls at the same points of a run on any machine;
+- **work** (deterministic): branch-and-bound nodes (``mip_max_nodes``) and total simplex
+  iterations checked in the interrupt callbacks. KNOWN GAP: HiGHS 1.16 reports
+  ``simplex_iteration_count = -1`` in the MIP interrupt callback, so the iteration limit does not
+  fire there; only the node limit and the CPU stop bound a MIP (BENCHMARKS.md, issue 16);
 - **CPU seconds** (``_mip.clock``): a safety stop only, plus a wall-clock backstop of 20x + 60 s
   (generous: on a machine shared by many jobs a CPU second can take several wall seconds).
 """
