@@ -78,6 +78,36 @@ def capacitated(
     if w.shape != (n,):
         msg = f"weights must have {n} entries"
         raise InputError(msg, field="weights")
+    ok = _usable_pairs(c, q, cap, single_source=single_source)
+    if single_source:
+        return _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0)
+    return _split_demand(c, q, cap, fixed, w, ok, solver=solver, time_limit_s=time_limit_s,
+                         mip_gap=mip_gap, seed=seed, t0=t0)
+
+
+def _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0) -> Solution:
+    """Single sourcing: :func:`netplan.siting.sscflp.solve_sscflp` on the pair costs w_i c_ij."""
+    from netplan.siting.sscflp import solve_sscflp
+    pair = np.where(ok, w[:, None] * np.where(ok, c, 0.0), np.inf)
+    r = solve_sscflp(fixed, cap, q, pair, time_limit_s=time_limit_s, seed=seed)
+    if r.status == "no_solution":
+        if r.work.get("reason") == "infeasible input":
+            msg = "no assignment satisfies every capacity under single sourcing"
+            raise InfeasibleError(msg, unservable=[Unservable(int(i), f"demand {q[i]:g}")
+                                                   for i in np.argsort(-q)[:20]])
+        msg = f"no feasible single-source CFLP plan within {time_limit_s:g} CPU s"
+        raise SolverTimeout(msg)
+    status = r.status if r.status == "optimal" else (
+        "time_limit" if r.cpu_s >= 0.95 * time_limit_s else "feasible")
+    return Solution(open=r.open, assignment=r.assign, objective=r.objective, bound=r.bound,
+                    gap=r.gap, status=status, solve_time_s=time.perf_counter() - t0,
+                    info={"pairs": int(ok.sum()), "share": None, "work": r.work})
+
+
+def _usable_pairs(c: np.ndarray, q: np.ndarray, cap: np.ndarray, *,
+                  single_source: bool) -> np.ndarray:
+    """(n, m) bool of usable pairs; raise InfeasibleError for unservable demands or short capacity."""
+    n = c.shape[0]
     ok = np.isfinite(c)
     if single_source:
         ok &= q[:, None] <= cap[None, :] + 1e-9
@@ -92,8 +122,13 @@ def capacitated(
         msg = f"total capacity {cap.sum():g} is short of total demand {q.sum():g}"
         raise InfeasibleError(msg, unservable=[Unservable(int(i), "capacity short in total")
                                                for i in range(n)])
-    if single_source:
-        return _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0)
+    return ok
+
+
+def _split_demand(c, q, cap, fixed, w, ok, *, solver: str, time_limit_s: float, mip_gap: float,
+                  seed: int, t0: float) -> Solution:
+    """Split demand: the strong CFLP MIP above, solved with ``solver``."""
+    n, m = c.shape
     mip = make_solver(solver)
     y = [mip.BoolVar(f"y{j}") for j in range(m)]
     obj = mip.Objective()
@@ -136,21 +171,3 @@ def capacitated(
                     gap=res.gap, status=res.status, solve_time_s=time.perf_counter() - t0,
                     info={"pairs": len(x), "share": share})
 
-
-def _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0) -> Solution:
-    """Single sourcing: :func:`netplan.siting.sscflp.solve_sscflp` on the pair costs w_i c_ij."""
-    from netplan.siting.sscflp import solve_sscflp
-    pair = np.where(ok, w[:, None] * np.where(ok, c, 0.0), np.inf)
-    r = solve_sscflp(fixed, cap, q, pair, time_limit_s=time_limit_s, seed=seed)
-    if r.status == "no_solution":
-        if r.work.get("reason") == "infeasible input":
-            msg = "no assignment satisfies every capacity under single sourcing"
-            raise InfeasibleError(msg, unservable=[Unservable(int(i), f"demand {q[i]:g}")
-                                                   for i in np.argsort(-q)[:20]])
-        msg = f"no feasible single-source CFLP plan within {time_limit_s:g} CPU s"
-        raise SolverTimeout(msg)
-    status = r.status if r.status == "optimal" else (
-        "time_limit" if r.cpu_s >= 0.95 * time_limit_s else "feasible")
-    return Solution(open=r.open, assignment=r.assign, objective=r.objective, bound=r.bound,
-                    gap=r.gap, status=status, solve_time_s=time.perf_counter() - t0,
-                    info={"pairs": int(ok.sum()), "share": None, "work": r.work})
