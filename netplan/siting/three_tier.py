@@ -258,6 +258,18 @@ def three_tier(
     t_wall = time.perf_counter()
     models = [streams] if isinstance(streams, StreamModel) else list(streams)
     names = [m.name for m in models]
+    datas = _prepare_all(models, names, nearest_links)
+    blocks = _blocks(share, names)
+    opts = Options(solver=solver, seed=seed, mip_gap=mip_gap, progress=progress,
+                   path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
+                   site_fixed_cost=site_fixed_cost)
+    budget = Budget.cpu(time_limit_s, work)
+    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget)
+    return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
+
+
+def _prepare_all(models: list[StreamModel], names: list[str], nearest_links: int | None) -> list:
+    """Check stream names are unique and prepare every stream; raise if any cannot be served."""
     if len(set(names)) != len(names):
         msg = f"stream names must be unique, got {names}"
         raise InputError(msg, field="streams")
@@ -269,11 +281,12 @@ def three_tier(
     if problems:
         msg = "the siting model has no feasible plan"
         raise InfeasibleError(msg, unservable=problems)
-    blocks = _blocks(share, names)
-    opts = Options(solver=solver, seed=seed, mip_gap=mip_gap, progress=progress,
-                   path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
-                   site_fixed_cost=site_fixed_cost)
-    budget = Budget.cpu(time_limit_s, work)
+    return datas
+
+
+def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
+                  budget: Budget) -> tuple[dict, list[BlockResult]]:
+    """Solve the blocks in order, each with its size share of ``budget`` (spent from it)."""
     sizes = [sum(_size(datas[i]) for i in b) for b in blocks]
     outcomes, block_out = {}, []
     for bi, block in enumerate(blocks):
@@ -293,8 +306,7 @@ def three_tier(
             streams=tuple(names[i] for i in block), objective=out.best.total_cny,
             bound=out.bound, gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
             solve_time_s=time.perf_counter() - t_block_wall))
-    return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
-
+    return outcomes, block_out
 
 def _blocks(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
     """Independent models: the ``share`` components, then every other stream alone."""
