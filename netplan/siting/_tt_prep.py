@@ -101,11 +101,44 @@ class StreamData:
 def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[Unservable]]:
     """Check one StreamModel, reduce its pairs and collect the reasons it cannot be served."""
     name = model.name
+    w, T, single = _check_stream(model)
+    n_dem = len(w)
+    problems: list[Unservable] = []
+    raw = _raw_tiers(model, n_dem, T, problems)
+    alive = _top_down_alive(raw, name, T, problems)
+    # must-serve set
+    count_mask = (np.ones(n_dem, dtype=bool) if model.count_mask is None
+                  else np.asarray(model.count_mask, dtype=bool))
+    full = model.coverage_target >= 1.0 - 1e-12
+    if full:
+        must = (w > 0) if model.coverage_on == "weight" else count_mask.copy()
+    else:
+        must = np.zeros(n_dem, dtype=bool)
+    tiers = _tier_data(model, raw, alive, w, single, nearest_links, problems)
+    reach = np.zeros(n_dem, dtype=bool)
+    reach[tiers[0].pa] = True
+    need = _demand_problems(model, raw[0], alive[0], tiers[0], w, must, reach, count_mask,
+                            full=full, single=single, problems=problems)
+    for t, td in enumerate(tiers):
+        total = _usable_capacity(td)
+        if total < need - 1e-6:
+            problems.append(Unservable(-1, f"total capacity of usable {tier_label(t, T)} candidates "
+                                       f"is {total:.6g} t/yr (with the at-most-per-group rules), "
+                                       f"short of the {need:.6g} t/yr that must be served", label=f"{name} {tier_label(t, T)} capacity"))
+    sd = StreamData(name=name, w=w, tiers=tiers, must=must & reach, count_mask=count_mask,
+                    target=float(model.coverage_target), on=model.coverage_on,
+                    penalty=float(model.unserved_penalty_per_t), need_t=need,
+                    single_source=single)
+    return sd, problems
+
+
+def _check_stream(model) -> tuple[np.ndarray, int, bool]:
+    """Validate the stream-level fields; return weights (t/yr), number of tiers, single sourcing."""
+    name = model.name
     w = np.asarray(model.weights, dtype=float)
     if w.ndim != 1 or (w < 0).any() or not np.isfinite(w).all():
         msg = "weights must be a 1-d array of finite non-negative t/yr"
         raise InputError(msg, file=f"stream {name}", field="weights")
-    n_dem = len(w)
     T = len(model.tiers)
     if T < 1:
         msg = "a stream needs at least one tier"
@@ -119,8 +152,12 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
     if not isinstance(model.single_source, bool | np.bool_):
         msg = f"stream {model.name!r}: single_source must be True or False, got {model.single_source!r}"
         raise InputError(msg, field="single_source")
-    single = bool(model.single_source)
-    problems: list[Unservable] = []
+    return w, T, bool(model.single_source)
+
+
+def _raw_tiers(model, n_dem: int, T: int, problems: list[Unservable]) -> list[dict]:
+    """Per tier the checked cost, usable pairs (finite, within radius), masks and vectors."""
+    name = model.name
     n_prev = n_dem
     raw = []
     for t, tier in enumerate(model.tiers):
@@ -148,7 +185,12 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
                         cap=_vec(tier.capacity, n, f"tiers[{t}].capacity", name, math.inf),
                         fixed=_vec(tier.fixed_cost, n, f"tiers[{t}].fixed_cost", name, 0.0)))
         n_prev = n
-    # top-down reduction: a candidate may open only if it can forward to an alive candidate above
+    return raw
+
+
+def _top_down_alive(raw: list[dict], name: str, T: int,
+                    problems: list[Unservable]) -> list[np.ndarray]:
+    """Top-down reduction: a candidate may open only if it can forward to an alive one above."""
     alive = [None] * T
     alive[T - 1] = ~raw[T - 1]["forbidden"]
     for t in range(T - 2, -1, -1):
@@ -160,14 +202,15 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
             problems.append(Unservable(int(b), f"forced open but no {tier_label(t + 1, T)} "
                                        "candidate is within its radius",
                                        label=f"{name} {tier_label(t, T)} candidate {b}"))
-    # must-serve set
-    count_mask = (np.ones(n_dem, dtype=bool) if model.count_mask is None
-                  else np.asarray(model.count_mask, dtype=bool))
-    full = model.coverage_target >= 1.0 - 1e-12
-    if full:
-        must = (w > 0) if model.coverage_on == "weight" else count_mask.copy()
-    else:
-        must = np.zeros(n_dem, dtype=bool)
+    return alive
+
+
+def _tier_data(model, raw: list[dict], alive: list[np.ndarray], w: np.ndarray, single: bool,
+               nearest_links: int | None, problems: list[Unservable]) -> list[TierData]:
+    """Reduced pairs, inflow bounds (t/yr) and group rules of every tier, bottom up."""
+    name = model.name
+    T = len(raw)
+    n_dem = len(w)
     tiers: list[TierData] = []
     prev_ub = w.copy()
     prev_alive = np.ones(n_dem, dtype=bool)
@@ -190,34 +233,48 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
         if group is not None:
             gmin = _group_bounds(tier.min_per_group, group, f"tiers[{t}].min_per_group", name)
             gmax = _group_bounds(tier.max_per_group, group, f"tiers[{t}].max_per_group", name)
-            ng = int(group.max()) + 1 if len(group) and group.max() >= 0 else 0
-            ng = max(ng, len(gmin) if gmin is not None else 0, len(gmax) if gmax is not None else 0)
-            gv = group >= 0
-            n_alive = np.bincount(group[gv & alive[t]], minlength=ng)
-            n_forced = np.bincount(group[gv & r["forced"]], minlength=ng)
-            for g in range(ng):
-                if gmin is not None and g < len(gmin) and gmin[g] > n_alive[g]:
-                    problems.append(Unservable(g, f"needs at least {gmin[g]} open "
-                                               f"{tier_label(t, T)} but has only {n_alive[g]} "
-                                               "usable candidates",
-                                               label=f"{name} {tier_label(t, T)} group {g}"))
-                if gmax is not None and g < len(gmax) and gmax[g] < n_forced[g]:
-                    problems.append(Unservable(g, f"allows at most {gmax[g]} open "
-                                               f"{tier_label(t, T)} but {n_forced[g]} are forced open",
-                                               label=f"{name} {tier_label(t, T)} group {g}"))
+            _group_problems(group, gmin, gmax, alive[t], r["forced"], f"{name} {tier_label(t, T)}",
+                            tier_label(t, T), problems)
         tiers.append(TierData(n=r["n"], cap=r["cap"], fixed=r["fixed"],
                               rate=float(model.tiers[t].rate_per_t_per_km), alive=alive[t],
                               forced=r["forced"] & alive[t], site=r["site"], group=group,
                               gmin=gmin, gmax=gmax, pa=pa, pb=pb, pd=pd, flow_ub=ub))
         prev_ub = ub
         prev_alive = alive[t]
-    # demands that cannot be served
-    t0 = tiers[0]
-    reach = np.zeros(n_dem, dtype=bool)
-    reach[t0.pa] = True
+    return tiers
+
+
+def _group_problems(group: np.ndarray, gmin: np.ndarray | None, gmax: np.ndarray | None,
+                    alive: np.ndarray, forced: np.ndarray, where: str, tier_name: str,
+                    problems: list[Unservable]) -> None:
+    """Groups whose at-least rule exceeds their usable candidates or at-most rule their forced."""
+    ng = int(group.max()) + 1 if len(group) and group.max() >= 0 else 0
+    ng = max(ng, len(gmin) if gmin is not None else 0, len(gmax) if gmax is not None else 0)
+    gv = group >= 0
+    n_alive = np.bincount(group[gv & alive], minlength=ng)
+    n_forced = np.bincount(group[gv & forced], minlength=ng)
+    for g in range(ng):
+        if gmin is not None and g < len(gmin) and gmin[g] > n_alive[g]:
+            problems.append(Unservable(g, f"needs at least {gmin[g]} open "
+                                       f"{tier_name} but has only {n_alive[g]} "
+                                       "usable candidates",
+                                       label=f"{where} group {g}"))
+        if gmax is not None and g < len(gmax) and gmax[g] < n_forced[g]:
+            problems.append(Unservable(g, f"allows at most {gmax[g]} open "
+                                       f"{tier_name} but {n_forced[g]} are forced open",
+                                       label=f"{where} group {g}"))
+
+
+def _demand_problems(model, r0: dict, alive0: np.ndarray, t0: TierData, w: np.ndarray,
+                     must: np.ndarray, reach: np.ndarray, count_mask: np.ndarray, *, full: bool,
+                     single: bool, problems: list[Unservable]) -> float:
+    """Record demands and coverage targets that cannot be met; return the t/yr that must be served."""
+    name = model.name
+    T = len(model.tiers)
+    n_dem = len(w)
     radius0 = model.tiers[0].radius
     for i in np.flatnonzero(must & ~reach):
-        problems.append(Unservable(int(i), _why_unreachable(i, raw[0], alive[0], w, radius0, T),
+        problems.append(Unservable(int(i), _why_unreachable(i, r0, alive0, w, radius0, T),
                                    label=f"{name} demand {i}"))
     if not single:   # split demand: what reaches a demand must hold it
         cap_reach = np.bincount(t0.pa, weights=t0.cap[t0.pb], minlength=n_dem)
@@ -233,7 +290,7 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
         need = model.coverage_target * float(w.sum())
         if float(w[reach].sum()) < need - 1e-9:
             for i in np.flatnonzero(~reach & (w > 0)):
-                problems.append(Unservable(int(i), _why_unreachable(i, raw[0], alive[0], w, radius0, T),
+                problems.append(Unservable(int(i), _why_unreachable(i, r0, alive0, w, radius0, T),
                                            label=f"{name} demand {i}"))
             problems.append(Unservable(-1, f"only {w[reach].sum():.6g} of {w.sum():.6g} t/yr can be "
                                        f"reached; the target is {model.coverage_target:.1%}",
@@ -243,24 +300,14 @@ def prepare(model, nearest_links: int | None = None) -> tuple[StreamData, list[U
         cand = np.flatnonzero(count_mask & reach)
         if len(cand) < k:
             for i in np.flatnonzero(count_mask & ~reach):
-                problems.append(Unservable(int(i), _why_unreachable(i, raw[0], alive[0], w, radius0, T),
+                problems.append(Unservable(int(i), _why_unreachable(i, r0, alive0, w, radius0, T),
                                            label=f"{name} demand {i}"))
             problems.append(Unservable(-1, f"only {len(cand)} of {int(count_mask.sum())} villages "
                                        f"can be reached; the target is {model.coverage_target:.1%}",
                                        label=f"{name} coverage"))
         else:
             need = float(np.sort(w[cand])[:k].sum())
-    for t, td in enumerate(tiers):
-        total = _usable_capacity(td)
-        if total < need - 1e-6:
-            problems.append(Unservable(-1, f"total capacity of usable {tier_label(t, T)} candidates "
-                                       f"is {total:.6g} t/yr (with the at-most-per-group rules), "
-                                       f"short of the {need:.6g} t/yr that must be served", label=f"{name} {tier_label(t, T)} capacity"))
-    sd = StreamData(name=name, w=w, tiers=tiers, must=must & reach, count_mask=count_mask,
-                    target=float(model.coverage_target), on=model.coverage_on,
-                    penalty=float(model.unserved_penalty_per_t), need_t=need,
-                    single_source=single)
-    return sd, problems
+    return need
 
 
 def _usable_capacity(td) -> float:
