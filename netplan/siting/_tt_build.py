@@ -63,139 +63,170 @@ def build(mip: pywraplp.Solver, datas: list[StreamData], comps: list[list[int]],
     out: list[StreamVars] = []
     for s, sd in enumerate(datas):
         T = len(sd.tiers)
-        ys: list[list] = []
-        for t, td in enumerate(sd.tiers):
-            row = [None] * td.n
-            for j in np.flatnonzero(td.alive):
-                v = mip.BoolVar(f"y{s}_{t}_{j}")
-                if td.forced[j]:
-                    v.SetLb(1.0)
-                obj.SetCoefficient(v, float(td.fixed[j]))
-                row[j] = v
-            ys.append(row)
+        ys = _site_vars(mip, obj, s, sd)
         sv = StreamVars(y=ys, x=[], shared=[np.zeros(td.n, dtype=bool) for td in sd.tiers])
-        # tier 1: demands -> village points
-        t0 = sd.tiers[0]
-        w = sd.w
-        xs = []
         single = sd.single_source
         lk = None if single or links is None or links[s] is None else links[s]
-        wsum = np.bincount(t0.pb, weights=w[t0.pa], minlength=t0.n)
-        x_row = np.ones(len(t0.pa), dtype=bool) if lk is None else lk[0] | ~(
-            np.isfinite(t0.cap) & (t0.cap < wsum - 1e-9))[t0.pb] | (w[t0.pa] <= 0)
-        for p, (a, b, d) in enumerate(zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(),
-                                          strict=True)):
-            v = mip.BoolVar(f"x{s}_{a}_{b}") if single else mip.NumVar(0.0, 1.0, f"x{s}_{a}_{b}")
-            obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a]
-                               + (0.0 if t0.extra is None else w[a] * float(t0.extra[len(xs)])))
-            xs.append(v)
-            if not t0.forced[b] and x_row[p]:
-                c = mip.Constraint(-INF, 0.0)
-                c.SetCoefficient(v, 1.0)
-                c.SetCoefficient(ys[0][b], -1.0)
-        sv.x = xs
-        offset += sd.penalty * float(w.sum())
-        by_dem = _groups_by(t0.pa, len(w))
-        sv.s = [None] * len(w)
-        for i, pos in enumerate(by_dem):
-            if len(pos) == 0:
-                continue
-            c = mip.Constraint(1.0 if sd.must[i] else 0.0, 1.0)
-            for p in pos:
-                c.SetCoefficient(xs[p], 1.0)
-            if not single and not sd.must[i]:   # split shares, but served fully or not at all
-                sv.s[i] = mip.BoolVar(f"s{s}_{i}")
-                c.SetBounds(0.0, 0.0)
-                c.SetCoefficient(sv.s[i], -1.0)
-        by_cand = _groups_by(t0.pb, t0.n)
-        for j in np.flatnonzero(t0.alive):
-            if np.isfinite(t0.cap[j]) and t0.cap[j] < wsum[j] - 1e-9:
-                c = mip.Constraint(-INF, 0.0)
-                for p in by_cand[j]:
-                    c.SetCoefficient(xs[p], float(w[t0.pa[p]]))
-                c.SetCoefficient(ys[0][j], -float(t0.cap[j]))
-        # coverage target
-        if sd.target > 0 and not sd.must.all():
-            if sd.on == "weight":
-                c = mip.Constraint(sd.target * float(w.sum()) - 1e-6, INF)
-                for p, a in enumerate(t0.pa.tolist()):
-                    c.SetCoefficient(xs[p], float(w[a]))
-            else:
-                k = math.ceil(sd.target * int(sd.count_mask.sum()) - 1e-9)
-                c = mip.Constraint(float(k), INF)
-                for p, a in enumerate(t0.pa.tolist()):
-                    if sd.count_mask[a]:
-                        c.SetCoefficient(xs[p], 1.0)
-        # tiers >= 2: u (single source) and f (flow); multi-source: f alone, linked to y
-        inflow_terms: list[list[tuple]] = [[(xs[p], float(w[t0.pa[p]])) for p in pos]
-                                           for pos in by_cand]
-        reach = np.zeros((len(w), t0.n), dtype=bool)
-        reach[t0.pa, t0.pb] = True
-        for t in range(1, T):
-            td, prev = sd.tiers[t], sd.tiers[t - 1]
-            if single:
-                us, fs = _flows_single(mip, obj, s, t, td, prev, ys)
-            else:
-                us, fs = [], flows_multi(mip, obj, s, t, td, prev, ys,
-                                         None if lk is None else lk[t])
-            by_prev = _groups_by(td.pa, prev.n)
-            for j in np.flatnonzero(prev.alive):
-                if single:
-                    c = mip.Constraint(0.0, 0.0)
-                    for p in by_prev[j]:
-                        c.SetCoefficient(us[p], 1.0)
-                    c.SetCoefficient(ys[t - 1][j], -1.0)
-                c = mip.Constraint(0.0, 0.0)
-                for p in by_prev[j]:
-                    c.SetCoefficient(fs[p], 1.0)
-                for var, coef in inflow_terms[j]:
-                    c.SetCoefficient(var, -coef)
-            by_c = _groups_by(td.pb, td.n)
-            new_inflow = [[(fs[p], 1.0) for p in pos] for pos in by_c]
-            ub_in = np.bincount(td.pb, weights=prev.flow_ub[td.pa], minlength=td.n)
-            for k in np.flatnonzero(td.alive):
-                if np.isfinite(td.cap[k]) and td.cap[k] < ub_in[k] - 1e-9:
-                    c = mip.Constraint(-INF, 0.0)
-                    for var, coef in new_inflow[k]:
-                        c.SetCoefficient(var, coef)
-                    c.SetCoefficient(ys[t][k], -float(td.cap[k]))
-            inflow_terms = new_inflow
-            sv.u.append(us)
-            sv.f.append(fs)
-            if path_cuts:
-                reach = _path_cuts(mip, sd, t, reach, xs, ys, fs)
+        by_cand = _tier1(mip, obj, s, sd, sv, lk)
+        offset += sd.penalty * float(sd.w.sum())
+        _upper_tiers(mip, obj, s, sd, sv, by_cand, lk, path_cuts=path_cuts)
         if single and path_links and T >= 2:
             _path_links(mip, sd, sv)
-        # cardinality cuts: the tonnage that must be served passes every tier, so each tier opens
-        # at least the fewest candidates whose largest capacities add up to it (valid, not
-        # implied by the LP: it opens e.g. 0.88 of a centre whose capacity exceeds the load)
-        for t, n_min in enumerate(min_open(sd)):
-            if n_min >= 2 or (n_min == 1 and not sd.tiers[t].forced.any()):
-                c = mip.Constraint(float(n_min), INF)
-                for v in ys[t]:
-                    if v is not None:
-                        c.SetCoefficient(v, 1.0)
-        # sites per group
-        for t, td in enumerate(sd.tiers):
-            if td.group is None:
-                continue
-            ng = max(int(td.group.max()) + 1 if len(td.group) else 0,
-                     len(td.gmin) if td.gmin is not None else 0)
-            for g in range(ng):
-                lo = float(td.gmin[g]) if td.gmin is not None and g < len(td.gmin) else 0.0
-                hi = float(td.gmax[g]) if td.gmax is not None and g < len(td.gmax) else INF
-                if lo <= 0 and hi == INF:
-                    continue
-                members = np.flatnonzero((td.group == g) & td.alive)
-                c = mip.Constraint(lo, hi)
-                for j in members:
-                    c.SetCoefficient(ys[t][j], 1.0)
+        _count_rows(mip, sd, ys)
         out.append(sv)
     groups = colocation_groups(datas, comps, site_fixed_cost)
     z = _colocation(mip, out, groups)
     obj.SetMinimization()
     return Handles(streams=out, z=z, groups=groups, offset=offset)
 
+
+def _site_vars(mip, obj, s: int, sd: StreamData) -> list[list]:
+    """Open variables y per tier and candidate (None where the candidate may not open)."""
+    ys: list[list] = []
+    for t, td in enumerate(sd.tiers):
+        row = [None] * td.n
+        for j in np.flatnonzero(td.alive):
+            v = mip.BoolVar(f"y{s}_{t}_{j}")
+            if td.forced[j]:
+                v.SetLb(1.0)
+            obj.SetCoefficient(v, float(td.fixed[j]))
+            row[j] = v
+        ys.append(row)
+    return ys
+
+
+def _tier1(mip, obj, s: int, sd: StreamData, sv: StreamVars, lk) -> list[np.ndarray]:
+    """Tier 1 (demands -> village points): x, linking, assignment, capacity and coverage rows.
+
+    Sets ``sv.x`` and ``sv.s``; returns the pair positions grouped by village point.
+    """
+    ys = sv.y
+    t0 = sd.tiers[0]
+    w = sd.w
+    xs = []
+    single = sd.single_source
+    wsum = np.bincount(t0.pb, weights=w[t0.pa], minlength=t0.n)
+    x_row = np.ones(len(t0.pa), dtype=bool) if lk is None else lk[0] | ~(
+        np.isfinite(t0.cap) & (t0.cap < wsum - 1e-9))[t0.pb] | (w[t0.pa] <= 0)
+    for p, (a, b, d) in enumerate(zip(t0.pa.tolist(), t0.pb.tolist(), t0.pd.tolist(),
+                                      strict=True)):
+        v = mip.BoolVar(f"x{s}_{a}_{b}") if single else mip.NumVar(0.0, 1.0, f"x{s}_{a}_{b}")
+        obj.SetCoefficient(v, t0.rate * w[a] * d / 1000.0 - sd.penalty * w[a]
+                           + (0.0 if t0.extra is None else w[a] * float(t0.extra[len(xs)])))
+        xs.append(v)
+        if not t0.forced[b] and x_row[p]:
+            c = mip.Constraint(-INF, 0.0)
+            c.SetCoefficient(v, 1.0)
+            c.SetCoefficient(ys[0][b], -1.0)
+    sv.x = xs
+    by_dem = _groups_by(t0.pa, len(w))
+    sv.s = [None] * len(w)
+    for i, pos in enumerate(by_dem):
+        if len(pos) == 0:
+            continue
+        c = mip.Constraint(1.0 if sd.must[i] else 0.0, 1.0)
+        for p in pos:
+            c.SetCoefficient(xs[p], 1.0)
+        if not single and not sd.must[i]:   # split shares, but served fully or not at all
+            sv.s[i] = mip.BoolVar(f"s{s}_{i}")
+            c.SetBounds(0.0, 0.0)
+            c.SetCoefficient(sv.s[i], -1.0)
+    by_cand = _groups_by(t0.pb, t0.n)
+    for j in np.flatnonzero(t0.alive):
+        if np.isfinite(t0.cap[j]) and t0.cap[j] < wsum[j] - 1e-9:
+            c = mip.Constraint(-INF, 0.0)
+            for p in by_cand[j]:
+                c.SetCoefficient(xs[p], float(w[t0.pa[p]]))
+            c.SetCoefficient(ys[0][j], -float(t0.cap[j]))
+    # coverage target
+    if sd.target > 0 and not sd.must.all():
+        if sd.on == "weight":
+            c = mip.Constraint(sd.target * float(w.sum()) - 1e-6, INF)
+            for p, a in enumerate(t0.pa.tolist()):
+                c.SetCoefficient(xs[p], float(w[a]))
+        else:
+            k = math.ceil(sd.target * int(sd.count_mask.sum()) - 1e-9)
+            c = mip.Constraint(float(k), INF)
+            for p, a in enumerate(t0.pa.tolist()):
+                if sd.count_mask[a]:
+                    c.SetCoefficient(xs[p], 1.0)
+    return by_cand
+
+
+def _upper_tiers(mip, obj, s: int, sd: StreamData, sv: StreamVars, by_cand: list[np.ndarray],
+                 lk, *, path_cuts: bool) -> None:
+    """Tiers >= 2: u (single source) and f (flow); multi-source: f alone, linked to y.
+
+    Appends to ``sv.u`` and ``sv.f``; adds flow conservation, capacity and optional path cuts.
+    """
+    ys, xs, w = sv.y, sv.x, sd.w
+    t0 = sd.tiers[0]
+    single = sd.single_source
+    inflow_terms: list[list[tuple]] = [[(xs[p], float(w[t0.pa[p]])) for p in pos]
+                                       for pos in by_cand]
+    reach = np.zeros((len(w), t0.n), dtype=bool)
+    reach[t0.pa, t0.pb] = True
+    for t in range(1, len(sd.tiers)):
+        td, prev = sd.tiers[t], sd.tiers[t - 1]
+        if single:
+            us, fs = _flows_single(mip, obj, s, t, td, prev, ys)
+        else:
+            us, fs = [], flows_multi(mip, obj, s, t, td, prev, ys,
+                                     None if lk is None else lk[t])
+        by_prev = _groups_by(td.pa, prev.n)
+        for j in np.flatnonzero(prev.alive):
+            if single:
+                c = mip.Constraint(0.0, 0.0)
+                for p in by_prev[j]:
+                    c.SetCoefficient(us[p], 1.0)
+                c.SetCoefficient(ys[t - 1][j], -1.0)
+            c = mip.Constraint(0.0, 0.0)
+            for p in by_prev[j]:
+                c.SetCoefficient(fs[p], 1.0)
+            for var, coef in inflow_terms[j]:
+                c.SetCoefficient(var, -coef)
+        by_c = _groups_by(td.pb, td.n)
+        new_inflow = [[(fs[p], 1.0) for p in pos] for pos in by_c]
+        ub_in = np.bincount(td.pb, weights=prev.flow_ub[td.pa], minlength=td.n)
+        for k in np.flatnonzero(td.alive):
+            if np.isfinite(td.cap[k]) and td.cap[k] < ub_in[k] - 1e-9:
+                c = mip.Constraint(-INF, 0.0)
+                for var, coef in new_inflow[k]:
+                    c.SetCoefficient(var, coef)
+                c.SetCoefficient(ys[t][k], -float(td.cap[k]))
+        inflow_terms = new_inflow
+        sv.u.append(us)
+        sv.f.append(fs)
+        if path_cuts:
+            reach = _path_cuts(mip, sd, t, reach, xs, ys, fs)
+
+
+def _count_rows(mip, sd: StreamData, ys: list[list]) -> None:
+    """Cardinality cuts and the at-least / at-most sites per group rows."""
+    # cardinality cuts: the tonnage that must be served passes every tier, so each tier opens
+    # at least the fewest candidates whose largest capacities add up to it (valid, not
+    # implied by the LP: it opens e.g. 0.88 of a centre whose capacity exceeds the load)
+    for t, n_min in enumerate(min_open(sd)):
+        if n_min >= 2 or (n_min == 1 and not sd.tiers[t].forced.any()):
+            c = mip.Constraint(float(n_min), INF)
+            for v in ys[t]:
+                if v is not None:
+                    c.SetCoefficient(v, 1.0)
+    # sites per group
+    for t, td in enumerate(sd.tiers):
+        if td.group is None:
+            continue
+        ng = max(int(td.group.max()) + 1 if len(td.group) else 0,
+                 len(td.gmin) if td.gmin is not None else 0)
+        for g in range(ng):
+            lo = float(td.gmin[g]) if td.gmin is not None and g < len(td.gmin) else 0.0
+            hi = float(td.gmax[g]) if td.gmax is not None and g < len(td.gmax) else INF
+            if lo <= 0 and hi == INF:
+                continue
+            members = np.flatnonzero((td.group == g) & td.alive)
+            c = mip.Constraint(lo, hi)
+            for j in members:
+                c.SetCoefficient(ys[t][j], 1.0)
 
 def _path_links(mip, sd: StreamData, sv: StreamVars, max_vars: int = 60_000) -> None:
     r"""Demand-level path variables between village points and stations (single source).
