@@ -29,6 +29,11 @@ FARM_MEDIAN = {"pig": 2500, "dairy": 400, "beef": 300, "sheep": 600, "layer": 60
 FARM_MIN = {"pig": 500, "dairy": 100, "beef": 100, "sheep": 200, "layer": 10000, "broiler": 10000}
 
 
+#: E: engineering estimate — an urban 社区/居委会 is usually 1,000–3,000 households (a few thousand to
+#: ten thousand people); 15,000 people on average is the most a generated county gives its communities
+COMMUNITY_MEAN_MAX_PEOPLE = 15_000
+
+
 def _split(total: float, weights: NDArray[np.float64]) -> NDArray[np.float64]:
     w = np.asarray(weights, dtype=float)
     return total * w / w.sum() if w.sum() > 0 else np.zeros(len(w))
@@ -60,8 +65,16 @@ def village_table(
     urban = pop_total * float(prof["urban_share"])
     w_pop = rng.lognormal(0.0, 0.35, n)
     pop = np.zeros(n)
-    pop[is_community] = _split(0.75 * urban, w_pop[is_community])
-    pop[is_seat_village] += _split(0.25 * urban, w_pop[is_seat_village])
+    # three quarters of the town's people live in its communities, but no more than
+    # COMMUNITY_MEAN_MAX_PEOPLE each on average: a county whose 2016 list has only one or two
+    # 居委会 would otherwise pack a whole county town into one (e.g. 正阳 411724: 180,000 people)
+    # (the seat villages likewise); town people beyond both live in urban units the village list
+    # does not have, outside the rural networks, and are left out of the table
+    in_communities = min(0.75 * urban, COMMUNITY_MEAN_MAX_PEOPLE * int(is_community.sum()))
+    in_seats = min(urban - in_communities, COMMUNITY_MEAN_MAX_PEOPLE * int(is_seat_village.sum()))
+    pop_total -= urban - in_communities - in_seats
+    pop[is_community] = _split(in_communities, w_pop[is_community])
+    pop[is_seat_village] += _split(in_seats, w_pop[is_seat_village])
     if rural.any():
         pop[rural] += _split(pop_total - urban,
                              w_pop[rural] * (0.5 + land_weight[rural] / land_weight[rural].mean()))
