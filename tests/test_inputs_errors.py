@@ -157,7 +157,7 @@ def test_sites_unknown_stream_tier_and_farm_species(tmp_path):
                   "lon": [114.61, 114.62], "lat": [33.0, 33.0], "species": ["猪", "alpaca"],
                   "stock_head": [10, 10]}).to_csv(root / "farms.csv", index=False)
     rep = report(root)
-    assert find(rep, "sites.csv", 1, "streams")[0].startswith("unknown stream 'glass' (known: film,")
+    assert find(rep, "sites.csv", 1, "streams")[0].startswith("unknown stream 'glass' (known: domestic_waste, film,")
     assert find(rep, "sites.csv", 2, "tiers")[0].startswith("unknown tier 'hamlet' (known: county_center")
     assert find(rep, "farms.csv", 2, "species")[0].startswith("unknown species 'alpaca' (known: ")
     assert find(rep, "farms.csv", 1, "species") == []
