@@ -284,6 +284,32 @@ def _merge(pr: FlowPricer, keep: list[np.ndarray], start: list[np.ndarray], limi
     return None if got is None else [np.asarray(o, dtype=bool) for o in got[0][0]]
 
 
+def _start_pool(pr: FlowPricer, others: list | None) -> dict[bytes, tuple]:
+    """Pool of local optima (key → (cost, open sets)) seeded with the priceable ``others``."""
+    pool: dict[bytes, tuple] = {}
+    for o in others or []:
+        o = [np.asarray(x, dtype=bool).copy() for x in o]
+        v = pr.price(o)
+        if math.isfinite(v):
+            pool[pr.key(o)] = (v, o)
+    return pool
+
+
+def _merge_round(pr: FlowPricer, pool: dict, keep: list[np.ndarray], best: list[np.ndarray],
+                 best_val: float, deadline: float, seed: int, gap: float, solver: str,
+                 what: str) -> tuple[list[np.ndarray], float]:
+    """Restricted MIP over ``keep`` within half the time left; its plan joins ``pool`` and
+    replaces ``best`` (cost CNY/yr) when cheaper. Returns the (new) best and its cost."""
+    got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap, solver)
+    v = math.inf if got is None else pr.price(got)
+    log.debug("merge of %s (%s candidates): %.1f, best %.1f",
+              what, [int(x.sum()) for x in keep], v, best_val)
+    if math.isfinite(v):
+        pool[pr.key(got)] = (v, got)
+    if v < best_val - 1e-9 * max(1.0, abs(best_val)):
+        best, best_val = got, v
+    return best, best_val
+
 def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: int = 0,
             bound: float = -math.inf, gap: float = 0.0, max_scan: int = 300,
             stall: int = 1000, others: list | None = None, elite: int = 8,
@@ -325,12 +351,7 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
     """
     rng = np.random.default_rng(seed)
     pr = FlowPricer(sd)
-    pool: dict[bytes, tuple] = {}
-    for o in others or []:
-        o = [np.asarray(x, dtype=bool).copy() for x in o]
-        v = pr.price(o)
-        if math.isfinite(v):
-            pool[pr.key(o)] = (v, o)
+    pool = _start_pool(pr, others)
     best = [np.asarray(o, dtype=bool).copy() for o in opens0]
     best_val = pr.price(best)
     if not math.isfinite(best_val):
@@ -372,14 +393,8 @@ def improve(sd: StreamData, opens0: list[np.ndarray], deadline: float, *, seed: 
         k = pr.key(keep)
         if k not in merged:
             merged.add(k)
-            got = _merge(pr, keep, best, 0.5 * (deadline - clock()), seed, gap, solver)
-            v = math.inf if got is None else pr.price(got)
-            log.debug("merge of %d local optima and %d more (%s candidates): %.1f, best %.1f",
-                      len(top), extra, [int(x.sum()) for x in keep], v, best_val)
-            if math.isfinite(v):
-                pool[pr.key(got)] = (v, got)
-            if v < best_val - 1e-9 * max(1.0, abs(best_val)):
-                best, best_val = got, v
+            best, best_val = _merge_round(pr, pool, keep, best, best_val, deadline, seed, gap,
+                                          solver, f"{len(top)} local optima and {extra} more")
         if best_val >= before - 1e-9 * max(1.0, abs(before)):
             if elite >= len(pool) and all((m | ~td.alive).all()
                                           for m, td in zip(keep, sd.tiers, strict=True)):
