@@ -25,6 +25,7 @@ from netplan.errors import InfeasibleError, InputError, SolverTimeout, Unservabl
 from netplan.siting._mip import make_solver, run
 from netplan.siting.reduce import check_cost
 from netplan.siting.solution import Solution
+from netplan.siting.sscflp import solve_sscflp
 
 INF = math.inf
 
@@ -87,7 +88,6 @@ def capacitated(
 
 def _single_source(c, q, cap, fixed, w, ok, time_limit_s, seed, t0) -> Solution:
     """Single sourcing: :func:`netplan.siting.sscflp.solve_sscflp` on the pair costs w_i c_ij."""
-    from netplan.siting.sscflp import solve_sscflp
     pair = np.where(ok, w[:, None] * np.where(ok, c, 0.0), np.inf)
     r = solve_sscflp(fixed, cap, q, pair, time_limit_s=time_limit_s, seed=seed)
     if r.status == "no_solution":
