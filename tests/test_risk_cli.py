@@ -151,3 +151,21 @@ def test_robust_backs_off_from_infeasible_coverage(tmp_path, monkeypatch):
     assert calls[0] is False and calls.count(True) == MAX_BACKOFFS + 1
     assert len(res.rounds) == 1 and any("could not be raised" in u for u in res.unreachable)
     assert plan.scenario.streams == sc.streams and len(plan.layout.sites) > 0
+
+
+def test_risk_out_over_the_run_is_refused_and_the_default_works(run):
+    """--out naming the run folder (the swap would replace the plan) is exit 2 before sampling,
+    the run folder untouched; the default RUN_DIR/risk is written whole and may be rewritten."""
+    sc, out = run
+    before = sorted(p.name for p in out.iterdir())
+    r = CliRunner().invoke(app, ["risk", str(out), "--scenario", str(sc), "--samples", "5",
+                                 "--workers", "0", "--out", str(out)])
+    assert r.exit_code == 2, r.output
+    assert "run folder" in r.output and "Traceback" not in r.output
+    assert sorted(p.name for p in out.iterdir()) == before
+    for _ in range(2):
+        r = CliRunner().invoke(app, ["risk", str(out), "--scenario", str(sc), "--samples", "5",
+                                     "--workers", "0"])
+        assert r.exit_code == 0, r.output
+    assert {"risk.csv", "risk_tornado.csv", "risk_samples.csv", "risk.html"} <= {
+        p.name for p in (out / "risk").iterdir()}

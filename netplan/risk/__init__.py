@@ -80,16 +80,31 @@ def model_for(plan: PlanInputs, *, uncertainty: str | Path | None = None) -> Ris
 def write_risk(out_dir: str | Path, model: RiskModel, risk: pd.DataFrame, torn: pd.DataFrame,
                samples: Samples, meta: dict[str, Any]) -> list[Path]:
     """Write risk.csv, risk_tornado.csv, risk_samples.csv and risk.html into ``out_dir``."""
-    from netplan.export import write_csv
+    from netplan.export import staging, write_csv
     from netplan.risk.chart import risk_html
 
     d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    files = [write_csv(d / "risk.csv", risk), write_csv(d / "risk_tornado.csv", torn),
-             write_csv(d / "risk_samples.csv", samples_table(model, samples))]
-    page = risk_html(meta, risk, samples.indicators, torn, model.params)
-    (d / "risk.html").write_text(page, encoding="utf-8")
-    return [*files, d / "risk.html"]
+    names = ("risk.csv", "risk_tornado.csv", "risk_samples.csv", "risk.html")
+    with staging(d) as tmp:  # all four files or none: the folder is swapped in whole
+        write_csv(tmp / names[0], risk)
+        write_csv(tmp / names[1], torn)
+        write_csv(tmp / names[2], samples_table(model, samples))
+        page = risk_html(meta, risk, samples.indicators, torn, model.params)
+        (tmp / names[3]).write_text(page, encoding="utf-8")
+    return [d / n for n in names]
+
+
+def _check_risk_out(run_dir: str | Path, out_dir: str | Path) -> None:
+    """Refuse, before any sampling, an output folder that is the run folder or holds it (the swap
+    would replace the plan), and any path :func:`netplan.export.check_out` refuses."""
+    from netplan.errors import InputError
+    from netplan.export import check_out
+
+    run, out = Path(run_dir).resolve(), Path(out_dir).resolve()
+    if out == run or out in run.parents:
+        msg = f"the output folder {out_dir} is (or holds) the run folder {run_dir}; choose another --out"
+        raise InputError(msg, file=str(out_dir), field="--out")
+    check_out(out)
 
 
 def run_risk(run_dir: str | Path, out_dir: str | Path, *, samples: int = 300, seed: int = 7,
@@ -112,6 +127,7 @@ def run_risk(run_dir: str | Path, out_dir: str | Path, *, samples: int = 300, se
 
         msg = f"expected at least 1 sample, got {samples}"
         raise InputError(msg, field="--samples")
+    _check_risk_out(run_dir, out_dir)
     plan = read_plan(run_dir, scenario_path=scenario_path)
     model = model_for(plan, uncertainty=uncertainty)
     nominal = nominal_samples(model)
