@@ -24,6 +24,15 @@ out_console = Console()
 EXIT_INPUT, EXIT_INFEASIBLE, EXIT_TIMEOUT, EXIT_OTHER, EXIT_INTERNAL = 2, 3, 4, 1, 70
 
 
+#: netplan errors → (console label, exit code), the most specific first
+_NETPLAN_EXITS: tuple[tuple[type[NetplanError], str, int], ...] = (
+    (InputError, "Input error", EXIT_INPUT),
+    (InfeasibleError, "No feasible plan", EXIT_INFEASIBLE),
+    (SolverTimeout, "Solver time limit", EXIT_TIMEOUT),
+    (NetplanError, "Error", EXIT_OTHER),
+)
+
+
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
     """Turn netplan errors into a message and an exit code (set NETPLAN_DEBUG=1 for tracebacks)."""
 
@@ -33,18 +42,10 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except typer.Exit:
             raise
-        except InputError as exc:
-            console.print(f"[bold red]Input error[/]: {exc}", highlight=False)
-            raise typer.Exit(EXIT_INPUT) from None
-        except InfeasibleError as exc:
-            console.print(f"[bold red]No feasible plan[/]: {exc}", highlight=False)
-            raise typer.Exit(EXIT_INFEASIBLE) from None
-        except SolverTimeout as exc:
-            console.print(f"[bold red]Solver time limit[/]: {exc}", highlight=False)
-            raise typer.Exit(EXIT_TIMEOUT) from None
         except NetplanError as exc:
-            console.print(f"[bold red]Error[/]: {exc}", highlight=False)
-            raise typer.Exit(EXIT_OTHER) from None
+            label, code = next((lb, c) for kind, lb, c in _NETPLAN_EXITS if isinstance(exc, kind))
+            console.print(f"[bold red]{label}[/]: {exc}", highlight=False)
+            raise typer.Exit(code) from None
         except KeyboardInterrupt:
             console.print("[yellow]Interrupted; nothing was written.[/]")
             raise typer.Exit(130) from None
