@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_evaluate import _layout  # the same hand-made three-site film layout
 
 from netplan.errors import InputError
 from netplan.evaluate import evaluate
@@ -28,23 +29,6 @@ def _scenario(tmp_path):
     p = tmp_path / "s.toml"
     p.write_text(text, encoding="utf-8")
     return load_scenario(p)
-
-
-def _layout(cap_point=100.0):
-    sites = pd.DataFrame([
-        {"site_id": "S1", "stream": "film", "tier": "village_point", "status": "existing",
-         "capacity_t": cap_point, "parent_id": "T411723101"},
-        {"site_id": "T411723101", "stream": "film", "tier": "township_station", "status": "new",
-         "capacity_t": 100.0, "parent_id": "S3"},
-        {"site_id": "S3", "stream": "film", "tier": "county_center", "status": "existing",
-         "capacity_t": 100.0, "parent_id": None},
-    ])
-    dp = pd.DataFrame([
-        {"stream": "film", "demand_id": "v1", "point_id": "S1", "dist_m": 1000.0},
-        {"stream": "film", "demand_id": "v2", "point_id": "S1", "dist_m": 500.0},
-        {"stream": "film", "demand_id": "v3", "point_id": None, "dist_m": float("nan")},
-    ])
-    return Layout(sites=sites, demand_point=dp, source="hand-made")
 
 
 DIST = {("S1", "T411723101"): 2000.0, ("T411723101", "S3"): 5000.0}
