@@ -1,0 +1,169 @@
+"""Phased build-out (issue 21): the multi-year model against brute force, the scenario's
+[[phases]] tables, and the CLI end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from netplan.errors import InputError
+from netplan.siting import StreamModel, Tier
+from netplan.siting.phased import Need, Phase, PhaseInfeasible, phase_weights, phased
+
+# ------------------------------------------------------------------ tiny instance + brute force
+W = np.array([3.0, 2.0, 4.0, 1.0, 2.5])
+D1 = np.array([[1000, 2500, np.inf], [1500, 900, 4000], [np.inf, 1200, 800],
+               [2500, np.inf, 1100], [800, 3000, 2000]], dtype=float)   # demand -> point (m)
+D2 = np.array([[3000, 9000], [5000, 4000], [9000, 2500]], dtype=float)   # point -> station
+D3 = np.array([[7000], [6000]], dtype=float)                              # station -> centre
+FIX = [np.array([40.0, 55.0, 45.0]), np.array([120.0, 100.0]), np.array([300.0])]   # CNY/yr
+CAPEX = [np.array([400.0, 500.0, 450.0]), np.array([1000.0, 900.0]), np.array([0.0])]  # CNY
+CAP1 = np.array([6.0, 7.0, 6.0])
+RATES = (3.0, 2.0, 1.0)
+
+
+def _model() -> StreamModel:
+    return StreamModel(name="s", weights=W, tiers=(
+        Tier(cost=D1, capacity=CAP1, fixed_cost=FIX[0], radius=3000, rate_per_t_per_km=RATES[0]),
+        Tier(cost=D2, fixed_cost=FIX[1], rate_per_t_per_km=RATES[1]),
+        Tier(cost=D3, fixed_cost=FIX[2], rate_per_t_per_km=RATES[2], force_open=[0]),
+    ), count_mask=np.array([True, True, True, True, False]), unserved_penalty_per_t=5.0)
+
+
+def _year_cost(opens: tuple[np.ndarray, ...], need: Need) -> float:
+    """Cheapest annual cost of one year's open sets by enumerating every assignment (inf if none)."""
+    o1, o2, o3 = opens
+    if not o3[0]:
+        return math.inf
+    pts, sts = np.flatnonzero(o1), np.flatnonzero(o2)
+    if len(pts) and not len(sts):
+        return math.inf
+    fixed = sum(float(FIX[t][o].sum()) for t, o in enumerate(opens))
+    best = math.inf
+    opts_d = [[-1] + [j for j in pts if D1[i, j] <= 3000 and W[i] <= CAP1[j]] for i in range(len(W))]
+    for a in itertools.product(*opts_d):
+        a = np.array(a)
+        served = a >= 0
+        if W[served].sum() < need.weight * W.sum() - 1e-9:
+            continue
+        mask = np.array([True, True, True, True, False])
+        if served[mask].sum() < math.ceil(need.count * mask.sum() - 1e-9):
+            continue
+        load = np.bincount(a[served], weights=W[served], minlength=3)
+        if (load > CAP1 + 1e-9).any():
+            continue
+        t1 = sum(RATES[0] * W[i] * D1[i, a[i]] / 1000 for i in np.flatnonzero(served))
+        pen = 5.0 * W[~served].sum()
+        for b in itertools.product(sts, repeat=len(pts)):
+            t2 = sum(RATES[1] * load[j] * D2[j, k] / 1000 for j, k in zip(pts, b, strict=True))
+            st_load = np.zeros(2)
+            for j, k in zip(pts, b, strict=True):
+                st_load[k] += load[j]
+            t3 = sum(RATES[2] * st_load[k] * D3[k, 0] / 1000 for k in sts)
+            best = min(best, fixed + t1 + pen + t2 + t3)
+    return best
+
+
+def _brute(phases: list[Phase], weights: np.ndarray) -> tuple[float, list]:
+    """Best discounted cost over every monotone open schedule (each site: never or a year)."""
+    sizes = [3, 2, 1]
+    cands = [(t, j) for t, n in enumerate(sizes) for j in range(n)]
+    P = len(phases)
+    cache: dict = {}
+    best, arg = math.inf, None
+    for sched in itertools.product(range(P + 1), repeat=len(cands)):   # P = never
+        total, ok = 0.0, True
+        for p, ph in enumerate(phases):
+            opens = tuple(np.array([sched[cands.index((t, j))] <= p for j in range(n)])
+                          for t, n in enumerate(sizes))
+            new_capex = sum(CAPEX[t][j] for (t, j), y in zip(cands, sched, strict=True) if y == p)
+            if new_capex > ph.capex_budget_cny + 1e-9:
+                ok = False
+                break
+            key = (tuple(tuple(o) for o in opens), p)
+            if key not in cache:
+                cache[key] = _year_cost(opens, ph.needs["s"])
+            total += weights[p] * cache[key]
+            if not math.isfinite(total):
+                ok = False
+                break
+        if ok and total < best - 1e-9:
+            best, arg = total, sched
+    return best, arg
+
+
+PHASES = [Phase(2025, {"s": Need(weight=0.4)}, capex_budget_cny=1500.0),
+          Phase(2026, {"s": Need(weight=0.7, count=0.75)}, capex_budget_cny=1000.0),
+          Phase(2027, {"s": Need(weight=1.0)}, capex_budget_cny=1000.0)]
+
+
+def _solve(phases: list[Phase], **kw):
+    return phased(_model(), phases, capex={"s": CAPEX}, discount_rate=0.06, time_limit_s=30,
+                  horizon_year=2030, **kw)
+
+
+def test_tiny_instance_matches_brute_force() -> None:
+    """The phased MIP's discounted cost equals the best monotone schedule found by enumeration,
+    and its plan meets every year's needs and budget with sites opening in more than one year."""
+    weights = phase_weights([p.year for p in PHASES], 0.06, 2030)
+    best, _ = _brute(PHASES, weights)
+    sol = _solve(PHASES)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(best, rel=1e-6)
+    prev = None
+    for yr, ph in zip(sol.years, PHASES, strict=True):
+        ss = yr.solution.streams[0]
+        need = ph.needs["s"]
+        assert ss.coverage_weight >= need.weight - 1e-9
+        assert ss.coverage_count >= need.count - 1e-9
+        assert yr.capex_cny <= ph.capex_budget_cny + 1e-6
+        opens = [set(o.tolist()) for o in ss.open]
+        if prev is not None:
+            assert all(a <= b for a, b in zip(prev, opens, strict=True))   # sites stay open
+        prev = opens
+    years = {int(y) for t in range(3) for y in sol.open_year(0, t) if y >= 0}
+    assert len(years) >= 2
+
+
+def test_weights_discount_each_phase_until_the_next() -> None:
+    """2025 counts one year, 2026 one year (1/1.06), 2027 the rest up to the horizon."""
+    w = phase_weights([2025, 2026, 2027], 0.06, 2028)
+    assert w == pytest.approx([1.0, 1 / 1.06, 1 / 1.06**2 + 1 / 1.06**3])
+
+
+def test_budget_too_small_names_year_and_shortfall() -> None:
+    """A 2025 budget below the cheapest network for its need: PhaseInfeasible names 2025 and
+    how much capital is missing (the cheapest network needs a point and a station: 1,300 CNY)."""
+    bad = [Phase(2025, {"s": Need(weight=0.4)}, capex_budget_cny=1000.0), PHASES[1]]
+    with pytest.raises(PhaseInfeasible) as ei:
+        _solve(bad)
+    assert ei.value.year == 2025
+    assert ei.value.shortfall_cny == pytest.approx(300.0)
+    assert "2025" in str(ei.value) and "300" in str(ei.value)
+
+
+def test_unreachable_need_names_the_year() -> None:
+    """A need no network can meet (a demand beyond every point's radius that must be served) is
+    refused before solving, naming the year and the demand."""
+    ok = [PHASES[0], Phase(2026, {"s": Need(count=1.0)}, capex_budget_cny=1e9)]
+    sol = _solve(ok)   # every counted demand has a point within 3 km
+    assert sol.years[1].solution.streams[0].coverage_count == 1.0
+    m = _model()
+    short = dataclasses.replace(m, tiers=(dataclasses.replace(m.tiers[0], radius=900.0),
+                                          *m.tiers[1:]))
+    with pytest.raises(PhaseInfeasible) as ei:
+        phased(short, ok, capex={"s": CAPEX}, time_limit_s=10)
+    assert ei.value.year == 2026 and math.isinf(ei.value.shortfall_cny)
+    assert any(u.label == "s demand 0" for u in ei.value.unservable)
+
+
+def test_bad_phases_are_input_errors() -> None:
+    """Years not increasing, a negative budget, needs for an unknown stream."""
+    for bad in ([PHASES[1], PHASES[0]], [Phase(2025, {"s": Need()}, capex_budget_cny=-1.0)],
+                [Phase(2025, {"x": Need()})]):
+        with pytest.raises(InputError):
+            _solve(bad)
