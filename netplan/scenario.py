@@ -41,7 +41,7 @@ _STREAM_KEYS = {
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
     "streams", "sharing", "coefficients", "existing_capex_share", "workday_h", "routing_time_limit_s",
-    "columns", "robust",
+    "columns", "robust", "phases",
 }
 SOLVERS = ("scip", "highs", "cbc", "cp-sat")
 COLUMN_FILES = ("villages", "farms", "sites", "townships", "boundary")
@@ -77,6 +77,15 @@ def crf(rate: float, years: float) -> float:
     if rate == 0:
         return 1.0 / years
     return rate * (1 + rate) ** years / ((1 + rate) ** years - 1)
+
+
+@dataclass(frozen=True)
+class PhaseParams:
+    """One year of a phased build-out ([[phases]]): its targets and its capital budget (CNY)."""
+
+    year: int
+    targets: Mapping[tuple[str, str], float]
+    capex_budget_cny: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,8 @@ class Scenario:
     coefficients: Mapping[str, Any] = field(default_factory=dict)
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     robust: float | None = None  # plan so every target is met in this share of draws (docs/risk.md)
+    phases: tuple[PhaseParams, ...] = ()  # [[phases]]: a phased build-out (README, issue 21)
+    horizon_year: int | None = None       # [finance] horizon_year: last year a phased plan counts
 
     @property
     def stream_ids(self) -> tuple[str, ...]:
@@ -240,9 +251,10 @@ def load_scenario(path: str | Path) -> Scenario:
     name, county_dir, solver, seed = _header(c, raw, p)
     roads, roads_file, crow = _roads(c, raw, county_dir)
     finance = raw.get("finance", {}) if isinstance(raw.get("finance", {}), Mapping) else {}
-    c.unknown(finance, {"discount_rate"}, "finance")
+    c.unknown(finance, {"discount_rate", "horizon_year"}, "finance")
     streams = _streams(c, raw, known_streams)
     targets = _targets(c, raw, known_streams)
+    phases, horizon = _phases(c, raw, known_streams, finance)
     sharing = _sharing(c, raw, known_streams, streams)
     columns = _columns(c, raw)
     coef = raw.get("coefficients", {})
@@ -266,7 +278,7 @@ def load_scenario(path: str | Path) -> Scenario:
         name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
         seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
         targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), columns=columns,
-        **nums,
+        phases=phases, horizon_year=horizon, **nums,
     )
 
 
@@ -382,8 +394,8 @@ def _stream(c: _Checker, sid: str, sraw: Mapping[str, Any]) -> StreamParams | No
                         haul_vehicle=str(veh["haul_vehicle"]), **vals, **peak)
 
 
-def _targets(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any]
-             ) -> dict[tuple[str, str], float]:
+def _targets(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any],
+             path: str = "targets") -> dict[tuple[str, str], float]:
     """{(stream, indicator): value} from [targets] (a table, a preset name, or both)."""
     targets: dict[tuple[str, str], float] = {}
     traw = raw.get("targets", {})
@@ -396,16 +408,16 @@ def _targets(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any]
         if sid == "preset":
             continue
         if sid not in known:
-            c.err(f"targets.{sid}", f"unknown stream (known: {', '.join(known)})")
+            c.err(f"{path}.{sid}", f"unknown stream (known: {', '.join(known)})")
             continue
         if not isinstance(inds, Mapping):
-            c.err(f"targets.{sid}", "expected a table of indicator = value")
+            c.err(f"{path}.{sid}", "expected a table of indicator = value")
             continue
         for ind in inds:
             if ind not in INDICATORS:
-                c.err(f"targets.{sid}.{ind}", f"unknown indicator (known: {', '.join(INDICATORS)})")
+                c.err(f"{path}.{sid}.{ind}", f"unknown indicator (known: {', '.join(INDICATORS)})")
                 continue
-            v = c.number(inds, ind, f"targets.{sid}", lo=0, hi=1)
+            v = c.number(inds, ind, f"{path}.{sid}", lo=0, hi=1)
             if v is not None:
                 targets[(sid, ind)] = v
     if isinstance(raw.get("targets"), Mapping) and "preset" in raw["targets"]:
@@ -470,3 +482,45 @@ def _preset(c: _Checker, name: Any) -> dict[str, Any]:
         c.err("targets", f"unknown target preset {name!r} (known: {', '.join(presets)})")
         return {}
     return {k: v for k, v in presets[name].items() if isinstance(v, Mapping)}
+
+_PHASE_KEYS = {"year", "targets", "capex_budget_cny"}
+_MAX_BUDGET_CNY = 1e13   # E: beyond any county programme; a larger figure is a typo
+
+
+def _phases(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any],
+            finance: Mapping[str, Any]) -> tuple[tuple[PhaseParams, ...], int | None]:
+    """[[phases]] (year, targets, capex_budget_cny), years strictly increasing, and
+    [finance] horizon_year (not before the last phase)."""
+    praw = raw.get("phases", [])
+    out: list[PhaseParams] = []
+    if not isinstance(praw, list) or not all(isinstance(p, Mapping) for p in praw):
+        c.err("phases", "expected [[phases]] tables (year, targets, capex_budget_cny)")
+        praw = []
+    for n, ph in enumerate(praw):
+        path = f"phases[{n}]"
+        c.unknown(ph, _PHASE_KEYS, path)
+        year = ph.get("year")
+        if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
+            c.err(f"{path}.year", f"expected a year (a whole number 1990-2100), got {year!r}")
+            continue
+        if out and year <= out[-1].year:
+            c.err(f"{path}.year", f"{year} does not come after the phase before ({out[-1].year}): "
+                  "list the phases in increasing years, one table per year")
+            continue
+        if not isinstance(ph.get("targets", {}), Mapping):
+            c.err(f"{path}.targets", "expected a table of stream.indicator = value")
+            continue
+        targets = _targets(c, {"targets": ph.get("targets", {})}, known, f"{path}.targets")
+        budget = c.number(ph, "capex_budget_cny", path, lo=0, hi=_MAX_BUDGET_CNY, default=math.inf)
+        if budget is not None:
+            out.append(PhaseParams(year=int(year), targets=targets, capex_budget_cny=budget))
+    horizon = finance.get("horizon_year")
+    if horizon is not None:
+        if isinstance(horizon, bool) or not isinstance(horizon, int):
+            c.err("finance.horizon_year", f"expected a year, got {horizon!r}")
+            horizon = None
+        elif not out:
+            c.err("finance.horizon_year", "only used by a phased plan: add [[phases]] tables")
+        elif horizon < out[-1].year:
+            c.err("finance.horizon_year", f"{horizon} is before the last phase ({out[-1].year})")
+    return tuple(out), horizon
