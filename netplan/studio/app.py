@@ -1,16 +1,19 @@
 """The studio's ASGI app (Starlette): the page, its bundled assets, and the JSON API of docs/studio.md.
 
-Only two folders are served as files: the studio's own ``static/`` and the bundled Leaflet of
-:mod:`netplan.maps.assets`; Starlette's StaticFiles refuses paths that leave them. Every bad request
+Only three folders are served as files: the studio's own ``static/``, the bundled Leaflet of
+:mod:`netplan.maps.assets`, and the compare view the studio wrote (``<save dir>/studio-compare/
+compare``); Starlette's StaticFiles refuses paths that leave them. Every bad request
 gets a 4xx JSON ``{"error": message}``; any other exception a 500 with a one-line message, never a
 traceback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from netplan.errors import NetplanError
 from netplan.layout_io import COLUMNS, write_layout
 from netplan.maps.assets import STATIC_DIR as LEAFLET_DIR
 from netplan.model import TIERS
-from netplan.studio.jobs import Optimiser
+from netplan.studio.jobs import Optimiser, Runner
 from netplan.studio.model import (
     ChangeError,
     Prepared,
@@ -37,6 +40,7 @@ from netplan.studio.model import (
     score,
     site_loads,
 )
+from netplan.studio.routes import ROUTED, compare_with, routed
 
 HERE = Path(__file__).resolve().parent / "static"
 _NAME_RE = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,80}\.(csv|xlsx)$")
@@ -45,13 +49,24 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,80}\.(csv|xlsx)$")
 class Studio:
     """The server's state: the prepared model, the base layout table (version-counted), the optimiser."""
 
-    def __init__(self, prep: Prepared, table: pd.DataFrame, save_dir: Path) -> None:
+    def __init__(self, prep: Prepared, table: pd.DataFrame, save_dir: Path,
+                 reference: Path | None = None) -> None:
         self.prep = prep
         self.save_dir = Path(save_dir)
+        self.reference = reference
         self.lock = threading.Lock()
         self.optimiser = Optimiser(prep)
+        self.router = Runner("route planning", replace=True)
+        self.comparer = Runner("a comparison")
+        self.routes_done: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.version = 0
         self._set(table)
+        self.start = self.table
+
+    @property
+    def compare_dir(self) -> Path:
+        """Where the comparison's run folders and compare view are written."""
+        return self.save_dir / "studio-compare"
 
     def _set(self, table: pd.DataFrame) -> None:
         t = pd.DataFrame(table)[COLUMNS].reset_index(drop=True)
@@ -85,11 +100,51 @@ class Studio:
                 "layout": [{"site_id": str(r.site_id), "name": str(r.name), "streams": str(r.streams).split(";"),
                             "tier": r.tier, "status": r.status, "lon": round(float(r.lon), 6),
                             "lat": round(float(r.lat), 6)} for r in t.itertuples(index=False)],
-                "elapsed_ms": round(s.elapsed_s * 1000, 1),
-                "pending": ["collection_vehicle_km_yr", "haulage_vehicle_km_yr", "collection_co2_kg_yr",
-                            "haulage_co2_kg_yr"],
-                "note": "collection rounds are not re-planned per change: routed vehicle-km and CO2 "
-                        "come from `netplan evaluate` on the saved layout"}
+                "elapsed_ms": round(s.elapsed_s * 1000, 1), "routes_key": self.key(changes),
+                "pending": list(ROUTED),
+                "note": "the pending rows wait for the collection rounds: POST /api/routes with the "
+                        "same change set re-plans them in the background"}
+
+    def key(self, changes: Any) -> str:
+        """The routes key of a change set against the current base layout."""
+        text = json.dumps([self.version, changes], sort_keys=True, ensure_ascii=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+    def start_routes(self, changes: Any) -> dict[str, Any]:
+        """Re-plan the collection rounds of base + changes in the background (a newer call
+        supersedes a running one); done at once when this change set's routes are known."""
+        key = self.key(changes)
+        if key in self.routes_done:
+            return {"key": key, "state": "done", **self.routes_done[key]}
+        t = apply_changes(self.prep, self.table, changes)
+
+        def keep(result: dict[str, Any]) -> None:
+            self.routes_done[key] = result
+            while len(self.routes_done) > 64:
+                self.routes_done.popitem(last=False)
+
+        job = self.router.start(routed, (self.prep, self.prep.geo, t), keep, key=key)
+        return job.status()
+
+    def routes(self, key: str) -> dict[str, Any]:
+        """The state of the routes of ``key``: done (with kpis and routes), running, failed, or
+        superseded by a newer change."""
+        if key in self.routes_done:
+            return {"key": key, "state": "done", **self.routes_done[key]}
+        job = self.router.job
+        if job is None or job.key != key:
+            return {"key": key, "state": "superseded"}
+        out = job.status()
+        if out["state"] == "cancelled":
+            out["state"] = "superseded"
+        return out
+
+    def start_compare(self, changes: Any) -> dict[str, Any]:
+        """Compare base + changes with the reference plan in the background."""
+        t = apply_changes(self.prep, self.table, changes)
+        job = self.comparer.start(compare_with, (self.prep, self.prep.geo, t, self.start, self.reference,
+                                                 self.compare_dir))
+        return job.status()
 
     def fix_table(self, changes: Any) -> pd.DataFrame:
         """The rows the planner changed (opened, closed, added, moved), as a ``plan --fix`` table."""
@@ -129,7 +184,9 @@ def _meta(st: Studio) -> dict[str, Any]:
             "streams": [{"id": s, "label": f"{stream_name_zh(s)} {stream_name_en(s)}",
                          "colour": stream_colour(s)} for s in sc.stream_ids],
             "bounds": [float(x) for x in b.total_bounds],
-            "boundary": json.loads(b.geometry.to_json()), "save_dir": str(st.save_dir)}
+            "boundary": json.loads(b.geometry.to_json()), "save_dir": str(st.save_dir),
+            "reference": str(st.reference) if st.reference is not None else None,
+            "crow_fly": bool(getattr(st.prep.mats.net, "is_crow_fly", False))}
 
 
 def build_app(st: Studio) -> Starlette:
@@ -169,10 +226,39 @@ def build_app(st: Studio) -> Starlette:
             return JSONResponse(job.status() if job else {"state": "idle"})
         fix = st.fix_table(await _body(request))
         try:
-            job = st.optimiser.start(fix, st._set)
+            job = st.optimiser.start_fix(fix, st._set)
         except RuntimeError as exc:
             return _error(409, str(exc))
         return JSONResponse(job.status(), status_code=202)
+
+    async def routes(request: Request) -> Response:
+        if request.method == "GET":
+            key = request.query_params.get("key", "")
+            if not re.fullmatch(r"[0-9a-f]{16}", key):
+                return _error(400, "key must be the routes_key of an evaluation (16 hex digits)")
+            return JSONResponse(st.routes(key))
+        res = await run_in_threadpool(st.start_routes, await _body(request))
+        return JSONResponse(res, status_code=200 if res["state"] == "done" else 202)
+
+    async def compare(request: Request) -> Response:
+        if request.method == "GET":
+            job = st.comparer.job
+            return JSONResponse({**job.status(), "result": job.result} if job else {"state": "idle"})
+        if request.method == "DELETE":
+            job = st.comparer.cancel()
+            return JSONResponse(job.status() if job else {"state": "idle"})
+        try:
+            res = await run_in_threadpool(st.start_compare, await _body(request))
+        except RuntimeError as exc:
+            return _error(409, str(exc))
+        return JSONResponse(res, status_code=202)
+
+    compare_files = StaticFiles(directory=st.compare_dir / "compare", check_dir=False)
+
+    async def compare_file(request: Request) -> Response:
+        if not (st.compare_dir / "compare").is_dir():
+            return _error(404, "no comparison yet (POST /api/compare)")
+        return await compare_files.get_response(request.path_params["path"], request.scope)
 
     async def save(request: Request) -> Response:
         body = await _body(request)
@@ -202,6 +288,9 @@ def build_app(st: Studio) -> Starlette:
         Route("/api/evaluate", evaluate, methods=["POST"]),
         Route("/api/optimise", optimise, methods=["GET", "POST", "DELETE"]),
         Route("/api/save", save, methods=["POST"]),
+        Route("/api/routes", routes, methods=["GET", "POST"]),
+        Route("/api/compare", compare, methods=["GET", "POST", "DELETE"]),
+        Route("/compare/{path:path}", compare_file),
         Mount("/static", StaticFiles(directory=HERE), name="static"),
         Mount("/lib", StaticFiles(directory=LEAFLET_DIR), name="lib"),
     ]

@@ -1,9 +1,15 @@
-""""Re-optimise around my choices": the siting (:func:`netplan.siting_adapter.site`) with the sites
-the planner changed fixed (``plan --fix``: opened ones forced open, closed ones forbidden), run in a
-forked child process so that it can be cancelled and a failure cannot take the server down.
+"""The studio's background work, each job in a forked child process so that it can be cancelled
+and a failure (or a crash) cannot take the server down:
 
-The child inherits the prepared model (fork), sends progress lines and then the new layout table
-(or the error message) through a pipe.
+- "Re-optimise around my choices": the siting (:func:`netplan.siting_adapter.site`) with the sites
+  the planner changed fixed (``plan --fix``: opened ones forced open through the siting's
+  ``force_open``, closed ones ``forbidden``);
+- the collection rounds and haulage trips of an evaluated layout (:mod:`netplan.studio.routes`),
+  re-planned after each change, a newer change superseding (terminating) the older job;
+- the comparison of the layout with the optimal plan (:mod:`netplan.studio.routes`).
+
+The child inherits the prepared model (fork), sends progress lines and then its result (or the
+error message) through a pipe.
 """
 
 from __future__ import annotations
@@ -11,41 +17,40 @@ from __future__ import annotations
 import multiprocessing as mp
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from netplan.studio.model import Prepared, base_table
+from netplan.studio.model import Geo, Prepared, base_table
 
 
 @dataclass
 class Job:
-    """One optimisation: state (running / done / failed / cancelled), progress lines, result table."""
+    """One background job: state (running / done / failed / cancelled), progress lines, result."""
 
     id: int
+    key: str = ""
     state: str = "running"
     progress: list[str] = field(default_factory=list)
     error: str | None = None
-    result: pd.DataFrame | None = None
+    result: Any = None
     started: float = field(default_factory=time.monotonic)
     ended: float | None = None
     proc: Any = None
 
     def status(self) -> dict[str, Any]:
-        """The job as the API reports it."""
+        """The job as the API reports it (without its result)."""
         end = self.ended if self.ended is not None else time.monotonic()
-        return {"id": self.id, "state": self.state, "progress": self.progress[-20:],
+        return {"id": self.id, "key": self.key, "state": self.state, "progress": self.progress[-20:],
                 "error": self.error, "elapsed_s": round(end - self.started, 1)}
 
 
-def _child(prep: Prepared, fix: pd.DataFrame, conn: Any) -> None:
-    from netplan.siting_adapter import site
-
+def _child(fn: Callable[..., Any], args: tuple, conn: Any) -> None:
     try:
-        layout = site(prep.scenario, prep.county, prep.supply, prep.cands, prep.mats,
-                      progress=lambda m: conn.send(("progress", m)), fix=fix)
-        conn.send(("done", pd.DataFrame(base_table(prep, layout)).drop(columns="geometry")))
+        result = fn(*args, progress=lambda m: conn.send(("progress", str(m))))
+        conn.send(("done", result))
     except BaseException as exc:  # reported to the page; the server stays up
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         conn.send(("failed", f"{type(exc).__name__}: {first}"))
@@ -53,25 +58,39 @@ def _child(prep: Prepared, fix: pd.DataFrame, conn: Any) -> None:
         conn.close()
 
 
-class Optimiser:
-    """At most one optimisation at a time; start, status, cancel."""
+class Runner:
+    """At most one job of a kind at a time, in a forked child; start, status, cancel.
 
-    def __init__(self, prep: Prepared) -> None:
-        self.prep = prep
+    Parameters
+    ----------
+    what
+        The job's name in messages ("an optimisation").
+    replace
+        Starting a job while one runs terminates the running one (else RuntimeError).
+    """
+
+    def __init__(self, what: str, *, replace: bool = False) -> None:
+        self.what = what
+        self.replace = replace
         self.job: Job | None = None
         self._lock = threading.Lock()
         self._next = 1
 
-    def start(self, fix: pd.DataFrame, on_done: Any) -> Job:
-        """Start siting with ``fix`` (a layout table); ``on_done(table)`` gets the new layout."""
+    def start(self, fn: Callable[..., Any], args: tuple, on_done: Callable[[Any], None] | None = None,
+              *, key: str = "") -> Job:
+        """Run ``fn(*args, progress=...)`` in a child; ``on_done(result)`` runs in the server."""
         with self._lock:
-            if self.job is not None and self.job.state == "running":
-                raise RuntimeError("an optimisation is already running (cancel it first)")
-            job = Job(id=self._next)
+            old = self.job
+            if old is not None and old.state == "running":
+                if not self.replace:
+                    raise RuntimeError(f"{self.what} is already running (cancel it first)")
+                old.state = "cancelled"
+                old.proc.terminate()
+            job = Job(id=self._next, key=key)
             self._next += 1
-            parent, child = mp.get_context("fork").Pipe(duplex=False)
-            proc = mp.get_context("fork").Process(target=_child, args=(self.prep, fix, child),
-                                                  daemon=True)
+            ctx = mp.get_context("fork")
+            parent, child = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(fn, args, child), daemon=True)
             proc.start()
             child.close()
             job.proc = proc
@@ -79,37 +98,62 @@ class Optimiser:
         threading.Thread(target=self._watch, args=(job, parent, on_done), daemon=True).start()
         return job
 
-    def _watch(self, job: Job, conn: Any, on_done: Any) -> None:
+    def _watch(self, job: Job, conn: Any, on_done: Callable[[Any], None] | None) -> None:
         try:
             while True:
                 try:
                     kind, payload = conn.recv()
                 except (EOFError, OSError):
                     if job.state == "running":
-                        job.state, job.error = "failed", "the optimisation process ended without a result"
+                        job.state, job.error = "failed", f"the process of {self.what} ended without a result"
                     break
                 if kind == "progress":
-                    job.progress.append(str(payload))
-                elif kind == "done":
-                    if job.state == "running":
-                        try:
-                            on_done(payload)
-                            job.result, job.state = payload, "done"
-                        except Exception as exc:  # the new layout could not be scored: keep the old
-                            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+                    job.progress.append(payload)
+                    continue
+                if job.state != "running":
                     break
+                if kind == "done":
+                    try:
+                        if on_done is not None:
+                            on_done(payload)
+                        job.result, job.state = payload, "done"
+                    except Exception as exc:  # e.g. a new layout that cannot be scored: keep the old
+                        job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
                 else:
                     job.state, job.error = "failed", str(payload)
-                    break
+                break
         finally:
             job.ended = time.monotonic()
             conn.close()
             job.proc.join(timeout=5)
 
     def cancel(self) -> Job | None:
-        """Stop the running optimisation (its process is terminated); the layout stays as it was."""
-        job = self.job
-        if job is not None and job.state == "running":
-            job.state = "cancelled"
-            job.proc.terminate()
+        """Stop the running job (its process is terminated); nothing it would have changed changes."""
+        with self._lock:
+            job = self.job
+            if job is not None and job.state == "running":
+                job.state = "cancelled"
+                job.proc.terminate()
         return job
+
+
+def optimise_layout(prep: Prepared, geo: Geo, fix: pd.DataFrame, *,
+                    progress: Callable[[str], None]) -> pd.DataFrame:
+    """The siting with ``fix`` (a ``plan --fix`` table) on the prepared matrices; the new layout table."""
+    from netplan.siting_adapter import site
+
+    layout = site(prep.scenario, prep.county, prep.supply, geo.cands, geo.mats, progress=progress,
+                  fix=fix)
+    return pd.DataFrame(base_table(prep, layout, geo)).drop(columns="geometry")
+
+
+class Optimiser(Runner):
+    """"Re-optimise around my choices": at most one at a time."""
+
+    def __init__(self, prep: Prepared) -> None:
+        super().__init__("an optimisation")
+        self.prep = prep
+
+    def start_fix(self, fix: pd.DataFrame, on_done: Callable[[Any], None]) -> Job:
+        """Start siting with ``fix`` (a layout table); ``on_done(table)`` gets the new layout."""
+        return self.start(optimise_layout, (self.prep, self.prep.geo, fix), on_done)

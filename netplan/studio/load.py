@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from netplan.errors import InputError
-from netplan.runfolder import LAYOUT_CSV
+from netplan.runfolder import KPIS_CSV, LAYOUT_CSV, PLAN_GPKG
 from netplan.scenario import Scenario, load_scenario
 from netplan.studio.app import Studio, build_app
 from netplan.studio.model import base_table, load_table, prepare
@@ -30,6 +30,16 @@ def start_table(scenario: Scenario, run: Path | None, *, default_runs: Path = Pa
     return latest if latest.is_file() else None
 
 
+def reference_run(scenario: Scenario, run: Path | None, *, default_runs: Path = Path("maps")) -> Path | None:
+    """The optimal plan the studio compares layouts with: the ``--run`` folder when it is a run
+    folder (kpis.csv and plan.gpkg), else ``maps/<scenario>`` when it is one, else None."""
+    for d in (run, default_runs / scenario.name):
+        if d is not None and Path(d).is_dir() and (Path(d) / KPIS_CSV).is_file() \
+                and (Path(d) / PLAN_GPKG).is_file():
+            return Path(d)
+    return None
+
+
 def load_studio(scenario_path: str | Path, run: str | Path | None = None, *, save_dir: Path | None = None,
                 progress: Any = _noop, default_runs: Path = Path("maps")) -> Studio:
     """Read everything once and return the studio state (scored base layout included)."""
@@ -45,7 +55,8 @@ def load_studio(scenario_path: str | Path, run: str | Path | None = None, *, sav
         table = base_table(prep, site(sc, prep.county, prep.supply, prep.cands, prep.mats,
                                       progress=progress))
     out = save_dir or (Path(run) if run is not None and Path(run).is_dir() else Path("maps") / f"{sc.name}-studio")
-    return Studio(prep, table, out)
+    ref = reference_run(sc, Path(run) if run is not None else None, default_runs=default_runs)
+    return Studio(prep, table, out, reference=ref)
 
 
 def create_app(scenario_path: str | Path, run: str | Path | None = None, **kw: Any) -> Any:

@@ -5,8 +5,9 @@ A change set is what the page sends (``{"closed": [...], "open": [...], "moved":
 applied to a copy of the base layout table, turned into a :class:`~netplan.layout.Layout` by the
 same :func:`netplan.siting_adapter.layout_from_table` that ``netplan evaluate`` uses, and scored by the
 same :func:`netplan.evaluate.evaluate` — on the matrices computed at start-up, so one evaluation
-does no road routing. Every site the studio can place is a candidate of the county (moving to a
-dragged point snaps it to the nearest candidate), which is what keeps the matrices valid.
+does no road routing. Every site the studio can place is a candidate of the county or a point
+snapped to the road network (:mod:`netplan.studio.place`), which then joins the candidates with its
+row and column of road distances: the matrices stay valid for every table.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from shapely.geometry import Point
 
 from netplan.layout import Layout
 from netplan.layout_io import COLUMNS, layout_to_table, read_layout
@@ -40,6 +40,18 @@ class ChangeError(ValueError):
     """A change set the studio cannot apply (unknown site, bad field, point outside the county)."""
 
 
+@dataclass(frozen=True)
+class Geo:
+    """The places a site can be and the road distances among them, as one immutable snapshot: a site
+    placed on the road network makes a new snapshot with one more candidate (rows are only ever
+    appended, so a table valid for an older snapshot is valid for the newer ones)."""
+
+    cands: gpd.GeoDataFrame
+    mats: Matrices
+    site_frame: pd.DataFrame
+    cands_m: np.ndarray       # candidate x, y in the county's metric CRS (m)
+
+
 @dataclass
 class Prepared:
     """A scenario and county read once, with everything an evaluation reuses."""
@@ -47,17 +59,42 @@ class Prepared:
     scenario: Scenario
     county: County
     supply: Supply
-    cands: gpd.GeoDataFrame
-    mats: Matrices
-    site_frame: pd.DataFrame
     boundary_m: Any
-    cands_m: np.ndarray       # candidate x, y in the county's metric CRS (m)
+    geo: Geo
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def cands(self) -> gpd.GeoDataFrame:
+        """The candidate sites of the current snapshot (EPSG:4326)."""
+        return self.geo.cands
+
+    @property
+    def mats(self) -> Matrices:
+        """The road matrices of the current snapshot."""
+        return self.geo.mats
+
+    @property
+    def site_frame(self) -> pd.DataFrame:
+        """Road distances among candidates (m), labelled by site id."""
+        return self.geo.site_frame
+
+    @property
+    def cands_m(self) -> np.ndarray:
+        """Candidate x, y in the county's metric CRS (m)."""
+        return self.geo.cands_m
+
+
+def make_geo(cands: gpd.GeoDataFrame, mats: Matrices, metric_crs: Any) -> Geo:
+    """A snapshot of candidates and matrices (``mats.sites`` is ``cands``)."""
+    metric = cands.to_crs(metric_crs)
+    xy = np.column_stack([metric.geometry.x.to_numpy(), metric.geometry.y.to_numpy()])
+    return Geo(cands=cands, mats=mats, site_frame=mats.site_site_frame(), cands_m=xy)
 
 
 def prepare(scenario: Scenario, table: gpd.GeoDataFrame | None = None, *,
             progress: Any = None) -> Prepared:
-    """Read the county, estimate supply, build candidates (plus ``table``'s sites) and road matrices."""
+    """Read the county, estimate supply, build candidates (plus ``table``'s sites) and road matrices
+    (distances, and the travel times of the scenario's vehicles for the collection rounds)."""
     from netplan.planner import (
         candidate_sites,
         check_reachable,
@@ -76,16 +113,16 @@ def prepare(scenario: Scenario, table: gpd.GeoDataFrame | None = None, *,
     say(f"road network: {net.label}; travel distances for {len(cands)} candidates")
     mats = travel_matrices(net, supply, cands, scenario)
     check_reachable(supply, mats, scenario)
-    metric = cands.to_crs(county.metric_crs)
-    xy = np.column_stack([metric.geometry.x.to_numpy(), metric.geometry.y.to_numpy()])
+    for v in sorted({x for sp in scenario.streams.values() for x in (sp.collection_vehicle, sp.haul_vehicle)}):
+        mats.site_site_s(v)  # computed once here; the forked route jobs inherit them
     boundary = county.boundary.to_crs(county.metric_crs).geometry.union_all()
-    return Prepared(scenario=scenario, county=county, supply=supply, cands=cands, mats=mats,
-                    site_frame=mats.site_site_frame(), boundary_m=boundary, cands_m=xy)
+    return Prepared(scenario=scenario, county=county, supply=supply, boundary_m=boundary,
+                    geo=make_geo(cands, mats, county.metric_crs))
 
 
-def base_table(prep: Prepared, layout: Layout) -> gpd.GeoDataFrame:
+def base_table(prep: Prepared, layout: Layout, geo: Geo | None = None) -> gpd.GeoDataFrame:
     """A Layout (e.g. an optimised plan) as the studio's layout table (the ``netplan evaluate`` format)."""
-    return layout_to_table(layout, prep.cands)
+    return layout_to_table(layout, (geo or prep.geo).cands)
 
 
 def load_table(path: str | Path, scenario: Scenario) -> gpd.GeoDataFrame:
@@ -111,20 +148,11 @@ def _cand_row(prep: Prepared, site_id: str) -> pd.Series:
 
 
 def snap(prep: Prepared, lon: Any, lat: Any) -> str:
-    """The candidate nearest to a WGS-84 point inside the county (ChangeError outside it)."""
-    from netplan.inputs.crs import transformer
+    """The site at a WGS-84 point inside the county, snapped to the road network
+    (:func:`netplan.studio.place.place_on_road`); ChangeError outside the county or off the roads."""
+    from netplan.studio.place import place_on_road
 
-    try:
-        x, y = float(lon), float(lat)
-    except (TypeError, ValueError):
-        raise ChangeError("lon and lat must be numbers (WGS-84 degrees)") from None
-    if not (np.isfinite(x) and np.isfinite(y) and -180 <= x <= 180 and -90 <= y <= 90):
-        raise ChangeError(f"({lon}, {lat}) is not a WGS-84 point")
-    mx, my = transformer("EPSG:4326", prep.county.metric_crs).transform(x, y)
-    if prep.boundary_m.distance(Point(mx, my)) > 250.0:
-        raise ChangeError(f"the point ({x:.5f}, {y:.5f}) is outside the county")
-    d = np.hypot(prep.cands_m[:, 0] - mx, prep.cands_m[:, 1] - my)
-    return str(prep.cands["site_id"].iloc[int(np.argmin(d))])
+    return place_on_road(prep, lon, lat)
 
 
 def _row_mask(t: pd.DataFrame, site_id: str, tier: Any) -> np.ndarray:
@@ -270,9 +298,10 @@ def score(prep: Prepared, table: pd.DataFrame) -> Scored:
     from netplan.evaluate import evaluate
 
     t0 = time.perf_counter()
-    layout = layout_from_table(table, prep.scenario, prep.supply.demands, prep.cands,
-                               prep.mats.dem_site_m, prep.mats.site_site_m, source="studio")
-    ev = evaluate(prep.scenario, prep.county, prep.supply, layout, prep.site_frame, detail=False)
+    g = prep.geo  # one snapshot for the whole evaluation (a concurrent placement appends a new one)
+    layout = layout_from_table(table, prep.scenario, prep.supply.demands, g.cands,
+                               g.mats.dem_site_m, g.mats.site_site_m, source="studio")
+    ev = evaluate(prep.scenario, prep.county, prep.supply, layout, g.site_frame, detail=False)
     return Scored(table=table, layout=layout, evaluation=ev, elapsed_s=time.perf_counter() - t0)
 
 

@@ -2,9 +2,10 @@
    holds the planner's change set {closed, open, moved}, its undo/redo history, and asks
    POST /api/evaluate after every change. No network beyond 127.0.0.1. */
 "use strict";
-const S = { meta: null, sites: [], demands: [], changes: { closed: [], open: [], moved: [] },
+const S = { meta: null, sites: [], demands: [], cands: [], changes: { closed: [], open: [], moved: [] },
             undo: [], redo: [], result: null, mode: null, moving: null, seq: 0, markers: {},
-            villages: [], poll: null };
+            villages: [], poll: null, routes: null, routePoll: null, drag: null, dragged: false,
+            cmpPoll: null };
 const $ = (id) => document.getElementById(id);
 const TIER_R = { village_point: 5, township_station: 8, county_center: 11 };
 
@@ -99,12 +100,13 @@ function renderList() {
 }
 
 /* ------------------------------------------------------------------ map */
-let map, siteLayer, villageLayer;
+let map, siteLayer, villageLayer, routeLayer, ghost;
 function initMap() {
   map = L.map("map", { preferCanvas: true });
   const b = S.meta.bounds;
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
   L.geoJSON(S.meta.boundary, { style: { color: "#444", weight: 2, fill: false }, interactive: false }).addTo(map);
+  routeLayer = L.layerGroup().addTo(map);
   villageLayer = L.layerGroup().addTo(map);
   siteLayer = L.layerGroup().addTo(map);
   for (const d of S.demands) {
@@ -112,7 +114,53 @@ function initMap() {
     m.bindTooltip(`${d.kind} ${d.demand_id} ${d.name}`);
     S.villages.push(m); villageLayer.addLayer(m);
   }
-  map.on("click", (e) => mapClick(e.latlng));
+  map.on("click", (e) => { if (!S.dragged) mapClick(e.latlng); });
+  map.on("mousemove", dragMove);
+  map.on("mouseup", dragEnd);
+  document.addEventListener("mouseup", () => { if (S.drag) dragEnd(null); });
+}
+/* drag a site to move it: the server snaps the point to the road network (or to a candidate
+   within a few pixels of it) */
+function dragStart(s, e) {
+  if (S.mode || !S.sites.some((b) => b.site_id === s.site_id)) return;
+  S.drag = { id: s.site_id, from: e.containerPoint, moved: false };
+  S.dragged = false;
+  map.dragging.disable();
+}
+function dragMove(e) {
+  const d = S.drag;
+  if (!d) return;
+  if (!d.moved && e.containerPoint.distanceTo(d.from) < 6) return;
+  d.moved = true;
+  if (!ghost) ghost = L.circleMarker(e.latlng, { radius: 9, color: "#000", dashArray: "3", fill: false, interactive: false }).addTo(map);
+  ghost.setLatLng(e.latlng);
+  $("mode").textContent = `移动 moving ${d.id}`;
+}
+function dragEnd(e) {
+  const d = S.drag;
+  if (!d) return;
+  S.drag = null;
+  map.dragging.enable();
+  if (ghost) { ghost.remove(); ghost = null; }
+  $("mode").textContent = "";
+  if (!d.moved || !e) return;
+  S.dragged = true;
+  setTimeout(() => { S.dragged = false; }, 0);
+  const to = nearCandidate(e.latlng);
+  change((c) => {
+    c.moved = c.moved.filter((m) => m.site_id !== d.id);
+    c.moved.push(to ? { site_id: d.id, to } : { site_id: d.id, lon: e.latlng.lng, lat: e.latlng.lat });
+  });
+}
+function nearCandidate(ll) {
+  /* a candidate drawn within 8 px of the point, else null (the point is snapped to a road) */
+  const p = map.latLngToContainerPoint(ll);
+  let best = null, bd = 8;
+  for (const c of S.cands) {
+    const d = map.latLngToContainerPoint([c.lat, c.lon]).distanceTo(p);
+    if (d < bd) { bd = d; best = c.site_id; }
+  }
+  return best;
 }
 function renderSites() {
   /* the evaluated layout (moves and additions snapped to their candidate), else the base one */
@@ -125,14 +173,28 @@ function renderSites() {
       weight: base.has(s.site_id) ? 1.5 : 3, dashArray: base.has(s.site_id) ? null : "3",
       fillColor: open ? streamColour(s.streams[0]) : "#fff", fillOpacity: open ? 0.9 : 0.3 });
     m.bindTooltip(`${s.site_id} ${s.name} · ${S.meta.tier_labels[s.tier]} · ${s.streams.join(", ")} · ${open ? "open" : "closed"}`);
+    m.on("mousedown", (e) => dragStart(s, e));
     m.on("click", (e) => {
       L.DomEvent.stopPropagation(e);
+      if (S.dragged) return;
       if (S.mode) mapClick(e.latlng); else if (base.has(s.site_id)) toggle(s.site_id);
     });
     siteLayer.addLayer(m);
   }
 }
+function renderRoutes() {
+  routeLayer.clearLayers();
+  if (!S.routes) return;
+  const sid = $("stream-shown").value, col = streamColour(sid);
+  for (const r of S.routes.routes.filter((x) => x.stream === sid)) {
+    const l = L.polyline(r.coords, { color: col, weight: r.kind === "haulage" ? 3 : 1.5, opacity: 0.7,
+      dashArray: r.kind === "haulage" ? "6 4" : null });
+    l.bindTooltip(`${r.route_id} · ${(r.distance_m / 1000).toFixed(1)} km × ${r.trips_per_year.toFixed(0)}/yr`);
+    routeLayer.addLayer(l);
+  }
+}
 function renderVillages() {
+  renderRoutes();
   if (!S.result) return;
   const cov = S.result.coverage[$("stream-shown").value] || [];
   S.villages.forEach((m, i) => {
@@ -142,12 +204,16 @@ function renderVillages() {
 }
 function startMove(id) { S.mode = "move"; S.moving = id; $("mode").textContent = `点击地图放置 click the map to move ${id}`; }
 function mapClick(ll) {
+  const to = nearCandidate(ll);
   if (S.mode === "move") {
     const id = S.moving;
-    change((c) => { c.moved = c.moved.filter((m) => m.site_id !== id); c.moved.push({ site_id: id, lon: ll.lng, lat: ll.lat }); });
+    change((c) => {
+      c.moved = c.moved.filter((m) => m.site_id !== id);
+      c.moved.push(to ? { site_id: id, to } : { site_id: id, lon: ll.lng, lat: ll.lat });
+    });
   } else if (S.mode === "add") {
-    const streams = [$("stream-shown").value];
-    change((c) => c.open.push({ lon: ll.lng, lat: ll.lat, tier: $("add-tier").value, streams }));
+    const streams = [$("stream-shown").value], tier = $("add-tier").value;
+    change((c) => c.open.push(to ? { site_id: to, tier, streams } : { lon: ll.lng, lat: ll.lat, tier, streams }));
   } else return;
   S.mode = null; S.moving = null; $("mode").textContent = "";
 }
@@ -167,14 +233,51 @@ function renderKpis() {
       + `<td class="flag"></td><td>${streamLabel(r.stream)}</td><td>${r.label_zh || ""} ${r.indicator}</td>`
       + `<td class="v">${fmt(r)}</td><td>${(100 * r.target).toFixed(0)}%</td></tr>`;
   }
-  h += "</table><details><summary>成本与站点 costs and sites</summary><table>";
+  const was = (id) => { const d = $("kpi").querySelector(`details[data-testid="${id}"]`); return d && d.open ? " open" : ""; };
+  h += `</table><details data-testid="costs"${was("costs")}><summary>成本与站点 costs and sites</summary><table>`;
   for (const r of rows.filter((x) => x.stream === "all" || x.indicator === "cost_cny_per_t")) {
-    h += `<tr data-testid="kpi-${r.stream}-${r.indicator}"><td>${r.stream === "all" ? "全县 county" : streamLabel(r.stream)}</td>`
-      + `<td>${r.label_zh || ""} ${r.indicator}</td><td>${fmt(r)}</td></tr>`;
+    h += kpiRow(r);
   }
-  h += `</table></details><div class="muted">evaluated in ${S.result.elapsed_ms} ms · routed vehicle-km/CO2 wait for <code>netplan evaluate</code> on the saved layout</div>`;
+  h += `</table></details><details data-testid="routed"${was("routed")}><summary>${S.routes ? "" : "⏳ "}收运路线 collection rounds</summary><table>`;
+  const pend = S.result.pending || [];
+  for (const st of S.meta.streams) {
+    for (const ind of pend) {
+      const r = rows.find((x) => x.stream === st.id && x.indicator === ind)
+        || { stream: st.id, indicator: ind, value: null, unit: ind.endsWith("_co2_kg_yr") ? "kg/yr" : "km/yr", label_zh: "" };
+      h += kpiRow(r, true);
+    }
+  }
+  const wait = S.routes ? `collection rounds re-planned in ${S.routesElapsed || 0} s`
+    : "⏳ marked figures wait for the collection rounds (re-planned in the background)";
+  h += `</table></details><div class="muted" data-testid="kpi-note">evaluated in ${S.result.elapsed_ms} ms · ${wait}</div>`;
   $("kpi").innerHTML = h;
   $("kpi").classList.remove("busy");
+}
+function kpiRow(r, routedRow) {
+  const pending = (S.result.pending || []).includes(r.indicator) && !S.routes;
+  const who = r.stream === "all" ? "全县 county" : streamLabel(r.stream);
+  const v = pending ? (r.value === null ? "…" : "≈ " + fmt(r)) : fmt(r);
+  return `<tr data-testid="kpi-${r.stream}-${r.indicator}${routedRow ? "-routed" : ""}" data-pending="${pending}" data-value="${r.value}"`
+    + ` class="${pending ? "pending" : ""}"><td>${pending ? "⏳ " : ""}${who}</td>`
+    + `<td>${r.label_zh || ""} ${r.indicator}</td><td class="v">${v}</td></tr>`;
+}
+/* collection rounds of the layout on screen, re-planned in the background after each change */
+async function planRoutes(seq, key) {
+  clearTimeout(S.routePoll);
+  try {
+    let j = await post("/api/routes", S.changes);
+    while (j.state === "running") {
+      await new Promise((ok) => { S.routePoll = setTimeout(ok, 700); });
+      if (seq !== S.seq) return;
+      j = await api(`/api/routes?key=${key}`);
+    }
+    if (seq !== S.seq) return;
+    if (j.state !== "done") { say(`collection rounds: ${j.state} ${j.error || ""}`, j.state === "failed"); return; }
+    const routed = new Map(j.kpis.map((r) => [`${r.stream}/${r.indicator}`, r]));
+    S.result.kpis = S.result.kpis.filter((r) => !routed.has(`${r.stream}/${r.indicator}`)).concat(j.kpis);
+    S.routes = j; S.routesElapsed = j.elapsed_s;
+    renderKpis(); renderRoutes();
+  } catch (err) { if (seq === S.seq) say(`collection rounds: ${err.message}`, true); }
 }
 
 /* ------------------------------------------------------------------ evaluate, optimise, save */
@@ -184,8 +287,9 @@ async function evaluate() {
   try {
     const res = await post("/api/evaluate", S.changes);
     if (seq !== S.seq) return;
-    S.result = res; renderKpis(); renderVillages(); renderList(); renderSites();
+    S.result = res; S.routes = null; renderKpis(); renderVillages(); renderList(); renderSites();
     say(`${res.open_sites.length} open sites · ${S.undo.length} change(s)`);
+    planRoutes(seq, res.routes_key);
   } catch (err) {
     if (seq !== S.seq) return;
     say(err.message, true);
@@ -209,6 +313,7 @@ async function optimise() {
 }
 async function pollJob() {
   const j = await api("/api/optimise");
+  if (j.state === "running" && !j.progress.length) j.progress = ["starting the siting…"];
   $("job").textContent = `${j.state} · ${j.elapsed_s || 0} s\n${(j.progress || []).slice(-4).join("\n")}${j.error ? "\n" + j.error : ""}`;
   if (j.state === "running") return;
   clearInterval(S.poll); $("cancel").disabled = true; $("optimise").disabled = false;
@@ -217,6 +322,28 @@ async function pollJob() {
     S.changes = { closed: [], open: [], moved: [] }; S.undo = []; S.redo = [];
     refresh();
   }
+}
+async function compare() {
+  try {
+    await post("/api/compare", S.changes);
+    $("compare").disabled = true;
+    S.cmpPoll = setInterval(pollCompare, 1000); pollCompare();
+  } catch (err) { $("compared").textContent = err.message; $("compared").className = "error"; }
+}
+async function pollCompare() {
+  const j = await api("/api/compare");
+  const box = $("compared");
+  box.className = j.state === "failed" ? "error" : "";
+  if (j.state === "running") {
+    box.textContent = `${j.state} · ${j.elapsed_s} s · ${(j.progress || []).slice(-1)[0] || ""}`;
+    return;
+  }
+  clearInterval(S.cmpPoll); $("compare").disabled = false;
+  if (j.state !== "done") { box.textContent = `${j.state} ${j.error || ""}`; return; }
+  const [a, b] = j.result.labels;
+  box.innerHTML = `<a data-testid="compare-map" href="/compare/compare_map.html" target="_blank">${a} | ${b} 地图对比 maps side by side</a>`
+    + ` · <a data-testid="compare-table" href="/compare/compare.html" target="_blank">指标对比 table</a>`;
+  window.open("/compare/compare_map.html", "_blank");
 }
 async function save() {
   try {
@@ -232,6 +359,7 @@ async function main() {
   for (const s of S.meta.streams) $("stream-shown").add(new Option(s.label, s.id));
   for (const t of S.meta.tiers) $("add-tier").add(new Option(S.meta.tier_labels[t], t));
   S.demands = (await api("/api/demands")).demands;
+  S.cands = (await api("/api/candidates")).candidates;
   await loadSites();
   initMap();
   $("stream-shown").onchange = renderVillages;
@@ -243,6 +371,9 @@ async function main() {
   $("optimise").onclick = optimise;
   $("cancel").onclick = async () => { await post("/api/optimise", {}, "DELETE"); };
   $("save").onclick = save;
+  $("compare").onclick = compare;
+  $("compare").textContent = S.meta.reference ? "与最优方案对比 Compare with the optimal plan"
+    : "与初始布局对比 Compare with the starting layout";
   refresh();
 }
 main().catch((err) => say(err.message, true));
