@@ -66,24 +66,31 @@ def test_rows_meet_targets_and_cost_never_falls(sweep):
         "http://www.w3.org", "")
 
 
-def test_budget_gives_highest_target_within_it(sweep, tmp_path):
-    """A budget between the cheapest and the full-coverage cost buys the cheaper plan's coverage,
-    found by bisection; a budget below every plan says so."""
+def test_budget_rows_are_max_coverage_plans(sweep, tmp_path):
+    """A budget row is the max-coverage model's plan: its evaluated cost is within the budget and
+    equals the cost row the MIP counted (per-tonne items and storage included), its coverage is
+    proven the most (at least every curve point that fits the budget), and it has a run folder."""
     sc, _, df = sweep
     lo, hi = df["total_cost_cny_yr"].iloc[0], df["total_cost_cny_yr"].iloc[-1]
+    budgets = [(lo + hi) / 2, hi * 1.01, lo / 2]
     out = netplan.frontier(sc, stream="straw", indicator="village_coverage", targets=[0.3, 1.0],
-                           budgets=[(lo + hi) / 2, lo / 2], out_dir=tmp_path / "b", workers=0,
-                           maps=False, budget_steps=2)
-    rows = out[out["status"].str.startswith("budget")]
-    assert len(rows) == 2
-    fit = rows.iloc[0]
-    assert fit["total_cost_cny_yr"] <= (lo + hi) / 2
-    curve = out[~out["status"].str.startswith("budget")]
-    assert len(curve) == 4   # two bisection solves joined the curve
-    higher = curve[curve["target"] > fit["target"]]
-    assert (higher["total_cost_cny_yr"] > (lo + hi) / 2).all()   # the highest target within it
-    assert "resolution" in fit["status"]
-    assert "no plan found within it" in rows.iloc[1]["status"]
+                           budgets=budgets, out_dir=tmp_path / "b", workers=0, maps=False)
+    rows = out[out["status"].str.startswith("budget")].reset_index(drop=True)
+    assert len(rows) == 3 and rows["target"].isna().all()
+    assert list(out["target"].iloc[:2]) == [0.3, 1.0]      # the curve, then the budgets (sorted)
+    for b, r in zip(sorted(budgets), rows.itertuples(index=False), strict=True):
+        assert f"budget {b:,.0f} CNY/yr: max-coverage model" in r.status
+        if not isinstance(r.run, str) or not r.run:   # half the cheapest point: nothing fits
+            assert b < lo and "buys none of the villages (proven" in r.status, r.status
+            continue
+        assert "proven the most" in r.status, r.status
+        assert r.total_cost_cny_yr <= b + 1.0
+        assert f"cheapest plan of that coverage: {r.total_cost_cny_yr:,.0f} CNY/yr" in r.status
+        fits = df[df["total_cost_cny_yr"] <= b]
+        assert (r.achieved >= fits["achieved"] - 1e-9).all()
+        assert (tmp_path / "b" / r.run / "kpis.csv").exists()
+    assert rows["achieved"].iloc[2] == 1.0                 # the full-coverage cost buys it all
+    assert rows["achieved"].iloc[1] < rows["achieved"].iloc[2]
 
 
 def test_falls_scored_plan_of_higher_target_is_taken():

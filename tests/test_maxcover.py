@@ -57,8 +57,9 @@ def _plans(ex: StreamExtras):
                 tr += sum(RATE[1] * load1[j] * D2[j, k] / 1000 for j, k in zip(pts, up, strict=True))
                 tr += sum(RATE[2] * load2[k] * D3[k, 0] / 1000 for k in sts)
                 tons = float(sum(W[i] for i in served))
-                blocks = sum(math.ceil(ex.block_per_t * load2[k] - 1e-9) for k in sts)
-                cost = fixed + tr + ex.item_cny_per_t * tons + ex.block_cny_yr * blocks
+                kap = ex.capture   # what arrives: transport, items and storage scale with it
+                blocks = sum(math.ceil(ex.block_per_t * kap * load2[k] - 1e-9) for k in sts)
+                cost = fixed + kap * (tr + ex.item_cny_per_t * tons) + ex.block_cny_yr * blocks
                 out.append((int(sum(COUNTED[i] for i in served)), tons, cost))
     return out
 
@@ -69,7 +70,7 @@ def test_max_coverage_matches_brute_force(on, stored):
     """For budgets across the whole range, the MIP's coverage is the best any plan within the
     budget reaches (proven: status optimal), and its cost row is the plan's true cost."""
     ex = StreamExtras(item_cny_per_t=ITEM, block_per_t=0.05 if stored else 0.0,
-                      block_cny_yr=400.0 if stored else 0.0)
+                      block_cny_yr=400.0 if stored else 0.0, capture=0.9 if stored else 1.0)
     plans = _plans(ex)
     key = 0 if on == "count" else 1
     cheapest = min(p[2] for p in plans if p[key] > 0)

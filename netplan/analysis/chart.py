@@ -3,7 +3,7 @@
 No library and no network: the page is one file holding its data (the frontier table as JSON),
 its style and ~150 lines of script that draw the curve, the marginal cost per extra percentage
 point between neighbouring points, the seed plans' targets (data/targets.toml) and the budgets as
-reference lines; hovering a point shows its sites per tier, clicking it opens its run's map.
+reference lines with each budget's max-coverage plan as a diamond; hovering a point shows its sites per tier, clicking it opens its run's map.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ def frontier_html(df: pd.DataFrame, *, title: str, budgets: Sequence[float] = ()
             "per-tonne items such as baling and storage), CNY/yr (万元 = 10⁴ CNY); gap: the siting "
             "solve's gap on its objective. "
             "Bars: marginal cost per extra percentage point between neighbouring points. Dashed "
-            "vertical lines: seed plans' targets; horizontal: budgets. Hover a point for its sites "
+            "vertical lines: seed plans' targets; horizontal: budgets, with a diamond at the plan of "
+            "the most coverage each buys (max-coverage model). Hover a point for its sites "
             "per tier; click it to open its map.</p>"
             "<h2>Points</h2><table id=rows></table>")
     return head + body + f"<script id=data type='application/json'>{blob}</script><script>{_JS}</script></body></html>"
@@ -83,15 +84,16 @@ const NS='http://www.w3.org/2000/svg',svg=document.getElementById('chart'),tip=d
 const W=960,H=560,L=90,R=30,T=20,B1=360,B2=470,BB=520;svg.setAttribute('viewBox','0 0 '+W+' '+H);
 const good=r=>r.run&&r.total_cost_cny_yr!=null&&r.achieved!=null&&!/target missed|failed|infeasible/.test(r.status||'');
 const curve=D.rows.filter(r=>!/^budget/.test(r.status||'')&&good(r)).sort((a,b)=>a.target-b.target);
+const bpts=D.rows.filter(r=>/^budget/.test(r.status||'')&&good(r));
 const wan=v=>(v/1e4).toLocaleString('en',{maximumFractionDigits:1})+' 万元';
 const pct=v=>v==null?'–':(100*v).toFixed(1)+' %';
 function el(n,a,p){const e=document.createElementNS(NS,n);for(const k in a)e.setAttribute(k,a[k]);(p||svg).appendChild(e);return e;}
 function txt(x,y,s,a){const e=el('text',Object.assign({x:x,y:y,'font-size':11,fill:'#333'},a||{}));e.textContent=s;return e;}
-const xs=curve.map(r=>r.achieved).concat(D.refs.map(r=>r.value));
+const xs=curve.concat(bpts).map(r=>r.achieved).concat(D.refs.map(r=>r.value));
 let x0=Math.min.apply(null,xs.concat([1])),x1=Math.max.apply(null,xs.concat([0]));
 if(!isFinite(x0)||x1-x0<0.02){x0=Math.max(0,(x0||0.5)-0.05);x1=Math.min(1,(x1||1)+0.05);}
 x0=Math.max(0,Math.floor(x0*20)/20-0.025);x1=Math.min(1.0,Math.ceil(x1*20)/20)+0.015;
-const ys=curve.map(r=>r.total_cost_cny_yr).concat(D.budgets);
+const ys=curve.concat(bpts).map(r=>r.total_cost_cny_yr).concat(D.budgets);
 let y0=Math.min.apply(null,ys.concat([Infinity])),y1=Math.max.apply(null,ys.concat([-Infinity]));
 if(!isFinite(y0)){y0=0;y1=1;}const pad=(y1-y0)*0.1||Math.abs(y1)*0.1||1;y0-=pad;y1+=pad;
 const X=v=>L+(v-x0)/(x1-x0)*(W-L-R),Y=v=>B1-(v-y0)/(y1-y0)*(B1-T);
@@ -114,9 +116,13 @@ mc.forEach(m=>{const xa=X(m.a.achieved),xb=X(m.b.achieved),h=Math.abs(m.v)/mmax*
  const r=el('rect',{x:xa+1,y:BB-h,width:Math.max(1,xb-xa-2),height:h,fill:m.v<0?'#d33':'#9cd',class:'bar'});
  el('title',{},r).textContent=pct(m.a.achieved)+' → '+pct(m.b.achieved)+': '+wan(m.v)+' per point';
  if(xb-xa>46)txt((xa+xb)/2,BB-h-3,wan(m.v),{'text-anchor':'middle','font-size':10});});
-function show(ev,r){tip.hidden=false;tip.innerHTML='<b>target '+pct(r.target)+'</b> · achieved '+pct(r.achieved)+'<br>cost '+wan(r.total_cost_cny_yr)+'/yr (capex '+wan(r.capex_cny)+', opex '+wan(r.opex_cny_yr)+'/yr, transport '+wan(r.transport_cost_cny_yr)+'/yr)<br>sites: '+r.sites_village_point+' village points, '+r.sites_township_station+' township stations, '+r.sites_county_center+' county centres<br>gap '+(r.gap==null?'–':(100*r.gap).toFixed(2)+' %')+' · '+String(r.status||'').replace(/</g,'&lt;');
+function show(ev,r){tip.hidden=false;tip.innerHTML='<b>'+(r.target==null?String(r.status).split(':')[0]:'target '+pct(r.target))+'</b> · achieved '+pct(r.achieved)+'<br>cost '+wan(r.total_cost_cny_yr)+'/yr (capex '+wan(r.capex_cny)+', opex '+wan(r.opex_cny_yr)+'/yr, transport '+wan(r.transport_cost_cny_yr)+'/yr)<br>sites: '+r.sites_village_point+' village points, '+r.sites_township_station+' township stations, '+r.sites_county_center+' county centres<br>gap '+(r.gap==null?'–':(100*r.gap).toFixed(2)+' %')+' · '+String(r.status||'').replace(/</g,'&lt;');
  const bx=svg.getBoundingClientRect(),k=bx.width/W;let x=X(r.achieved)*k+12,y=Y(r.total_cost_cny_yr)*k+12;if(x>bx.width-330)x-=350;tip.style.left=x+'px';tip.style.top=y+'px';}
 curve.forEach(r=>{const c=el('circle',{cx:X(r.achieved),cy:Y(r.total_cost_cny_yr),r:6,fill:/plan of target|cost above/.test(r.status)?'#e90':'#2a7',stroke:'#fff','stroke-width':1.5,class:'pt','data-target':r.target});
+ c.addEventListener('mouseenter',e=>show(e,r));c.addEventListener('mouseleave',()=>{tip.hidden=true;});
+ c.addEventListener('click',()=>{window.location.href=r.run+'/index.html';});});
+// budget rows: the max-coverage plan of each budget, a diamond at its coverage and cost
+bpts.forEach(r=>{const x=X(r.achieved),y=Y(r.total_cost_cny_yr),c=el('path',{d:'M'+x+' '+(y-8)+'L'+(x+8)+' '+y+'L'+x+' '+(y+8)+'L'+(x-8)+' '+y+'Z',fill:'#06c',stroke:'#fff','stroke-width':1.5,class:'bpt'});
  c.addEventListener('mouseenter',e=>show(e,r));c.addEventListener('mouseleave',()=>{tip.hidden=true;});
  c.addEventListener('click',()=>{window.location.href=r.run+'/index.html';});});
 const cols=['target','achieved','total_cost_cny_yr','capex_cny','opex_cny_yr','transport_cost_cny_yr','sites_village_point','sites_township_station','sites_county_center','gap','status','run'];

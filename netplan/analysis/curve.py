@@ -10,10 +10,11 @@ answers budgets:
   target's by more than the lower solve's reported gap (objective − bound, CNY/yr), the higher
   target's plan is scored under the lower target (``run_plan(layout_table=...)``) and taken when it
   meets the target and is cheaper (status says so); a fall that remains is flagged in the row.
-* **Budgets.** The best coverage a budget (CNY/yr) buys is found by bisection over targets with
-  the cost-minimising model (``budget_steps`` rounds, all budgets' solves of a round in parallel);
-  the row gives the highest target whose plan fits the budget, and its status the resolution (the
-  distance to the lowest target found over budget). Every bisection solve is also a curve point.
+* **Budgets.** The best coverage a budget (CNY/yr) buys is the max-coverage form of the same
+  model (:mod:`netplan.analysis.maxcover`: coverage as the objective, the evaluated yearly cost
+  as a row <= budget), one solve per budget, in parallel with the curve's points; the row's
+  status gives what the MIP proved (coverage found, its bound) and names any curve point that
+  fits the budget and covers more.
 
 Costs are the swept stream's (or, when it shares sites, the county totals'): the evaluated yearly
 cost of kpis.csv (annualised capital, operating, transport and the per-tonne items such as baling
@@ -24,6 +25,7 @@ is that solve's objective − bound in CNY/yr.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -124,54 +126,32 @@ def _repair(points: dict[float, dict[str, Any]], run: Callable, mk: Callable, sa
                                  "(a longer solve would lower it)")
 
 
-def _budget_rows(points: dict[float, dict[str, Any]], budgets: Sequence[float], steps: int,
-                 run: Callable, mk: Callable, say: Progress) -> list[dict[str, Any]]:
-    """Bisection over targets: per budget the highest target whose plan fits it."""
-    brackets: dict[float, list[float | None]] = {}
-    for b in budgets:
-        good = sorted((t, r) for t, r in points.items() if _good(r))
-        fit = [t for t, r in good if r["total_cost_cny_yr"] <= b]
-        lo = max(fit) if fit else None
-        over = [t for t, r in good if r["total_cost_cny_yr"] > b and (lo is None or t > lo)]
-        brackets[b] = [lo, min(over) if over else None]
-    for k in range(steps):
-        mids = {}
-        for b, (lo, hi) in brackets.items():
-            if lo is not None and hi is not None and hi - lo > 2e-4:
-                mids[b] = round((lo + hi) / 2, 4)
-        todo = sorted({m for m in mids.values() if m not in points})
-        if not mids:
-            break
-        say(f"budgets: bisection round {k + 1}/{steps}, {len(todo)} solve(s)")
-        for t, r in zip(todo, run([mk(t) for t in todo]), strict=True):
-            points[t] = r
-        for b, m in mids.items():
-            r = points[m]
-            if _good(r) and r["total_cost_cny_yr"] <= b:
-                brackets[b][0] = m
-            else:
-                brackets[b][1] = m
-    rows = []
-    for b, (lo, hi) in brackets.items():
-        if lo is None:
-            cheapest = min((r["total_cost_cny_yr"] for r in points.values() if _good(r)), default=None)
-            rows.append({"target": float("nan"), "status": (
-                f"budget {b:,.0f} CNY/yr: no plan found within it (cheapest plan "
-                + (f"{cheapest:,.0f} CNY/yr)" if cheapest is not None else "none)")), "run": ""})
-            continue
-        r = dict(points[lo])
-        res = (f"next target tried {hi:.4f} costs more or has no plan (resolution {hi - lo:.4f})"
-               if hi is not None else "the highest target swept fits")
-        r["status"] = (f"budget {b:,.0f} CNY/yr: best target found by bisection over targets with the "
-                       f"cost-minimising model; {res}; solve: {r['status']}")
-        rows.append(r)
-    return rows
+def _budget_rows(points: dict[float, dict[str, Any]], brows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Budget rows (max-coverage solves) checked against the curve: a curve point within a
+    budget that covers more than the budget's plan is named in its status (the max-coverage
+    solve stopped before proving its coverage)."""
+    out = []
+    for r in brows:
+        r = dict(r)
+        r["target"] = float("nan")
+        b = float(r.get("budget_cny_yr", float("nan")))
+        if not r.get("ok") and not str(r.get("status", "")).startswith("budget"):
+            r["status"] = f"budget {b:,.0f} CNY/yr: max-coverage model: {r['status']}"
+        better = [(t, p) for t, p in sorted(points.items()) if _good(p)
+                  and p["total_cost_cny_yr"] <= b and r.get("ok")
+                  and p["achieved"] > float(r.get("achieved", 0.0)) + 1e-9]
+        if better:
+            t, p = max(better, key=lambda x: x[1]["achieved"])
+            r["status"] += (f"; the curve's plan of target {t:.4f} fits this budget and covers "
+                            f"more ({p['achieved']:.4f} at {p['total_cost_cny_yr']:,.0f} CNY/yr)")
+        out.append(r)
+    return out
 
 
 def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequence[float] = (),
              budgets: Sequence[float] = (), out_dir: str | Path, workers: int | None = None,
              scheduler: str | None = None, client: Any = None, time_limit_s: float | None = None,
-             maps: bool = True, budget_steps: int = 3, html: bool = True,
+             maps: bool = True, html: bool = True,
              progress: Progress = _noop) -> pd.DataFrame:
     """Solve ``scenario`` once per target of ``stream``'s ``indicator``; write frontier.csv/.html.
 
@@ -184,7 +164,7 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
     targets
         Target values, fractions 0–1.
     budgets
-        Budgets, CNY/yr: each gives a row with the best coverage it buys (bisection, see module doc).
+        Budgets, CNY/yr: each gives a row with the best coverage it buys (max-coverage model).
     out_dir
         Output folder: ``frontier.csv``, ``frontier.html`` and ``runs/<point>/`` run folders.
     workers, scheduler, client
@@ -194,8 +174,6 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
         Siting limit per point, CPU seconds (default: the scenario's).
     maps
         Write each point's HTML maps (the chart's points link to them).
-    budget_steps
-        Bisection rounds per budget.
     progress
         Called with a line per finished point.
 
@@ -214,8 +192,9 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
         raise InputError("give targets (--targets or --from/--to/--step) or --budgets", field="--targets")
     if any(not 0 <= t <= 1 for t in ts):
         raise InputError(f"targets must be fractions 0-1, got {ts}", field="--targets")
-    if not ts:   # budgets alone: bracket them with a coarse sweep
-        ts = target_range(0.5, 1.0, 0.125)
+    budgets = sorted({float(b) for b in budgets})
+    if any(not (b > 0 and math.isfinite(b)) for b in budgets):
+        raise InputError(f"budgets must be positive CNY/yr, got {budgets}", field="--budgets")
     from netplan.export import check_out
 
     out = check_out(out_dir, inputs=[sc.county_dir], keep=(RUNS,))
@@ -228,18 +207,25 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
     with Engine(workers=workers, scheduler=scheduler, client=client) as eng:
         def on_done(r: dict[str, Any], i: int, n: int) -> None:
             cost = r.get("total_cost_cny_yr")
-            progress(f"[{i}/{n}] target {r['target']:.4f}: {r['status']}"
+            what = (f"target {r['target']:.4f}" if r.get("target") is not None
+                    else f"budget {r.get('budget_cny_yr', float('nan')):,.0f}")
+            progress(f"[{i}/{n}] {what}: {r['status']}"
                      + (f", achieved {r['achieved']:.4f}, {cost:,.0f} CNY/yr" if r.get("ok") else "")
                      + f" ({r.get('time_s', 0):.0f} s)")
 
         def run(jobs: list[PointJob]) -> list[dict[str, Any]]:
             return eng.run(jobs, on_done)
 
-        progress(f"{len(ts)} points of {stream}.{indicator} on {eng.n_workers} worker(s)"
+        progress(f"{len(ts)} points of {stream}.{indicator}"
+                 + (f" and {len(budgets)} budget(s)" if budgets else "")
+                 + f" on {eng.n_workers} worker(s)"
                  + (" (the stream alone: it shares no site)" if alone else " (all streams)"))
-        points = {t: r for t, r in zip(ts, run([mk(t) for t in ts]), strict=True)}
+        bjobs = [dataclasses.replace(mk(0.0), key=f"budget_{b:.0f}", run_dir=out / RUNS / f"budget_{b:.0f}",
+                                     target=None, budget_cny_yr=float(b)) for b in budgets]
+        res = run([mk(t) for t in ts] + bjobs)
+        points = dict(zip(ts, res[:len(ts)], strict=True))
         _repair(points, run, mk, progress, 2 * (time_limit_s or sc.time_limit_s))
-        brows = _budget_rows(points, budgets, budget_steps, run, mk, progress) if budgets else []
+        brows = _budget_rows(points, res[len(ts):])
     rows = [points[t] for t in sorted(points)] + brows
     df = _table(rows, stream, indicator, out)
     write_frontier(df, out, scenario=sc, budgets=budgets, html=html)

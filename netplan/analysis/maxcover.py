@@ -11,14 +11,16 @@ co-location), with two changes:
   (counted demands served, or tonnage served, t/yr; :math:`s_i = \sum_j x_{ij}`);
 * one row caps the yearly cost, CNY/yr:
 
-  .. math:: \sum F y + \sum F z + \text{link transport} + \sum_i r\, q_i s_i
+  .. math:: \sum F y + \sum F z + \kappa\,\bigl(\text{link transport} + \sum_i r\, q_i s_i\bigr)
             + \sum_{k} c_b\, b_k \;\le\; B
 
-  — the cost-minimising objective without the unserved penalty, plus the per-tonne items of
+  — the cost-minimising objective without the unserved penalty, its tonnage terms times the
+  stream's capture rate :math:`\kappa` (the share of a served village's tonnage that arrives,
+  which is what netplan.evaluate moves, stores and pays per tonne for), plus the per-tonne items of
   data/coefficients.toml that netplan.evaluate adds to the yearly cost (baling, loading,
   purchase, incentive, treatment, storage loss: :math:`r` CNY/t, linear in the served tonnage)
   and, for a stored stream, the storage yard of each township station :math:`k` in whole fire
-  blocks :math:`b_k \ge \text{stock share} \cdot \text{inflow}_k / (\rho\, h\, A_{block})`,
+  blocks :math:`b_k \ge \text{stock share} \cdot \kappa\,\text{inflow}_k / (\rho\, h\, A_{block})`,
   integer, at :math:`c_b` CNY/yr per block (netplan.storage). So the cost row is the evaluated
   ``total_cost_cny_yr`` of the plan, not an estimate of it.
 
@@ -65,11 +67,15 @@ class StreamExtras:
         Storage yard blocks per t/yr of a township station's inflow (0 = not stored).
     block_cny_yr
         Yearly cost of one storage yard block, CNY/yr.
+    capture
+        Share of a served demand's tonnage that arrives (``capture_rate``): the evaluation's
+        served tonnage, loads, transport and per-tonne items are the model's times this.
     """
 
     item_cny_per_t: float = 0.0
     block_per_t: float = 0.0
     block_cny_yr: float = 0.0
+    capture: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -222,12 +228,13 @@ def _covered(sd: Any, plan: Any, on: str) -> float:
 
 def _cost(datas: list, priced: Any, plans: list, extras: dict[str, StreamExtras]) -> float:
     """The plan's cost as the budget row counts it: sites, transport, items, yard blocks (CNY/yr)."""
-    cost = priced.fixed_cny + priced.transport_cny
+    cost = priced.fixed_cny
     for sd, ss in zip(datas, priced.streams, strict=True):
         ex = extras.get(sd.name, StreamExtras())
-        cost += ex.item_cny_per_t * float(sd.w[ss.served].sum())
+        cost += ex.capture * (ss.transport_cost_cny + ex.item_cny_per_t * float(sd.w[ss.served].sum()))
         if ex.block_per_t > 0 and len(ss.load_t) >= 2:
-            cost += ex.block_cny_yr * float(np.ceil(ex.block_per_t * ss.load_t[1] - 1e-9).clip(0).sum())
+            blocks = np.ceil(ex.block_per_t * ex.capture * ss.load_t[1] - 1e-9).clip(0)
+            cost += ex.block_cny_yr * float(blocks.sum())
     return float(cost)
 
 
@@ -266,14 +273,17 @@ def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,
     for sd, sv in zip(datas, h.streams, strict=True):
         ex = extras.get(sd.name, StreamExtras())
         w_pair = sd.w[sd.tiers[0].pa]
+        cap = ex.capture
         for v, w in zip(sv.x, w_pair.tolist(), strict=True):   # no penalty; per-tonne items
-            coef[v.index()] += (sd.penalty + ex.item_cny_per_t) * w
+            coef[v.index()] = cap * (coef[v.index()] + (sd.penalty + ex.item_cny_per_t) * w)
+        for v in (f for fs in sv.f for f in fs):                # transport of what arrives
+            coef[v.index()] *= cap
         if ex.block_per_t > 0 and len(sd.tiers) >= 2:
             _storage_blocks(mip, sd, sv, ex, coef, var)
     row = [(var[i], c) for i, c in coef.items() if c != 0.0]
-    cap = mip.Constraint(-INF, float(budget), "budget")
+    brow = mip.Constraint(-INF, float(budget), "budget")
     for v, c in row:
-        cap.SetCoefficient(v, c)
+        brow.SetCoefficient(v, c)
     sd, sv = datas[s], h.streams[s]
     pa = sd.tiers[0].pa
     if on == "count":
@@ -301,7 +311,7 @@ def _storage_blocks(mip: Any, sd: Any, sv: Any, ex: StreamExtras, coef: dict, va
         c = mip.Constraint(-1e-9, INF)
         c.SetCoefficient(b, 1.0)
         for f in fs:
-            c.SetCoefficient(f, -ex.block_per_t)
+            c.SetCoefficient(f, -ex.block_per_t * ex.capture)
         coef[b.index()] = ex.block_cny_yr
         var[b.index()] = b
 
@@ -321,14 +331,15 @@ def extras_of(scenario: Any, streams: Sequence[str]) -> dict[str, StreamExtras]:
         share = stock_share(p) if p is not None else 0.0
         # item_costs is linear in served and stored tonnes: one served tonne stores `share` t
         item = sum(item_costs(c.get("costs", {}), 1.0, share, c.get("kg_per_item")).values())
+        capture = float(scenario.streams[sid].capture_rate)
         if p is None:
-            out[sid] = StreamExtras(item_cny_per_t=item)
+            out[sid] = StreamExtras(item_cny_per_t=item, capture=capture)
             continue
         side = math.sqrt(p.group_m2) + p.fire_spacing_m
         _, annual = yard_cost_cny_yr(side * side, p, scenario.discount_rate)
         out[sid] = StreamExtras(item_cny_per_t=item,
                                 block_per_t=share / (p.bale_density_t_m3 * p.stack_height_m * p.group_m2),
-                                block_cny_yr=annual)
+                                block_cny_yr=annual, capture=capture)
     return out
 
 
@@ -342,7 +353,8 @@ def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: fl
 
     Returns
     -------
-    (netplan.planner.Plan, MaxCoverResult)
+    (netplan.planner.Plan or None, MaxCoverResult)
+        No plan when the budget buys no coverage of a stream planned alone (nothing opens).
     """
     from netplan.analysis.points import COVERAGE_ON
     from netplan.errors import InfeasibleError
@@ -372,5 +384,7 @@ def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: fl
     if res.solution is None:
         raise InfeasibleError(f"no plan within {budget_cny_yr:,.0f} CNY/yr meets the other rules "
                               f"(max-coverage MIP: {res.status})", unservable=[])
+    if res.covered <= 0 and len(models) == 1:   # nothing open: no plan to score
+        return None, res
     layout = layout_from_solution(res.solution, models, index, cands, supply, mats, scenario)
     return run_plan(scenario, layout=layout), res

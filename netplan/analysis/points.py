@@ -9,6 +9,7 @@ a plain dict. A failed or infeasible solve is a dict that says why; it never rai
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ class PointJob:
         ``(stream, tier, site_id)`` triples closed to the optimiser (alternatives).
     cost_stream
         Whose costs the row reports: a stream id, or "all" (the county totals).
+    budget_cny_yr
+        Solve the max-coverage form instead (:mod:`netplan.analysis.maxcover`): the most of
+        ``stream``'s ``indicator`` within this yearly cost, CNY/yr (``target`` is then None).
     """
 
     key: str
@@ -65,6 +69,7 @@ class PointJob:
     score_layout: Path | None = None
     forbid: tuple[tuple[str, str, str], ...] = ()
     cost_stream: str = "all"
+    budget_cny_yr: float | None = None
 
 
 def shares_sites(scenario: Scenario, stream: str) -> bool:
@@ -175,9 +180,15 @@ def solve_point(job: PointJob) -> dict[str, Any]:
     from netplan.scenario import load_scenario
 
     t0, c0 = time.perf_counter(), time.process_time()
-    out: dict[str, Any] = {"key": job.key, "target": job.target, "run": str(job.run_dir)}
+    out: dict[str, Any] = {"key": job.key, "target": job.target, "run": str(job.run_dir),
+                           "budget_cny_yr": job.budget_cny_yr}
     try:
         sc = load_scenario(job.scenario_path)
+        if job.budget_cny_yr is not None:
+            out.update(ok=True)
+            out.update(_solve_budget(sc, job))
+            out.update(time_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
+            return out
         if job.stream and job.indicator and job.target is not None:
             sc = variant(sc, job.stream, job.indicator, job.target, alone=job.alone,
                          time_limit_s=job.time_limit_s)
@@ -196,11 +207,45 @@ def solve_point(job: PointJob) -> dict[str, Any]:
         if job.score_layout is not None:
             out["status"] = "scored"
     except InfeasibleError as exc:
-        out.update(ok=False, status="infeasible: " + " ".join(str(exc).split()))
+        out.update(ok=False, run="", status="infeasible: " + " ".join(str(exc).split()))
     except Exception as exc:  # any failure becomes the row's status; the sweep goes on
-        out.update(ok=False, status=f"failed: {type(exc).__name__}: " + " ".join(str(exc).split()))
+        out.update(ok=False, run="",
+                   status=f"failed: {type(exc).__name__}: " + " ".join(str(exc).split()))
     out.update(time_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
     return out
+
+
+def _solve_budget(sc: Scenario, job: PointJob) -> dict[str, Any]:
+    """The max-coverage plan of a budget job, its run folder and its row (status says what the
+    MIP proved: the coverage found and its bound; the evaluated cost against the budget)."""
+    from netplan.analysis.maxcover import budget_plan
+    from netplan.runfolder import write_run
+
+    assert job.stream and job.indicator and job.budget_cny_yr is not None
+    b = float(job.budget_cny_yr)
+    sc = variant(sc, job.stream, job.indicator, 0.0, alone=job.alone, time_limit_s=job.time_limit_s)
+    plan, res = budget_plan(sc, stream=job.stream, indicator=job.indicator, budget_cny_yr=b,
+                            time_limit_s=job.time_limit_s)
+    what = "villages" if COVERAGE_ON[job.indicator] == "count" else "tonnage"
+    proof = ("proven the most" if res.status == "optimal"
+             else f"{res.status}, at most {res.share_bound:.4f} possible")
+    if plan is None:
+        return {"achieved": 0.0, "total_cost_cny_yr": 0.0, "gap": res.gap, "run": "",
+                "budget_cny_yr": b, "ok": False,
+                "status": f"budget {b:,.0f} CNY/yr: max-coverage model: buys none of the {what} "
+                          + ("(proven: every plan serving any costs more)" if res.status == "optimal"
+                             else f"({proof})")}
+    write_run(plan, job.run_dir, maps=job.maps)
+    row = plan_row(plan, job)
+    row.update(gap=res.gap, objective_cny_yr=res.cost_cny_yr, bound_cny_yr=res.cost_cny_yr,
+               status=(f"budget {b:,.0f} CNY/yr: max-coverage model, {res.share:.4f} of the "
+                       f"{what} ({proof}); cheapest plan of that coverage: "
+                       f"{res.cost_cny_yr:,.0f} CNY/yr"
+                       + ("" if math.isnan(res.cost_gap) else f" (gap {res.cost_gap:.2%})")))
+    if row["total_cost_cny_yr"] > b * (1 + 1e-9) + 1.0:
+        row["status"] += f"; evaluated cost {row['total_cost_cny_yr']:,.0f} is over the budget"
+    row["budget_cny_yr"] = b
+    return row
 
 
 Done = Callable[[dict[str, Any], int, int], None]

@@ -43,8 +43,8 @@ def frontier_command(
     to: Annotated[float | None, typer.Option(help="Last target of a range (fraction)")] = None,
     step: Annotated[float, typer.Option(help="Step of the range")] = 0.025,
     budgets: Annotated[str | None, typer.Option(
-        help="Budgets, CNY/yr, comma-separated (2e7,3e7): the best coverage each buys")] = None,
-    budget_steps: Annotated[int, typer.Option(min=1, help="Bisection rounds per budget")] = 3,
+        help="Budgets, CNY/yr, comma-separated (2e7,3e7): the best coverage each buys "
+             "(max-coverage form of the model)")] = None,
     workers: Annotated[int | None, typer.Option(
         min=0, help="Worker processes of the LocalCluster (default: CPU count; 0 = in this process)")] = None,
     scheduler: Annotated[str | None, typer.Option(
@@ -69,7 +69,7 @@ def frontier_command(
     out_dir = out or Path("maps") / f"{sc.name}-frontier"
     df = run_frontier(scenario, stream=stream, indicator=indicator, targets=ts, budgets=bs,
                       out_dir=out_dir, workers=workers, scheduler=scheduler, time_limit_s=time_limit,
-                      maps=not no_maps, budget_steps=budget_steps, progress=_say)
+                      maps=not no_maps, progress=_say)
     t = Table(title=f"{sc.title} — {stream}.{indicator} frontier")
     for c in ("target", "achieved", "cost CNY/yr", "sites v/t/c", "gap", "status"):
         t.add_column(c)

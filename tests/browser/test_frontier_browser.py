@@ -26,12 +26,13 @@ def page_dir(served_root):
     rows = [_row(0.7, 0.71, 2.0e7, 40), _row(0.82, 0.83, 2.3e7, 52), _row(0.9, 0.9, 2.7e7, 61),
             _row(0.95, 0.95, 3.2e7, 70),
             _row(1.0, float("nan"), float("nan"), None, "infeasible: village V9 out of reach", ""),
-            _row(0.82, 0.83, 2.3e7, 52, "budget 25,000,000 CNY/yr: best target found by bisection",
-                 "runs/target_0.8200")]
+            _row(float("nan"), 0.86, 2.45e7, 55, "budget 25,000,000 CNY/yr: max-coverage model, "
+                 "0.8600 of the villages (proven the most); cheapest plan of that coverage: "
+                 "24,500,000 CNY/yr (gap 0.01%)", "runs/budget_25000000")]
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["sites_village_point"] = df["sites_village_point"].astype("Int64")
     d = served_root / "frontier"
-    for r in rows[:4]:
+    for r in rows[:4] + rows[5:]:
         (d / r["run"]).mkdir(parents=True, exist_ok=True)
         (d / r["run"] / "index.html").write_text(f"<title>map {r['target']}</title>ok",
                                                  encoding="utf-8")
@@ -42,8 +43,8 @@ def page_dir(served_root):
 
 def test_frontier_html_draws_offline(page_dir, browser_context, server):
     """Only 127.0.0.1 is reachable; the chart has 4 points (the infeasible target is a table row,
-    not a point), reference lines of the seed plans (82 %, 100 %), a budget line, marginal-cost
-    bars; hovering a point shows its sites per tier; clicking opens its map."""
+    not a point), reference lines of the seed plans (82 %, 100 %), a budget line with its plan's
+    diamond, marginal-cost bars; hovering a point shows its sites per tier; clicking opens its map."""
     page = browser_context.new_page()
     local = urlsplit(server).netloc
     blocked, failed, errors = [], [], []
@@ -64,6 +65,7 @@ def test_frontier_html_draws_offline(page_dir, browser_context, server):
     assert blocked == [] and failed == [] and errors == []
     assert page.locator("circle.pt").count() == 4
     assert page.locator("rect.bar").count() == 3
+    assert page.locator("path.bpt").count() == 1   # the budget's max-coverage plan
     svg_text = page.locator("#chart").text_content()
     assert "zhumadian-2027 82.0 %" in svg_text and "budget 2,500 万元" in svg_text
     rows = page.locator("#rows tr")
@@ -71,6 +73,8 @@ def test_frontier_html_draws_offline(page_dir, browser_context, server):
     page.locator("circle.pt").nth(1).hover()
     tip = page.locator("#tip")
     assert tip.is_visible() and "52 village points, 3 township stations, 1 county centres" in tip.inner_text()
+    page.locator("path.bpt").hover()
+    assert "budget 25,000,000 CNY/yr" in tip.inner_text() and "55 village points" in tip.inner_text()
     page.locator("circle.pt").nth(1).click()
     page.wait_for_url("**/runs/target_0.8200/index.html")
     assert page.title() == "map 0.82"
