@@ -119,8 +119,23 @@ def test_falls_scored_plan_of_higher_target_is_taken():
     assert falls(points) == []
     # a fall no scored plan or longer solve removes is flagged, never hidden
     points = {0.5: pt(0.5, 110.0), 0.8: pt(0.8, 100.0)}
-    _repair(points, lambda jobs: [pt(0.5, 200.0) for _ in jobs], mk, lambda m: None, 20.0)
+    seen.clear()
+    _repair(points, lambda jobs: seen.extend(jobs) or [pt(0.5, 200.0) for _ in jobs], mk,
+            lambda m: None, 20.0)
     assert "cost above target 0.8000" in points[0.5]["status"]
+    assert [j.time_limit_s for j in seen] == [None, 20.0]   # scored, then re-solved longer
+    # a re-solve that comes out cheaper replaces the point and says so
+    points = {0.5: pt(0.5, 110.0), 0.8: pt(0.8, 100.0)}
+    _repair(points, lambda jobs: [pt(0.5, 200.0 if j.score_layout else 99.0) for j in jobs], mk,
+            lambda m: None, 20.0)
+    assert points[0.5]["total_cost_cny_yr"] == 99.0 and "re-solved with 20 CPU s" in points[0.5]["status"]
+    assert falls(points) == []
+    # an optimal point is not re-solved: a fall that remains is flagged
+    points = {0.5: pt(0.5, 110.0, status="optimal"), 0.8: pt(0.8, 100.0)}
+    seen.clear()
+    _repair(points, lambda jobs: seen.extend(jobs) or [pt(0.5, 200.0) for _ in jobs], mk,
+            lambda m: None, 20.0)
+    assert len(seen) == 1 and "cost above target 0.8000" in points[0.5]["status"]
 
 
 def test_failed_point_is_a_row(tmp_path):
