@@ -64,6 +64,9 @@ EXTRA = {
     "sites_village_point": ("count", "村级点数量"),
     "sites_township_station": ("count", "乡镇站数量"),
     "sites_county_center": ("count", "县级中心数量"),
+    "shared_village_point": ("count", "多品类共用村级点数量"),
+    "shared_township_station": ("count", "多品类共用乡镇站数量(两网融合)"),
+    "shared_county_center": ("count", "多品类共用县级中心数量"),
     "capex_cny": ("CNY", "建设投资"),
     "capex_cny_yr": ("CNY/yr", "年化建设成本"),
     "opex_cny_yr": ("CNY/yr", "年运营成本"),
@@ -209,7 +212,8 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
         targets = {ind: v for (s, ind), v in scenario.targets.items() if s == sid}
         vals = rates(flow, sp, kind, town, farming)
         for ind in INDICATORS:
-            kpi_rows.append(_kpi(sid, ind, vals[ind], targets.get(ind)))
+            if ind in vals:  # sorting_coverage: only where the scenario declares sorting villages
+                kpi_rows.append(_kpi(sid, ind, vals[ind], targets.get(ind)))
         if detail:
             town_rows += township_rows(flow, sp, county, supply, targets)
         storage, stored = _storage(coef, sid, flow, scenario.discount_rate)
@@ -277,7 +281,8 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
 
 
 def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
-    """County totals (stream "all"): costs, t·km, vehicle figures, CO2, physical sites, targets met."""
+    """County totals (stream "all"): costs, t·km, vehicle figures, CO2, physical sites (and those
+    serving two or more streams), targets met."""
     rows = []
     per = kpis[kpis["stream"] != "all"]
     summable = ["capex_cny", "capex_cny_yr", "opex_cny_yr", "fixed_cost_cny_yr", "transport_tkm_yr",
@@ -293,6 +298,9 @@ def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     for t in TIERS:
         n = s.loc[s["tier"] == t, "site_id"].nunique() if len(s) else 0
         rows.append(_kpi("all", f"sites_{t}", float(n)))
+    for t in TIERS:  # physical sites of a tier that serve two or more streams (两网融合 at stations)
+        per_site = s.loc[s["tier"] == t].groupby("site_id")["stream"].nunique() if len(s) else pd.Series()
+        rows.append(_kpi("all", f"shared_{t}", float((per_site >= 2).sum())))
     tg = per[per["target"].notna()]
     met = tg["met"].astype(bool)
     rows.append({"stream": "all", "indicator": "targets_met", "value": float(met.sum()), "target": None,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from netplan.errors import InputError
 from netplan.layout import Layout
 from netplan.model import TIERS, County
 from netplan.scenario import StreamParams
@@ -33,7 +34,12 @@ LABELS_ZH = {
     "utilisation_rate": "综合利用率",
     "township_coverage": "涉农乡镇覆盖率",
     "station_in_township": "乡镇设站",
+    "sorting_coverage": "分类覆盖率",
 }
+
+#: villages.csv cell values read as "this village sorts" / "does not" for a ``sorting_villages`` column
+_YES = frozenset({"1", "true", "yes", "y", "是"})
+_NO = frozenset({"0", "false", "no", "n", "否", ""})
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,44 @@ class StreamFlow:
     used_onsite_t_yr: pd.Series | None = None
     used_offsite_t_yr: pd.Series | None = None
     hosts: frozenset[str] = frozenset()
+    #: the scenario's declared sorting villages (户分类): a share 0-1 or the set of village ids; None = none declared
+    sorting: float | frozenset[str] | None = None
+
+
+def sorting_villages(sp: StreamParams, county: County | None) -> float | frozenset[str] | None:
+    """The villages ``sp.sorting_villages`` declares to sort: a share (0-1) as given, else the set
+    of village ids (a list of ids, or a villages.csv column read as 1/true/yes/是 vs 0/false/no/否).
+
+    Raises
+    ------
+    InputError
+        An id that is no village of the county, a column the villages table lacks, or a cell that
+        is neither yes nor no (naming villages.csv, row and column).
+    """
+    decl = sp.sorting_villages
+    if decl is None or isinstance(decl, float):
+        return decl
+    key = f"streams.{sp.id}.sorting_villages"
+    if county is None:
+        raise InputError("the county's villages are needed to read the declared sorting villages", field=key)
+    v = county.villages
+    ids = v["village_id"].astype(str)
+    if isinstance(decl, tuple):
+        unknown = sorted(set(decl) - set(ids))
+        if unknown:
+            msg = f"not a village_id of the county: {', '.join(unknown[:5])}" + (" ..." if len(unknown) > 5 else "")
+            raise InputError(msg, file="scenario", field=key)
+        return frozenset(decl)
+    if decl not in v.columns:
+        msg = f"the villages table has no column {decl!r} (named by the scenario's {key})"
+        raise InputError(msg, file="villages.csv", field=decl)
+    cells = v[decl].astype(str).str.strip().str.lower()
+    bad = ~cells.isin(_YES | _NO)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        msg = f"expected 1/0, true/false, yes/no or 是/否 (does the village sort?), got {v[decl].iloc[row - 1]!r}"
+        raise InputError(msg, file="villages.csv", row=row, field=decl)
+    return frozenset(ids[cells.isin(_YES).to_numpy()])
 
 
 def chain_ok(layout: Layout, stream: str) -> dict[str, bool]:
@@ -221,7 +265,7 @@ def stream_flow(sp: StreamParams, supply: Supply, layout: Layout, county: County
                       total_t_yr=pd.Series(supply.total_t_yr(sid), index=idx),
                       used_onsite_t_yr=pd.Series(supply.used_t_yr(sid, "onsite"), index=idx),
                       used_offsite_t_yr=pd.Series(supply.used_t_yr(sid, "offsite"), index=idx),
-                      hosts=frozenset(hosts))
+                      hosts=frozenset(hosts), sorting=sorting_villages(sp, county))
 
 
 def rates(flow: StreamFlow, sp: StreamParams, kind: pd.Series, township: pd.Series,
@@ -242,7 +286,8 @@ def rates(flow: StreamFlow, sp: StreamParams, kind: pd.Series, township: pd.Seri
     U_on / U_off = utilised without the network on site (还田, on-farm) / off site (农户分散利用):
     recovery = S / T; utilisation = (U_on + U_off + S + b × (N − S)) / T with b = baseline_use_share
     (share of the network's tonnage used anyway when left uncollected; 0 in the shipped scenarios);
-    off-site use (离田利用率) = (U_off + S) / T.
+    off-site use (离田利用率) = (U_off + S) / T. ``sorting_coverage`` (分类覆盖率) only where the scenario
+    declares the stream's sorting villages (``sorting_villages``).
     """
     idx = kind.index
     w = flow.weight_t_yr.reindex(idx).fillna(0.0)
@@ -263,7 +308,7 @@ def rates(flow: StreamFlow, sp: StreamParams, kind: pd.Series, township: pd.Seri
     towns_here = set(township.astype(str)) & farming
     b = sp.baseline_use_share
     used = float(u_on) + float(u_off) + served + b * max(net - served, 0.0)
-    return {
+    out = {
         "village_coverage": float(cov[is_v].sum()) / n_v if n_v else 1.0,
         "villages_with_point": float(hosted[is_v].sum()) / n_v if n_v else 1.0,
         "tonnage_coverage": float(w[cov].sum()) / net if net > 0 else 1.0,
@@ -272,6 +317,20 @@ def rates(flow: StreamFlow, sp: StreamParams, kind: pd.Series, township: pd.Seri
         "offsite_use_rate": (float(u_off) + served) / total if total > 0 else 1.0,
         "township_coverage": len(towns_here & towns_cov) / len(towns_here) if towns_here else 1.0,
     }
+    if flow.sorting is not None:
+        out["sorting_coverage"] = _sorting_coverage(flow.sorting, cov[is_v], n_v)
+    return out
+
+
+def _sorting_coverage(sorting: float | frozenset[str], cov_v: pd.Series, n_v: int) -> float:
+    """分类覆盖率: villages that sort and are covered ÷ villages (with T > 0). A declared share s
+    stands for villages spread evenly over covered and uncovered ones: s × covered ÷ villages."""
+    if not n_v:
+        return 1.0
+    if isinstance(sorting, float):
+        return sorting * float(cov_v.sum()) / n_v
+    sorts = pd.Series(cov_v.index.astype(str), index=cov_v.index).isin(sorting)
+    return float((cov_v & sorts).sum()) / n_v
 
 
 def station_townships(flow: StreamFlow, county: County) -> set[str]:

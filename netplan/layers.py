@@ -83,6 +83,7 @@ def build_layers(county: County, supply: Supply, layout: Layout, ev: Evaluation,
             "tier_name": meta[r.stream].tier_names_zh.get(r.tier, r.tier), "kind": c["kind"],
             "township_code": c["township_code"], "status": r.status, "load_t": round(load, 3),
             "capacity_t": cap, "utilisation": round(load / cap, 4) if cap > 0 else np.nan,
+            "load_t_day": round(load / 365.0, 3), "capacity_t_day": round(cap / 365.0, 3),  # mean day
             "parent_id": r.parent_id, **store, "geometry": c.geometry,
         })
     sites = gpd.GeoDataFrame(rows, geometry="geometry", crs=CRS) if rows else gpd.GeoDataFrame(

@@ -107,7 +107,9 @@ def _cost_table(kpis: pd.DataFrame, streams: list[str]) -> str:
             "purchase_cost_cny_yr", "incentive_cost_cny_yr", "treatment_cost_cny_yr", "storage_cost_cny_yr",
             "storage_loss_cost_cny_yr", "total_cost_cny_yr", "cost_cny_per_t", "cost_range_min_cny_per_t",
             "cost_range_max_cny_per_t", "storage_t", "storage_yard_mu",
-            "vehicle_km_yr", "fleet_collection", "fleet_haulage", "transport_co2_kg_yr"]
+            "vehicle_km_yr", "fleet_collection", "fleet_haulage", "transport_co2_kg_yr",
+            "sites_village_point", "sites_township_station", "sites_county_center",
+            "shared_village_point", "shared_township_station", "shared_county_center"]
     k = kpis.set_index(["stream", "indicator"])
     cols = [*streams, "all"]
     out = ["<table><tr><th class=l>指标</th>"

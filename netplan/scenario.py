@@ -27,16 +27,17 @@ INDICATORS: dict[str, str] = {
     "utilisation_rate": "(used without the network + network-served) / official total (straw, manure)",
     "offsite_use_rate": "(used off the field without the network + network-served) / total (straw 离田利用率)",
     "township_coverage": "share of farming townships with an open, connected village point",
+    "sorting_coverage": "share of administrative villages that sort (declared: sorting_villages) and are covered",
 }
 
 _TIER_KEYS = {
-    "candidates", "radius_m", "capacity_t", "capex_cny", "lifetime_yr", "opex_share",
+    "candidates", "radius_m", "capacity_t", "capacity_t_day", "capex_cny", "lifetime_yr", "opex_share",
     "rate_cny_per_tkm", "min_per_township", "max_per_township", "only_farming", "keep_existing",
 }
 _STREAM_KEYS = {
     "capture_rate", "baseline_use_share", "coverage_on", "coverage_target",
     "unserved_penalty_cny_per_t", "collection_vehicle", "haul_vehicle", "rounds_per_year",
-    "enabled", "peak_days", "peak_share", *TIERS,
+    "enabled", "peak_days", "peak_share", "sorting_villages", *TIERS,
 }
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
@@ -104,6 +105,9 @@ class StreamParams:
     tiers: Mapping[str, TierParams]
     peak_days: float | None = None
     peak_share: float | None = None
+    #: villages that sort at source (户分类), declared: a share of the administrative villages (0-1),
+    #: a tuple of village ids, or the name of a villages.csv column (1/true/yes/是 = sorts); None = not declared
+    sorting_villages: float | tuple[str, ...] | str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ def _tier(c: _Checker, raw: Any, path: str) -> TierParams | None:
     vals = dict(
         radius_m=c.number(raw, "radius_m", path, lo=0, hi=_MAX_RADIUS_M, default=None,
                           allow_none=True),
-        capacity_t=c.number(raw, "capacity_t", path, lo=0, hi=_MAX_CAPACITY_T, default=float("inf")),
+        capacity_t=_capacity_t(c, raw, path),
         capex_cny=c.number(raw, "capex_cny", path, lo=0, hi=_MAX_CAPEX_CNY, default=0.0),
         lifetime_yr=c.number(raw, "lifetime_yr", path, lo=0, hi=_MAX_LIFETIME_YR, default=10.0),
         opex_share=c.number(raw, "opex_share", path, lo=0, hi=1, default=0.0),
@@ -218,6 +222,18 @@ def _tier(c: _Checker, raw: Any, path: str) -> TierParams | None:
         only_farming=flags["only_farming"] is True, keep_existing=flags["keep_existing"] is True,
         **vals,
     )
+
+
+def _capacity_t(c: _Checker, raw: Mapping[str, Any], path: str) -> float | None:
+    """Capacity in t/yr: ``capacity_t``, or ``capacity_t_day`` (t/day, a site working every day: × 365,
+    e.g. a transfer station's 150 t/d, CJJ/T 47-2016); not both. Unlimited when neither is given."""
+    if "capacity_t_day" not in raw:
+        return c.number(raw, "capacity_t", path, lo=0, hi=_MAX_CAPACITY_T, default=float("inf"))
+    if "capacity_t" in raw:
+        c.err(f"{path}.capacity_t_day", "give capacity_t (t/yr) or capacity_t_day (t/day), not both")
+        return None
+    per_day = c.number(raw, "capacity_t_day", path, lo=0, hi=_MAX_CAPACITY_T / 365)
+    return None if per_day is None else per_day * 365.0
 
 
 #: upper bounds of scenario values, beyond which a number is a typo rather than a plan (E: engineering
@@ -256,6 +272,10 @@ def load_scenario(path: str | Path) -> Scenario:
     targets = _targets(c, raw, known_streams)
     phases, horizon = _phases(c, raw, known_streams, finance)
     sharing = _sharing(c, raw, known_streams, streams)
+    for sid, ind in targets:
+        if ind == "sorting_coverage" and sid in streams and streams[sid].sorting_villages is None:
+            c.err(f"targets.{sid}.sorting_coverage", f"a declared input: give streams.{sid}.sorting_villages "
+                  "(a share 0-1, a list of village ids or a villages.csv column)")
     columns = _columns(c, raw)
     coef = raw.get("coefficients", {})
     if not isinstance(coef, Mapping):
@@ -387,11 +407,28 @@ def _stream(c: _Checker, sid: str, sraw: Mapping[str, Any]) -> StreamParams | No
     for k, v in veh.items():
         if not isinstance(v, str):
             c.err(f"{path_s}.{k}", f"expected a vehicle name, got {v!r}")
+    sorting = _sorting(c, sraw, path_s)
     if len(tiers) != len(TIERS) or any(v is None for v in vals.values()):
         return None
     return StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
                         collection_vehicle=str(veh["collection_vehicle"]),
-                        haul_vehicle=str(veh["haul_vehicle"]), **vals, **peak)
+                        haul_vehicle=str(veh["haul_vehicle"]), sorting_villages=sorting, **vals, **peak)
+
+
+def _sorting(c: _Checker, sraw: Mapping[str, Any], path_s: str) -> float | tuple[str, ...] | str | None:
+    """``sorting_villages``: a share 0-1, a list of village ids, or a villages.csv column name."""
+    v = sraw.get("sorting_villages")
+    if v is None:
+        return None
+    if isinstance(v, str) and v.strip():
+        return v.strip()
+    if isinstance(v, list) and all(isinstance(x, str | int) and not isinstance(x, bool) for x in v):
+        return tuple(str(x) for x in v)
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return c.number(sraw, "sorting_villages", path_s, lo=0, hi=1)
+    c.err(f"{path_s}.sorting_villages", "expected a share 0-1, a list of village ids or a villages.csv "
+          f"column name, got {v!r}")
+    return None
 
 
 def _targets(c: _Checker, raw: Mapping[str, Any], known: Mapping[str, Any],
@@ -482,6 +519,7 @@ def _preset(c: _Checker, name: Any) -> dict[str, Any]:
         c.err("targets", f"unknown target preset {name!r} (known: {', '.join(presets)})")
         return {}
     return {k: v for k, v in presets[name].items() if isinstance(v, Mapping)}
+
 
 _PHASE_KEYS = {"year", "targets", "capex_budget_cny"}
 _MAX_BUDGET_CNY = 1e13   # E: beyond any county programme; a larger figure is a typo

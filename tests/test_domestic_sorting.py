@@ -1,0 +1,128 @@
+"""The declared sorting coverage (分类覆盖率, Anyang 2025-2027: 农村生活垃圾分类覆盖率 50 % by 2027) and the
+shared-site counts (两网融合), by hand on the tiny county (tests/conftest.py): four villages v1-v3
+(township 411723101) and v4 (a 街道 community, 411723001), all with residents, so all four generate
+household waste and count in the denominator."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from netplan.errors import InputError
+from netplan.evaluate import evaluate
+from netplan.layout import Layout
+from netplan.scenario import load_scenario
+from netplan.streams import load_coefficients
+from netplan.supply import estimate
+
+TIER = ('{ candidates = ["village", "township_seat", "recycling_centre"], radius_m = 3000, capacity_t = 5000, '
+        'capex_cny = 0, lifetime_yr = 10, opex_share = 0, rate_cny_per_tkm = 0 }')
+
+
+def _scenario(tmp_path, sorting: str | None, targets: str = "domestic_waste.sorting_coverage = 0.5",
+              streams: tuple[str, ...] = ("domestic_waste",), sharing: str = ""):
+    (tmp_path / "county").mkdir(exist_ok=True)
+    body = ""
+    for s in streams:
+        decl = f"sorting_villages = {sorting}\n" if sorting is not None and s == "domestic_waste" else ""
+        body += (f"[streams.{s}]\ncapture_rate = 1.0\n{decl}village_point = {TIER}\n"
+                 f"township_station = {TIER}\ncounty_center = {TIER}\n")
+    p = tmp_path / "s.toml"
+    p.write_text(f'name = "t"\ncounty = "county"\n[targets]\n{targets}\n{sharing}\n{body}', encoding="utf-8")
+    return load_scenario(p)
+
+
+def _layout(stream: str, covered: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points ``V<id>`` for the covered villages, all to station T411723101 → centre S2."""
+    rows = [{"site_id": p, "stream": stream, "tier": "village_point", "status": "new", "capacity_t": 5000.0,
+             "parent_id": "T411723101"} for p in sorted(set(covered.values()))]
+    rows += [{"site_id": "T411723101", "stream": stream, "tier": "township_station", "status": "new",
+              "capacity_t": 5000.0, "parent_id": "S2"},
+             {"site_id": "S2", "stream": stream, "tier": "county_center", "status": "existing",
+              "capacity_t": 5000.0, "parent_id": None}]
+    dp = [{"stream": stream, "demand_id": v, "point_id": covered.get(v), "dist_m": 0.0 if v in covered else None}
+          for v in ("v1", "v2", "v3", "v4")]
+    return pd.DataFrame(rows), pd.DataFrame(dp)
+
+
+def _kpis(sc, county, layouts):
+    sup = estimate(county, load_coefficients(), sc.stream_ids)
+    sites = pd.concat([s for s, _ in layouts], ignore_index=True)
+    dp = pd.concat([d for _, d in layouts], ignore_index=True)
+    ev = evaluate(sc, county, sup, Layout(sites=sites, demand_point=dp, source="hand-made"))
+    return ev, ev.kpis.set_index(["stream", "indicator"])
+
+
+THREE = {"v1": "Vv1", "v2": "Vv2", "v4": "Vv1"}   # v3 has no point: 3 of 4 villages covered
+
+
+def test_listed_villages_count_where_covered(tmp_path, county) -> None:
+    """v1 and v3 sort; v3 is not collected: 1 of 4 villages sorts and is covered = 0.25, short of 0.5.
+    Per township: 411723101 1/3 (v1 of v1-v3), 411723001 0 (v4 does not sort)."""
+    sc = _scenario(tmp_path, '["v1", "v3"]')
+    ev, k = _kpis(sc, county, [_layout("domestic_waste", THREE)])
+    row = k.loc[("domestic_waste", "sorting_coverage")]
+    assert row["value"] == pytest.approx(0.25) and row["target"] == 0.5 and not bool(row["met"])
+    assert row["label_zh"] == "分类覆盖率" and row["unit"] == "fraction"
+    assert k.loc[("domestic_waste", "village_coverage"), "value"] == pytest.approx(0.75)
+    t = ev.townships[ev.townships["indicator"] == "sorting_coverage"].set_index("township_code")["value"]
+    assert t["411723101"] == pytest.approx(1 / 3) and t["411723001"] == 0.0
+
+
+def test_listed_villages_meet_anyang_half(tmp_path, county) -> None:
+    """v1 and v4 sort and both are covered: 2 of 4 = 0.5, Anyang's 50 % met."""
+    sc = _scenario(tmp_path, '["v1", "v4"]')
+    _, k = _kpis(sc, county, [_layout("domestic_waste", THREE)])
+    assert k.loc[("domestic_waste", "sorting_coverage"), "value"] == pytest.approx(0.5)
+    assert bool(k.loc[("domestic_waste", "sorting_coverage"), "met"])
+
+
+def test_declared_share_is_spread_over_covered_villages(tmp_path, county) -> None:
+    """A share 0.6 with 3 of 4 villages covered: 0.6 × 3/4 = 0.45."""
+    sc = _scenario(tmp_path, "0.6")
+    _, k = _kpis(sc, county, [_layout("domestic_waste", THREE)])
+    assert k.loc[("domestic_waste", "sorting_coverage"), "value"] == pytest.approx(0.45)
+
+
+def test_villages_column(tmp_path, county) -> None:
+    """A villages.csv column (是/否, 1/0, yes/no) names the sorting villages: v2 and v4 -> 2 of 4;
+    a cell that is neither names villages.csv, its row and the column."""
+    sc = _scenario(tmp_path, '"sorts"')
+    v = county.villages.copy()
+    v["sorts"] = ["否", "是", "0", "yes"]
+    _, k = _kpis(sc, replace(county, villages=v),
+                 [_layout("domestic_waste", THREE)])
+    assert k.loc[("domestic_waste", "sorting_coverage"), "value"] == pytest.approx(0.5)
+    v["sorts"] = ["否", "maybe", "0", "1"]
+    with pytest.raises(InputError, match=r"villages.csv, row 2, field 'sorts'"):
+        _kpis(sc, replace(county, villages=v), [_layout("domestic_waste", THREE)])
+
+
+def test_no_declaration_no_row_and_a_target_needs_one(tmp_path, county) -> None:
+    """Without sorting_villages there is no sorting row; a target on it is refused on load; so are
+    unknown village ids (on evaluation) and a share outside 0-1."""
+    sc = _scenario(tmp_path, None, targets="")
+    _, k = _kpis(sc, county, [_layout("domestic_waste", THREE)])
+    assert ("domestic_waste", "sorting_coverage") not in k.index
+    with pytest.raises(InputError, match="targets.domestic_waste.sorting_coverage"):
+        _scenario(tmp_path, None)
+    with pytest.raises(InputError, match="sorting_villages"):
+        _scenario(tmp_path, "1.5")
+    with pytest.raises(InputError, match="not a village_id of the county: v9"):
+        _kpis(_scenario(tmp_path, '["v1", "v9"]'), county, [_layout("domestic_waste", THREE)])
+
+
+def test_shared_station_counted_once_per_site(tmp_path, county) -> None:
+    """两网融合: recyclables and household waste in one [sharing] group use the same station
+    T411723101 (and centre S2, and point Vv1): the county rows count 1 shared station, 1 shared centre,
+    1 shared village point (Vv1; Vv2 serves household waste only)."""
+    sharing = '[sharing]\ntownship_station = [["recyclables", "domestic_waste"]]\n'
+    sc = _scenario(tmp_path, None, targets="", streams=("recyclables", "domestic_waste"), sharing=sharing)
+    _, k = _kpis(sc, county, [_layout("domestic_waste", THREE), _layout("recyclables", {"v1": "Vv1"})])
+    assert k.loc[("all", "shared_township_station"), "value"] == 1.0
+    assert k.loc[("all", "shared_county_center"), "value"] == 1.0
+    assert k.loc[("all", "shared_village_point"), "value"] == 1.0
+    assert k.loc[("all", "sites_township_station"), "value"] == 1.0
+    assert k.loc[("all", "shared_township_station"), "label_zh"].endswith("(两网融合)")
