@@ -302,3 +302,66 @@ def test_infeasible_coverage_blames_the_named_stream(tmp_path, county):
     assert _blamed(InfeasibleError("x"), good, tried) == {"film", "straw"}
     half = _halfway(good, tried, {"film"})
     assert half.streams["film"].coverage_target == 0.9 and half.streams["straw"].coverage_target == 0.9
+
+
+def test_siting_ceiling_by_hand(tmp_path, county):
+    """The siting ceiling serves every village at the drawn capture rate: film recovery =
+    capture × 0.9 (the recoverable share) whatever the layout. Against a 0.8 target it is met iff
+    capture >= 0.8 / 0.9, i.e. with probability (1 − 0.8889) / 0.4 = 0.2778 for capture ~ U(0.6, 1.0):
+    p_met_max is that share of the draws (no layout can do better), and the plan's own recovery
+    (v3 unserved) never exceeds its ceiling."""
+    from dataclasses import replace
+
+    m = _model(tmp_path, county)
+    m = replace(m, scenario=replace(m.scenario, targets={("film", "recovery_rate"): 0.8,
+                                                         ("film", "village_coverage"): 0.6}))
+    s = run_samples(m, 2000, seed=17)
+    cap = s.values[:, 0]
+    ceil = s.ceiling[("film", "recovery_rate")]
+    assert ceil == pytest.approx(cap * 0.9, abs=3e-6)
+    assert (s.indicators[("film", "recovery_rate")] <= ceil + 1e-9).all()
+    assert (s.ceiling[("film", "village_coverage")] == 1.0).all()
+    risk = summarise(m, s, nominal_samples(m)).set_index(["kind", "stream", "indicator"])
+    row = risk.loc[("indicator", "film", "recovery_rate")]
+    assert row["p_met_max"] == pytest.approx(float((np.round(cap * 0.9, 6) >= 0.8 - 1e-9).mean()))
+    assert row["p_met_max"] == pytest.approx((1 - 0.8 / 0.9) / 0.4, abs=0.03)
+    assert row["p_met"] <= row["p_met_max"]
+    assert risk.loc[("indicator", "film", "village_coverage"), "p_met_max"] == 1.0
+
+
+def test_uncontrollable_target_is_reported_not_tightened(tmp_path, county):
+    """A target whose p_met at the siting ceiling is below the share is not tightened (coverage
+    unchanged, no re-plan for it) and is reported per target as "not controllable by siting: p_met ≤
+    X at any layout" in the status, robust.csv and the report section — not dropped, not met; the
+    robust search counts as met when every other target is."""
+    from dataclasses import replace
+
+    from netplan.risk.robust import RobustResult, RobustRound, robust_html, tighten
+    from netplan.risk.sampling import Samples, p_met_max
+
+    m = _model(tmp_path, county)
+    sp = replace(m.scenario.streams["film"], coverage_on="weight", coverage_target=0.6)
+    key, cov = ("film", "recovery_rate"), ("film", "village_coverage")
+    sc = replace(m.scenario, streams={"film": sp}, targets={key: 0.8, cov: 0.6})
+    m = replace(m, scenario=sc)
+    n = 40
+    rec = np.full(n, 0.6)
+    ceil = np.r_[np.full(10, 0.85), np.full(30, 0.7)]  # the ceiling meets 0.8 in 10 of 40 draws
+    s = Samples(values=np.zeros((n, 2)), indicators={key: rec, cov: np.full(n, 2 / 3),
+                                                     ("film", "tonnage_coverage"): np.full(n, 0.7)},
+                figures={}, inflow={}, seed=0, ceiling={key: ceil, cov: np.ones(n)})
+    assert p_met_max(s, key, 0.8) == 0.25
+    out, stuck = tighten(sc, m, s, 0.9)
+    assert out.streams == sc.streams and stuck == []
+    r = RobustRound(round=0, seed=1, coverage_target={"film": 0.6}, p_met={key: 0.0, cov: 1.0},
+                    cost_cny_yr=100.0, mean_cost_cny_yr=101.0, p_max={key: 0.25, cov: 1.0})
+    res = RobustResult(share=0.9, samples=n, rounds=(r,), unreachable=(), model=m)
+    assert res.met and res.uncontrollable == {key: 0.25}
+    assert res.status(key) == "not controllable by siting: p_met ≤ 25.0% at any layout"
+    assert res.status(cov) == "met"
+    tab = res.table().set_index(["stream", "indicator"])
+    assert tab.loc[key, "controllable_by_siting"] == "no" and tab.loc[key, "p_met_max"] == 0.25
+    assert tab.loc[key, "p_met"] == 0.0 and tab.loc[cov, "controllable_by_siting"] == "yes"
+    page = robust_html(res)
+    assert "not controllable by siting: p_met ≤ 25.0% at any layout" in page
+    assert "Cost of robustness: <b>+0 CNY/yr (+0.0%)</b>" in page

@@ -22,15 +22,18 @@ def _say(msg: str) -> None:
 
 
 def risk_table(risk: pd.DataFrame, title: str, *, robust: float = 0.9) -> Table:
-    """Rich table of the targeted indicators: target, nominal, p05/p50/p95 and the share met."""
+    """Rich table of the targeted indicators: target, nominal, p05/p50/p95, the share met, and the
+    share any layout could meet (p_met_max; below ``robust``: not controllable by siting)."""
     t = Table(title=title)
-    for c in ("stream", "indicator", "target", "nominal", "p05", "p50", "p95", "met in"):
+    for c in ("stream", "indicator", "target", "nominal", "p05", "p50", "p95", "met in", "any layout ≤"):
         t.add_column(c)
     rows = risk[(risk["kind"] == "indicator") & risk["target"].notna()]
     for r in rows.itertuples(index=False):
         colour = "green" if r.p_met >= robust else "red"
+        pmax = getattr(r, "p_met_max", 1.0)
+        cell = f"{pmax:.1%}" + (" [red]not controllable by siting[/]" if pmax < robust else "")
         t.add_row(r.stream, r.indicator, f"{r.target:.1%}", f"{r.nominal:.1%}", f"{r.p05:.1%}",
-                  f"{r.p50:.1%}", f"{r.p95:.1%}", f"[{colour}]{r.p_met:.1%}[/]")
+                  f"{r.p50:.1%}", f"{r.p95:.1%}", f"[{colour}]{r.p_met:.1%}[/]", cell)
     return t
 
 
@@ -70,19 +73,29 @@ def risk_command(
 
 
 def print_robust(res: RobustResult) -> None:
-    """Console summary of a robust plan: met shares per target and the cost of robustness."""
+    """Console summary of a robust plan: per target the share of draws meeting it on the nominal and
+    robust plans and at the siting ceiling, its status, and the cost of robustness."""
+    from netplan.risk.robust import cost_of_robustness
+
     first, last = res.rounds[0], res.rounds[-1]
     t = Table(title=f"robustness: every target in ≥ {res.share:.0%} of {res.samples} draws")
-    for c in ("stream", "indicator", "nominal plan", "robust plan"):
+    for c in ("stream", "indicator", "target", "nominal plan", "robust plan", "any layout ≤", "status"):
         t.add_column(c)
-    for (sid, ind), p in last.p_met.items():
-        colour = "green" if p >= res.share else "red"
-        t.add_row(sid, ind, f"{first.p_met.get((sid, ind), float('nan')):.1%}", f"[{colour}]{p:.1%}[/]")
+    tg = res.targets
+    for key, p in last.p_met.items():
+        st = res.status(key)
+        colour = "green" if st == "met" else "red"
+        t.add_row(key[0], key[1], "" if key not in tg else f"{tg[key]:.0%}",
+                  f"{first.p_met.get(key, float('nan')):.1%}", f"[{colour}]{p:.1%}[/]",
+                  f"{last.p_max.get(key, 1.0):.1%}", f"[{colour}]{escape(st)}[/]")
     out_console.print(t)
-    d = last.cost_cny_yr - first.cost_cny_yr
-    pct = d / first.cost_cny_yr if first.cost_cny_yr else 0.0
+    d, pct = cost_of_robustness(res)
     out_console.print(f"cost of robustness: {d:+,.0f} CNY/yr ({pct:+.1%}): robust plan "
                       f"{last.cost_cny_yr:,.0f} vs nominal plan {first.cost_cny_yr:,.0f} CNY/yr "
-                      f"({len(res.rounds) - 1} re-plans; robust.csv, risk/)")
+                      f"at the nominal values ({len(res.rounds) - 1} re-plans; robust.csv, risk/)")
+    for (sid, ind), pm in res.uncontrollable.items():
+        out_console.print(f"[red]not controllable by siting[/]: {sid}.{ind}: p_met ≤ {pm:.1%} at any "
+                          f"layout (robust plan {last.p_met[(sid, ind)]:.1%}); even with every village "
+                          "and farm served the drawn capture rates and coefficients miss it")
     for u in res.unreachable:
         out_console.print(f"[red]not reachable by siting[/]: {escape(u)}")

@@ -51,11 +51,14 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
         else:
             plan = run_plan(scenario, progress=progress, layout_table=layout_table, fix=fixed)
         progress(f"writing outputs to {out_dir}")
-        files = write_plan(plan, out_dir, maps=maps, background=background)
-        if robust_res is not None:
+        extra = None
+        if robust_res is not None:  # robust.csv, risk/ and the report section: staged with the plan
+            from functools import partial
+
             from netplan.risk.robust import write_robust
 
-            files += write_robust(out_dir, robust_res)
+            extra = partial(write_robust, res=robust_res)
+        files = write_plan(plan, out_dir, maps=maps, background=background, extra=extra)
         if db is not None:
             from netplan.db import write_postgis
 

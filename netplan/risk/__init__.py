@@ -28,8 +28,12 @@ from netplan.risk.sampling import (
     tornado,
 )
 
+#: the files of a risk folder, in the order they are written
+RISK_FILES = ("risk.csv", "risk_tornado.csv", "risk_samples.csv", "risk.html")
+
 __all__ = ["Param", "RiskModel", "RiskResult", "Samples", "build_model", "load_uncertainty",
-           "model_for", "read_plan", "run_risk", "run_samples", "write_risk"]
+           "model_for", "read_plan", "run_risk", "run_samples", "write_risk",
+           "write_risk_files"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class RiskResult:
     Attributes
     ----------
     risk
-        risk.csv (docs/risk.md): kind, stream, indicator, target, p_met, p05, p50, p95, nominal,
+        risk.csv (docs/risk.md): kind, stream, indicator, target, p_met, p_met_max, p05, p50, p95, nominal,
         site_id, tier, unit.
     tornado
         One-at-a-time swings per targeted indicator and uncertain number.
@@ -77,21 +81,33 @@ def model_for(plan: PlanInputs, *, uncertainty: str | Path | None = None) -> Ris
                        plan.site_dist_m)
 
 
-def write_risk(out_dir: str | Path, model: RiskModel, risk: pd.DataFrame, torn: pd.DataFrame,
-               samples: Samples, meta: dict[str, Any]) -> list[Path]:
-    """Write risk.csv, risk_tornado.csv, risk_samples.csv and risk.html into ``out_dir``."""
-    from netplan.export import staging, write_csv
+def write_risk_files(out_dir: str | Path, model: RiskModel, risk: pd.DataFrame, torn: pd.DataFrame,
+                     samples: Samples, meta: dict[str, Any]) -> list[Path]:
+    """Write risk.csv, risk_tornado.csv, risk_samples.csv and risk.html into ``out_dir`` as it is
+    (created if missing): for a folder already inside a staging folder (robust plans)."""
+    from netplan.export import write_csv
     from netplan.risk.chart import risk_html
 
     d = Path(out_dir)
-    names = ("risk.csv", "risk_tornado.csv", "risk_samples.csv", "risk.html")
-    with staging(d) as tmp:  # all four files or none: the folder is swapped in whole
-        write_csv(tmp / names[0], risk)
-        write_csv(tmp / names[1], torn)
-        write_csv(tmp / names[2], samples_table(model, samples))
-        page = risk_html(meta, risk, samples.indicators, torn, model.params)
-        (tmp / names[3]).write_text(page, encoding="utf-8")
-    return [d / n for n in names]
+    d.mkdir(parents=True, exist_ok=True)
+    write_csv(d / RISK_FILES[0], risk)
+    write_csv(d / RISK_FILES[1], torn)
+    write_csv(d / RISK_FILES[2], samples_table(model, samples))
+    page = risk_html(meta, risk, samples.indicators, torn, model.params)
+    (d / RISK_FILES[3]).write_text(page, encoding="utf-8")
+    return [d / n for n in RISK_FILES]
+
+
+def write_risk(out_dir: str | Path, model: RiskModel, risk: pd.DataFrame, torn: pd.DataFrame,
+               samples: Samples, meta: dict[str, Any]) -> list[Path]:
+    """Write risk.csv, risk_tornado.csv, risk_samples.csv and risk.html into ``out_dir``, all four
+    or none (:func:`netplan.export.staging`: the folder is swapped in whole)."""
+    from netplan.export import staging
+
+    d = Path(out_dir)
+    with staging(d) as tmp:
+        write_risk_files(tmp, model, risk, torn, samples, meta)
+    return [d / n for n in RISK_FILES]
 
 
 def _check_risk_out(run_dir: str | Path, out_dir: str | Path) -> None:

@@ -284,6 +284,23 @@ def _indicators(a: StreamArrays, g: _Gen, sid: str, served: np.ndarray, b: np.nd
     return {k: np.round(v, 6) for k, v in ind.items()}
 
 
+def _ceiling(a: StreamArrays, g: _Gen, sid: str, capture: np.ndarray, b: np.ndarray) -> dict:
+    """Each indicator's value per draw at the best any layout could do (the siting ceiling):
+    every demand served at the drawn capture rate, no capacity limit, full coverage. The rates are
+    non-decreasing in the served tonnage (rates()'s formulas), so no layout of the candidates can
+    exceed them; a target missed here in a draw is missed by every plan in that draw."""
+    w, tot = g.w[sid], g.total[sid]
+    net = w.sum(axis=0)
+    s = net * capture
+    safe_t = np.where(tot > 0, tot, 1.0)
+    used = g.u_on[sid] + g.u_off[sid] + s + b * np.maximum(net - s, 0.0)
+    ind = {"recovery_rate": np.where(tot > 0, s / safe_t, 1.0),
+           "utilisation_rate": np.where(tot > 0, np.minimum(1.0, used / safe_t), 1.0),
+           "offsite_use_rate": np.where(tot > 0, (g.u_off[sid] + s) / safe_t, 1.0)}
+    ind.update({k: np.ones(len(s)) for k in ("tonnage_coverage", *a.fixed_rates) if k not in ind})
+    return {k: np.round(v, 6) for k, v in ind.items()}
+
+
 def _exact(model: RiskModel, g: _Gen, values: np.ndarray) -> tuple[dict, dict]:
     """Served tonnage and indicators per draw through stream_flow, share_capacity and rates."""
     dem = model.supply.demands.set_index("demand_id")
@@ -325,10 +342,12 @@ def evaluate_draws(model: RiskModel, values: np.ndarray) -> dict[str, Any]:
     """Score the plan for each row of ``values`` (draws × params).
 
     Returns ``{"indicators": {(stream, indicator): (S,)}, "figures": {(stream, figure): (S,)},
-    "inflow": {(stream, tier): (sites, S)}}``; figures are generation_t_yr (the indicators'
-    denominator), served_t_yr, transport_cost_cny_yr, item_cost_cny_yr (per-tonne items and
-    storage) and total_cost_cny_yr, plus ("all", "total_cost_cny_yr"). Inflow is what is offered
-    to a site before its own capacity applies (t/yr).
+    "inflow": {(stream, tier): (sites, S)}, "ceiling": {(stream, indicator): (S,)}}``; figures are
+    generation_t_yr (the indicators' denominator), served_t_yr, transport_cost_cny_yr,
+    item_cost_cny_yr (per-tonne items and storage) and total_cost_cny_yr, plus ("all",
+    "total_cost_cny_yr"). Inflow is what is offered to a site before its own capacity applies
+    (t/yr). Ceiling is each indicator at the best any layout could reach in that draw
+    (:func:`_ceiling`).
     """
     values = np.atleast_2d(np.asarray(values, dtype=float))
     g = _generation(model, values)
@@ -336,7 +355,7 @@ def evaluate_draws(model: RiskModel, values: np.ndarray) -> dict[str, Any]:
     own, inflow = {}, {}
     for sid, a in model.streams.items():
         own[sid], inflow[sid] = _own_caps(a, g.w[sid], cols[sid]["capture_rate"])
-    out: dict[str, Any] = {"indicators": {}, "figures": {}, "inflow": {}}
+    out: dict[str, Any] = {"indicators": {}, "figures": {}, "inflow": {}, "ceiling": {}}
     if model.exact:
         served, out["indicators"] = _exact(model, g, values)
     else:
@@ -347,6 +366,8 @@ def evaluate_draws(model: RiskModel, values: np.ndarray) -> dict[str, Any]:
         if not model.exact:
             for k, v in _indicators(a, g, sid, served[sid], cols[sid]["baseline_use_share"]).items():
                 out["indicators"][(sid, k)] = v
+        ceil = _ceiling(a, g, sid, cols[sid]["capture_rate"], cols[sid]["baseline_use_share"])
+        out["ceiling"].update({(sid, k): v for k, v in ceil.items()})
         fig = {"generation_t_yr": g.total[sid], "served_t_yr": served[sid].sum(axis=0),
                **_costs(model, g, sid, served[sid], loads, cols[sid])}
         out["figures"].update({(sid, k): v for k, v in fig.items()})

@@ -18,7 +18,15 @@ driven through the coverage targets the planner already passes to it):
    :data:`MAX_BACKOFFS` times in a row); the lowest infeasible coverage becomes that stream's
    ceiling for later rounds.
    A target still missed with the coverage already at 100 % cannot be reached by siting (it is
-   limited by capture rates, baseline shares or capacities): it is reported as such.
+   limited by capacities or the candidates' reach): it is reported as such.
+
+Targets the siting cannot control are found first, by measurement, and never tightened: in every
+draw the indicator's siting ceiling (every village and farm served at the drawn capture rate, no
+capacity limit — :func:`netplan.risk.engine._ceiling`) bounds what any layout can reach, so the
+share of draws meeting the target at the ceiling, ``p_met_max``, bounds the target's p_met at any
+layout. A target with ``p_met_max < share`` is reported as "not controllable by siting: p_met ≤
+p_met_max at any layout" with the robust plan's own p_met (never dropped, never counted as met);
+the search stops when every other target is met in ``share`` of the draws.
 
 The cost of robustness is the robust plan's total cost against the nominal plan's (both at the
 nominal values, CNY/yr), and their means over the draws.
@@ -38,7 +46,7 @@ from netplan.errors import InfeasibleError
 from netplan.risk.engine import RiskModel, build_model
 from netplan.risk.params import load_uncertainty
 from netplan.risk.runio import site_distances
-from netplan.risk.sampling import Samples, met, nominal_samples, run_samples
+from netplan.risk.sampling import Samples, met, nominal_samples, p_met_max, run_samples
 from netplan.scenario import Scenario
 
 MAX_BACKOFFS = 4  #: halvings of a coverage step that has no feasible plan
@@ -55,11 +63,21 @@ class RobustRound:
     p_met: dict[tuple[str, str], float]
     cost_cny_yr: float            # at the nominal values
     mean_cost_cny_yr: float       # over the draws
+    p_max: dict[tuple[str, str], float] = field(default_factory=dict)  # p_met at the siting ceiling
 
     @property
     def worst(self) -> float:
         """The smallest share of draws meeting a target (1 when there is no target)."""
         return min(self.p_met.values(), default=1.0)
+
+    def controllable(self, key: tuple[str, str], share: float) -> bool:
+        """Whether some layout could meet the target in ``share`` of this round's draws (its p_met
+        at the siting ceiling is at least ``share``)."""
+        return self.p_max.get(key, 1.0) >= share
+
+    def worst_controllable(self, share: float) -> float:
+        """The smallest share of draws meeting a target the siting can control (1 when none)."""
+        return min((p for k, p in self.p_met.items() if self.controllable(k, share)), default=1.0)
 
 
 @dataclass(frozen=True)
@@ -75,8 +93,27 @@ class RobustResult:
 
     @property
     def met(self) -> bool:
-        """Every target met in at least ``share`` of the draws of the last round."""
-        return self.rounds[-1].worst >= self.share
+        """Every target the siting can control met in at least ``share`` of the last round's draws."""
+        return self.rounds[-1].worst_controllable(self.share) >= self.share
+
+    @property
+    def uncontrollable(self) -> dict[tuple[str, str], float]:
+        """Targets no layout can meet in ``share`` of the last round's draws, with their p_met at
+        the siting ceiling (the most any layout reaches)."""
+        last = self.rounds[-1]
+        return {k: last.p_max[k] for k in last.p_met if not last.controllable(k, self.share)}
+
+    @property
+    def targets(self) -> dict[tuple[str, str], float]:
+        """The scenario's targets (empty without a model)."""
+        return dict(self.model.scenario.targets) if self.model is not None else {}
+
+    def status(self, key: tuple[str, str]) -> str:
+        """``met``, ``missed`` or ``not controllable by siting: p_met ≤ X at any layout``."""
+        last = self.rounds[-1]
+        if not last.controllable(key, self.share):
+            return f"not controllable by siting: p_met ≤ {last.p_max[key]:.1%} at any layout"
+        return "met" if last.p_met[key] >= self.share else "missed"
 
     @property
     def cost_of_robustness_cny_yr(self) -> float:
@@ -84,13 +121,19 @@ class RobustResult:
         return self.rounds[-1].cost_cny_yr - self.rounds[0].cost_cny_yr
 
     def table(self) -> pd.DataFrame:
-        """robust.csv: one row per round and target (p_met), with the round's cost and coverages."""
+        """robust.csv: one row per round and target: p_met, p_met_max (at the siting ceiling: no
+        layout does better), whether the siting controls it, the round's cost and coverages."""
         rows = []
+        tg = self.targets
         for r in self.rounds:
             cov = ";".join(f"{k}={v:.4f}" for k, v in r.coverage_target.items())
             for (sid, ind), p in r.p_met.items():
+                ctl = r.controllable((sid, ind), self.share)
                 rows.append({"round": r.round, "seed": r.seed, "stream": sid, "indicator": ind,
-                             "p_met": round(p, 6), "cost_cny_yr": round(r.cost_cny_yr, 3),
+                             "target": tg.get((sid, ind)), "p_met": round(p, 6),
+                             "p_met_max": round(r.p_max.get((sid, ind), 1.0), 6),
+                             "controllable_by_siting": "yes" if ctl else "no",
+                             "cost_cny_yr": round(r.cost_cny_yr, 3),
                              "mean_cost_cny_yr": round(r.mean_cost_cny_yr, 3), "coverage_targets": cov})
         return pd.DataFrame(rows)
 
@@ -119,13 +162,13 @@ def tighten(scenario: Scenario, model: RiskModel, s: Samples, share: float,
     stuck = []
     for (sid, ind), tgt in scenario.targets.items():
         v = s.indicators.get((sid, ind))
-        if v is None or met(v, tgt).mean() >= share:
-            continue
+        if v is None or met(v, tgt).mean() >= share or p_met_max(s, (sid, ind), tgt) < share:
+            continue  # met, or not controllable by siting (RobustResult.uncontrollable says so)
         sp = streams[sid]
         base = max(sp.coverage_target, _achieved(s, model, sid))
         if base >= 1.0 - 1e-9:
             stuck.append(f"{sid}.{ind}: met in {met(v, tgt).mean():.0%} of draws with the stream's "
-                         "coverage already at 100 % (limited by capture, baseline shares or capacity)")
+                         "coverage already at 100 % (limited by the sites' capacity or reach)")
             continue
         e = np.maximum(_elasticity(s, sid, ind, sp.baseline_use_share), 1e-9)
         need = np.maximum(0.0, (tgt - v) / e)
@@ -153,7 +196,8 @@ def _score(scenario: Scenario, pieces: dict[str, Any], layout: Any, samples: int
     cov = {sid: sp.coverage_target for sid, sp in scenario.streams.items()}
     r = RobustRound(round=rnd, seed=seed, coverage_target=cov, p_met=p,
                     cost_cny_yr=float(nom.figures[("all", "total_cost_cny_yr")][0]),
-                    mean_cost_cny_yr=float(s.figures[("all", "total_cost_cny_yr")].mean()))
+                    mean_cost_cny_yr=float(s.figures[("all", "total_cost_cny_yr")].mean()),
+                    p_max={k: p_met_max(s, k, scenario.targets[k]) for k in p})
     return r, model, s
 
 
@@ -238,9 +282,13 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
         good, backoffs = sc, 0
         r, model, s = _score(sc, pieces, layout, samples, 1000 + 97 * scenario.seed + rnd, rnd)
         rounds.append(r)
-        say(f"round {rnd}: cost {r.cost_cny_yr:,.0f} CNY/yr; worst target met in {r.worst:.0%} of "
-            f"{samples} draws; coverage " + ", ".join(f"{k} {v:.3f}" for k, v in r.coverage_target.items()))
-        if r.worst >= share or rnd == max_rounds:
+        say(f"round {rnd}: cost {r.cost_cny_yr:,.0f} CNY/yr; worst target the siting controls met in "
+            f"{r.worst_controllable(share):.0%} of {samples} draws; coverage "
+            + ", ".join(f"{k} {v:.3f}" for k, v in r.coverage_target.items()))
+        for k, pm in r.p_max.items():
+            if pm < share:
+                say(f"{k[0]}.{k[1]}: not controllable by siting: p_met ≤ {pm:.0%} at any layout")
+        if r.worst_controllable(share) >= share or rnd == max_rounds:
             break
         nxt, stuck = tighten(sc, model, s, share, ceiling)
         if nxt.streams == sc.streams:
@@ -252,21 +300,23 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
                               model=model, draws=s)
 
 
-def write_robust(out_dir: str | Path, res: RobustResult) -> list[Path]:
-    """Write robust.csv, the last round's risk tables and page (``risk/``), and the robustness
-    section into the run's report.html."""
+def write_robust(tmp: str | Path, res: RobustResult) -> list[Path]:
+    """Write robust.csv, the last round's risk tables and page (``risk/``) and the robustness
+    section of report.html into ``tmp``: the run's staging folder, *before* it is swapped in
+    (``netplan.runfolder.write_run(..., extra=...)``), so the run folder gets the plan and its
+    robustness files together or none of them."""
     from netplan.export import write_csv
-    from netplan.risk import write_risk
+    from netplan.risk import write_risk_files
     from netplan.risk.sampling import summarise, tornado
 
-    d = Path(out_dir)
+    d = Path(tmp)
     files = [write_csv(d / "robust.csv", res.table())]
     if res.model is not None and res.draws is not None:
         nom = nominal_samples(res.model)
         meta = {"run": str(d), "scenario": res.model.scenario.name, "title": res.model.scenario.title,
                 "samples": res.samples, "seed": res.rounds[-1].seed, "robust": res.share}
-        files += write_risk(d / "risk", res.model, summarise(res.model, res.draws, nom),
-                            tornado(res.model, nom), res.draws, meta)
+        files += write_risk_files(d / "risk", res.model, summarise(res.model, res.draws, nom),
+                                  tornado(res.model, nom), res.draws, meta)
     rep = d / "report.html"
     if rep.exists():
         text = rep.read_text(encoding="utf-8")
@@ -277,24 +327,43 @@ def write_robust(out_dir: str | Path, res: RobustResult) -> list[Path]:
     return files
 
 
+def cost_of_robustness(res: RobustResult) -> tuple[float, float]:
+    """Robust minus nominal plan total cost at the nominal values: (CNY/yr, fraction of nominal)."""
+    d = res.cost_of_robustness_cny_yr
+    base = res.rounds[0].cost_cny_yr
+    return d, (d / base if base else 0.0)
+
+
 def robust_html(res: RobustResult) -> str:
-    """An HTML section for report.html: the cost of robustness and the share of draws per target."""
+    """An HTML section for report.html: the cost of robustness and, per target, the share of draws
+    meeting it on the nominal and robust plans, at the siting ceiling, and its status."""
     import html
 
     first, last = res.rounds[0], res.rounds[-1]
-    d = res.cost_of_robustness_cny_yr
-    pct = d / first.cost_cny_yr if first.cost_cny_yr else 0.0
-    rows = "".join(
-        f"<tr><td class=l>{html.escape(sid)}</td><td class=l>{html.escape(ind)}</td>"
-        f"<td>{first.p_met.get((sid, ind), float('nan')):.1%}</td>"
-        f"<td class={'ok' if p >= res.share else 'miss'}>{p:.1%}</td></tr>"
-        for (sid, ind), p in last.p_met.items())
+    d, pct = cost_of_robustness(res)
+    tg = res.targets
+    rows = []
+    for key, p in last.p_met.items():
+        st = res.status(key)
+        cls = "ok" if st == "met" else "miss"
+        t = tg.get(key)
+        rows.append(
+            f"<tr><td class=l>{html.escape(key[0])}</td><td class=l>{html.escape(key[1])}</td>"
+            f"<td>{'' if t is None else f'{t:.0%}'}</td>"
+            f"<td>{first.p_met.get(key, float('nan')):.1%}</td><td class={cls}>{p:.1%}</td>"
+            f"<td>{last.p_max.get(key, 1.0):.1%}</td><td class='l {cls}'>{html.escape(st)}</td></tr>")
     stuck = "".join(f"<li>{html.escape(u)}</li>" for u in res.unreachable)
+    unc = res.uncontrollable
+    note = (f"<p class=note>{len(unc)} target(s) not controllable by siting: even with every village "
+            "and farm served and no capacity limit they are met in fewer than "
+            f"{res.share:.0%} of the draws (the capture rates and coefficients decide them, "
+            "docs/risk.md); their p_met is measured, not counted as met.</p>" if unc else "")
     return (f"<h2>稳健性 Robustness (≥ {res.share:.0%} of {res.samples} draws)</h2>"
             f"<p>Cost of robustness: <b>{d:+,.0f} CNY/yr ({pct:+.1%})</b> — robust plan "
             f"{last.cost_cny_yr:,.0f} vs nominal plan {first.cost_cny_yr:,.0f} CNY/yr at the nominal "
             f"values; over the draws {last.mean_cost_cny_yr:,.0f} vs {first.mean_cost_cny_yr:,.0f} "
             f"CNY/yr. {len(res.rounds) - 1} re-plan(s) with tightened coverage (robust.csv).</p>"
-            "<table><tr><th class=l>stream</th><th class=l>indicator</th><th>nominal plan</th>"
-            f"<th>robust plan</th></tr>{rows}</table>"
+            "<table><tr><th class=l>stream</th><th class=l>indicator</th><th>target</th>"
+            "<th>nominal plan</th><th>robust plan</th><th>any layout ≤</th><th class=l>status</th></tr>"
+            f"{''.join(rows)}</table>{note}"
             + (f"<p class=miss>Not reachable by siting:</p><ul>{stuck}</ul>" if stuck else ""))

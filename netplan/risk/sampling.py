@@ -8,7 +8,7 @@ the same numbers on 1, 2 or 20 workers and in-process.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,8 +19,8 @@ from netplan.risk.params import draw_samples
 
 CHUNK = 25  #: draws per task
 QUANTILES = (0.05, 0.5, 0.95)
-RISK_COLUMNS = ["kind", "stream", "indicator", "target", "p_met", "p05", "p50", "p95", "nominal",
-                "site_id", "tier", "unit"]
+RISK_COLUMNS = ["kind", "stream", "indicator", "target", "p_met", "p_met_max", "p05", "p50", "p95",
+                "nominal", "site_id", "tier", "unit"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,9 @@ class Samples:
         {(stream, tier): (sites, S)} t/yr offered to each site before its capacity applies.
     seed
         The seed the draws came from.
+    ceiling
+        {(stream, indicator): (S,)}: the indicator at the best any layout could reach in each draw
+        (every demand served, no capacity limit; :func:`netplan.risk.engine._ceiling`).
     """
 
     values: np.ndarray
@@ -44,6 +47,7 @@ class Samples:
     figures: dict[tuple[str, str], np.ndarray]
     inflow: dict[tuple[str, str], np.ndarray]
     seed: int
+    ceiling: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -62,7 +66,7 @@ def _merge(parts: Sequence[dict[str, Any]], seed: int) -> Samples:
 
     return Samples(values=np.concatenate([p["values"] for p in parts], axis=0),
                    indicators=cat("indicators", 0), figures=cat("figures", 0),
-                   inflow=cat("inflow", 1), seed=seed)
+                   inflow=cat("inflow", 1), seed=seed, ceiling=cat("ceiling", 0))
 
 
 def run_samples(model: RiskModel, n: int, seed: int, *, client: Any = None,
@@ -110,10 +114,18 @@ def met(values: np.ndarray, target: float) -> np.ndarray:
     return np.round(values, 6) >= target - 1e-9
 
 
+def p_met_max(samples: Samples, key: tuple[str, str], target: float) -> float:
+    """Share of the draws in which ``target`` is met at the siting ceiling: the most any layout can
+    reach (1 when the samples carry no ceiling for ``key``)."""
+    v = samples.ceiling.get(key)
+    return 1.0 if v is None else float(met(v, target).mean())
+
+
 def summarise(model: RiskModel, samples: Samples, nominal: Samples) -> pd.DataFrame:
     """risk.csv: one row per stream and indicator (kind ``indicator``), per figure (``figure``)
     and per site over capacity in at least one draw (``site``: target = capacity, p_met = share
-    of draws within it)."""
+    of draws within it). A targeted indicator's ``p_met_max`` is the share of draws meeting it
+    at the siting ceiling: no layout can do better (docs/risk.md)."""
     targets = model.scenario.targets
     rows = []
     for (sid, ind), v in samples.indicators.items():
@@ -121,6 +133,7 @@ def summarise(model: RiskModel, samples: Samples, nominal: Samples) -> pd.DataFr
         p05, p50, p95 = _q(v)
         rows.append({"kind": "indicator", "stream": sid, "indicator": ind, "target": tgt,
                      "p_met": float(met(v, tgt).mean()) if tgt is not None else None,
+                     "p_met_max": p_met_max(samples, (sid, ind), tgt) if tgt is not None else None,
                      "p05": round(p05, 6), "p50": round(p50, 6), "p95": round(p95, 6),
                      "nominal": round(float(nominal.indicators[(sid, ind)][0]), 6), "unit": "fraction"})
     for (sid, fig), v in samples.figures.items():
@@ -150,7 +163,7 @@ def nominal_samples(model: RiskModel) -> Samples:
     vals = np.array([[p.nominal for p in model.params]])
     r = evaluate_draws(model, vals)
     return Samples(values=vals, indicators=r["indicators"], figures=r["figures"], inflow=r["inflow"],
-                   seed=-1)
+                   seed=-1, ceiling=r["ceiling"])
 
 
 def tornado(model: RiskModel, nominal: Samples) -> pd.DataFrame:
