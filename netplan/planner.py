@@ -6,7 +6,7 @@ the geo ↔ siting-core translation is :mod:`netplan.siting_adapter`'s, the rout
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -49,7 +49,6 @@ class Plan:
     matrices: Matrices | None = None
     costs: pd.DataFrame | None = None
     evaluation: Any = None   # netplan.evaluate.Evaluation (township, cost and transport tables)
-    phases: Any = None       # netplan.phasing.PhasedPlan of a [[phases]] scenario (issue 21)
 
 
 def _noop(msg: str) -> None:
@@ -102,14 +101,12 @@ def candidate_sites(county: County, table: gpd.GeoDataFrame | None = None) -> gp
 
 
 def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout | None = None,
-             layout_table: Any = None, fix: Any = None, start_layout: Layout | None = None) -> Plan:
+             layout_table: Any = None, fix: Any = None) -> Plan:
     """Run the whole pipeline for ``scenario`` (or score a given ``layout``) and return the Plan.
 
     ``layout_table`` (netplan.layout_io.read_layout) is a hand-made layout to score instead of
     optimising; ``fix`` is one whose sites stay fixed open (or forbidden, status closed) while the
-    rest is optimised. ``start_layout`` (e.g. the Plan.layout of a neighbouring target in a sweep)
-    warm-starts the siting where it is a feasible plan of this scenario
-    (:func:`netplan.siting_adapter.site`).
+    rest is optimised.
 
     Writes nothing; see :func:`netplan.runfolder.write_run`.
     """
@@ -130,32 +127,18 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     if layout is None and layout_table is not None:
         layout = layout_from_table(layout_table, scenario, supply.demands, cands, mats.dem_site_m,
                                    mats.site_site_m)
-    phased = None
-    if layout is None and scenario.phases:
-        from netplan.phasing import site_phased
-
-        phased = site_phased(scenario, county, supply, cands, mats, progress=progress, fix=fix)
-        layout = phased.final
-        scenario_ev = replace(scenario, targets=dict(scenario.phases[-1].targets))
     if layout is None:
-        layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix,
-                      start=start_layout)
-    ev = evaluate(scenario_ev if phased else scenario, county, supply, layout,
-                  mats.site_site_frame())
+        layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix)
+    ev = evaluate(scenario, county, supply, layout, mats.site_site_frame())
     progress("routing collection rounds and haulage")
     routes = plan_routes(scenario, layout, ev, cands, mats.site_site_m, mats.site_site_s, net,
                          progress=progress)
     kpis = with_route_co2(_with_route_kpis(ev.kpis, routes, scenario), routes, ev.transport)
     layers = build_layers(county, supply, layout, ev, cands, routes, scenario.stream_ids)
-    if phased is not None:   # one kpis block per year, open_year on the sites layer
-        from netplan.phasing import with_open_year, year_kpis
-
-        kpis = year_kpis(scenario, county, supply, phased, kpis, mats.site_site_frame())
-        layers = with_open_year(layers, layout)
     return Plan(scenario=scenario, county=county, supply=supply, candidates=cands, layout=layout,
                 routes=routes, kpis=kpis, layers=layers, network_label=net.label,
                 crow_fly=bool(getattr(net, "is_crow_fly", False)), matrices=mats, costs=ev.costs,
-                evaluation=ev, phases=phased)
+                evaluation=ev)
 
 
 def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
