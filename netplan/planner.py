@@ -101,12 +101,14 @@ def candidate_sites(county: County, table: gpd.GeoDataFrame | None = None) -> gp
 
 
 def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout | None = None,
-             layout_table: Any = None, fix: Any = None) -> Plan:
+             layout_table: Any = None, fix: Any = None, start_layout: Layout | None = None) -> Plan:
     """Run the whole pipeline for ``scenario`` (or score a given ``layout``) and return the Plan.
 
     ``layout_table`` (netplan.layout_io.read_layout) is a hand-made layout to score instead of
     optimising; ``fix`` is one whose sites stay fixed open (or forbidden, status closed) while the
-    rest is optimised.
+    rest is optimised. ``start_layout`` (e.g. the Plan.layout of a neighbouring target in a sweep)
+    warm-starts the siting where it is a feasible plan of this scenario
+    (:func:`netplan.siting_adapter.site`).
 
     Writes nothing; see :func:`netplan.runfolder.write_run`.
     """
@@ -128,7 +130,8 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
         layout = layout_from_table(layout_table, scenario, supply.demands, cands, mats.dem_site_m,
                                    mats.site_site_m)
     if layout is None:
-        layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix)
+        layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix,
+                      start=start_layout)
     ev = evaluate(scenario, county, supply, layout, mats.site_site_frame())
     progress("routing collection rounds and haulage")
     routes = plan_routes(scenario, layout, ev, cands, mats.site_site_m, mats.site_site_s, net,

@@ -236,20 +236,64 @@ def _group_rule(value: int | None, group: np.ndarray, ngroups: int) -> np.ndarra
 
 
 def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataFrame,
-         mats: Matrices, *, progress: Progress = _noop, fix: Any = None) -> Layout:
-    """Siting of all tiers of all streams in one three-tier model (shared sites pay once)."""
+         mats: Matrices, *, progress: Progress = _noop, fix: Any = None,
+         start: Layout | None = None) -> Layout:
+    """Siting of all tiers of all streams in one three-tier model (shared sites pay once).
+
+    ``start`` (a Layout on the same candidates, e.g. the plan of a neighbouring target in a
+    sweep) warm-starts the solve: each stream's sites and assignments that form a feasible plan
+    of this scenario's model start its block (``three_tier(start=...)``); the rest are ignored.
+    """
     from netplan.siting import three_tier
 
     models, index = build_stream_models(scenario, county, supply, cands, mats, fix)
     share = [g for groups in scenario.sharing.values() for g in groups]
     progress(f"siting {len(models)} streams (three-tier MIP, {scenario.solver}, "
              f"limit {scenario.time_limit_s:.0f} s)")
+    warm = None if start is None else start_plans(start, models, index, cands, supply)
     try:
         sol = three_tier(models, share=tuple(share), time_limit_s=scenario.time_limit_s,
-                         solver=scenario.solver, seed=scenario.seed)
+                         solver=scenario.solver, seed=scenario.seed, start=warm)
     except InfeasibleError as exc:
         raise _named(exc, index, supply) from None
     return layout_from_solution(sol, models, index, cands, supply, mats, scenario)
+
+
+def start_plans(layout: Layout, models: list[Any], index: dict[str, dict[str, Any]],
+                cands: gpd.GeoDataFrame, supply: Supply) -> dict[str, Any]:
+    """Per stream, a layout's open sites and assignments as a plan over the models' candidates
+    (``_tt_plan.StreamPlan``; for ``three_tier(start=...)``). Streams the layout does not plan,
+    or whose sites are not candidates of their tier, are left out."""
+    from netplan.siting._tt_plan import StreamPlan
+
+    pos_of_id = {sid: k for k, sid in enumerate(cands["site_id"].to_numpy())}
+    dem_pos = {d: k for k, d in enumerate(supply.demands["demand_id"].to_numpy())}
+    out: dict[str, Any] = {}
+    for m in models:
+        sid = m.name
+        sites = layout.sites[layout.sites["stream"] == sid] if len(layout.sites) else layout.sites
+        if len(sites) == 0:
+            continue
+        local = [{int(g): j for j, g in enumerate(index[sid]["tiers"][t])} for t in TIERS]
+        opens = [np.zeros(len(index[sid]["tiers"][t]), dtype=bool) for t in TIERS]
+        assigns = [np.full(len(index[sid]["demands"]), -1, dtype=int)]
+        assigns += [np.full(len(index[sid]["tiers"][t]), -1, dtype=int) for t in TIERS[:-1]]
+        try:
+            for row in sites.itertuples(index=False):
+                ti = TIERS.index(row.tier)
+                j = local[ti][pos_of_id[row.site_id]]
+                opens[ti][j] = True
+                if ti + 1 < len(TIERS) and pd.notna(row.parent_id):
+                    assigns[ti + 1][j] = local[ti + 1][pos_of_id[row.parent_id]]
+            dem_local = {int(g): k for k, g in enumerate(index[sid]["demands"])}
+            dp = layout.demand_point[layout.demand_point["stream"] == sid]
+            for d, p in zip(dp["demand_id"], dp["point_id"], strict=True):
+                if pd.notna(p) and d in dem_pos and dem_pos[d] in dem_local:
+                    assigns[0][dem_local[dem_pos[d]]] = local[0][pos_of_id[p]]
+        except (KeyError, ValueError):
+            continue   # a site that is no candidate of its tier: no start for this stream
+        out[sid] = StreamPlan(opens, assigns, None)
+    return out
 
 
 def _named(exc: InfeasibleError, index: dict[str, dict[str, Any]], supply: Supply) -> InfeasibleError:

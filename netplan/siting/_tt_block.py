@@ -60,12 +60,14 @@ class BlockOutcome:
     mip: RunResult
 
 
-def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget) -> BlockOutcome:
-    """Plan one block within ``budget`` (the strategy in the module docstring)."""
+def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget,
+                start: list[StreamPlan] | None = None) -> BlockOutcome:
+    """Plan one block within ``budget`` (the strategy in the module docstring); ``start`` = a
+    feasible plan per stream of the block (warm start), or None."""
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
     t0 = clock()
-    starts, lp_val = find_starts(sub, local, label, opts, budget)
+    starts, lp_val = find_starts(sub, local, label, opts, budget, start)
     t1 = clock()
     res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
     log.info("%s: starts %.1f CPU s, MIP %.1f CPU s (%s, %d nodes)", label, t1 - t0,
@@ -93,16 +95,19 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     return BlockOutcome(best=best, bound=bound, status=status, mip=res)
 
 
-def find_starts(sub: list[StreamData], local, label: str, opts: Options,
-                budget: Budget) -> tuple[list[list[StreamPlan]], float]:
+def find_starts(sub: list[StreamData], local, label: str, opts: Options, budget: Budget,
+                start: list[StreamPlan] | None = None) -> tuple[list[list[StreamPlan]], float]:
     """Phase 1: start plans (tier-by-tier heuristic, feasibility solve, LP-guided restricted MIP)
-    within ``heuristic_share`` of the block's work, and the block's LP value (-inf if none)."""
+    within ``heuristic_share`` of the block's work, and the block's LP value (-inf if none).
+
+    A warm ``start`` (feasible) takes the tier-by-tier heuristic's place and its work is left to
+    the full MIP."""
     if opts.heuristic_share <= 0:
-        return [], -math.inf
+        return ([start] if start is not None else []), -math.inf
     work = budget.work
     h_share = 0.5 * opts.heuristic_share if opts.lp_start else opts.heuristic_share
-    plans_h: list[StreamPlan] | None = []
-    for sd in sub:
+    plans_h: list[StreamPlan] | None = [] if start is None else list(start)
+    for sd in sub if start is None else []:
         plan = heuristic(sd, opts.solver, budget.split(h_share / len(sub)), opts.seed)
         if plan is None:
             plans_h = None
@@ -119,7 +124,7 @@ def find_starts(sub: list[StreamData], local, label: str, opts: Options,
         plans_lp, lp_val = lp_guided(sub, local, opts.site_fixed_cost, opts.solver,
                                      budget.split(0.5 * opts.heuristic_share), opts.seed,
                                      plans_h or plans_f)
-    budget.spent(opts.heuristic_share * work)
+    budget.spent((opts.heuristic_share - (h_share if start is not None else 0.0)) * work)
     return [p for p in (plans_h, plans_lp, plans_f) if p is not None], lp_val
 
 

@@ -179,3 +179,91 @@ def price(datas: list[StreamData], groups: list[CoGroup], plans: list[StreamPlan
     shared = tuple(np.array(sorted(shared_by_tier.get(t, [])), dtype=int) for t in range(n_t))
     return PricedPlan(plans=tuple(plans), streams=tuple(out), fixed_cny=sum(fixed_by_stream),
                       transport_cny=tot_t, penalty_cny=tot_p, shared=shared)
+
+
+def plan_from_start(sd: StreamData, start) -> StreamPlan | None:
+    """A :class:`StreamPlan` over ``sd``'s candidates from a previous solve's
+    :class:`~netplan.siting.solution.StreamSolution` (``open`` indices, ``assignment``,
+    ``flow_t``) or a StreamPlan; None when its shapes do not fit ``sd`` (other candidates)."""
+    if isinstance(start, StreamPlan):
+        opens, assigns, flows = start.opens, start.assigns, start.flows
+    else:
+        opens, assigns = start.open, start.assignment
+        flows = list(start.flow_t) if start.flow_t and not sd.single_source else None
+    T = len(sd.tiers)
+    if len(opens) != T or len(assigns) != T:
+        return None
+    out_o, out_a = [], []
+    for t, td in enumerate(sd.tiers):
+        o = np.asarray(opens[t])
+        if o.dtype != bool:
+            idx = o.astype(int)
+            if len(idx) and (idx.min() < 0 or idx.max() >= td.n):
+                return None
+            o = np.zeros(td.n, dtype=bool)
+            o[idx] = True
+        a = np.asarray(assigns[t], dtype=int)
+        n_prev = len(sd.w) if t == 0 else sd.tiers[t - 1].n
+        if len(o) != td.n or len(a) != n_prev or (a >= td.n).any():
+            return None
+        if t > 0:   # a closed site sends nothing
+            a = np.where(out_o[t - 1], a, -1)
+        out_o.append(o.copy())
+        out_a.append(a.copy())
+    # a multi-source stream without flows: derived from the assignments (a single-source plan
+    # is a split plan too)
+    return StreamPlan(out_o, out_a, None if flows is None else [tuple(map(np.asarray, f))
+                                                                for f in flows])
+
+
+def plan_problem(sd: StreamData, plan: StreamPlan, tol: float = 1e-6) -> str | None:
+    """Why ``plan`` is not a feasible plan of ``sd`` (the model of ``_tt_build``), or None.
+
+    Checks open sites (alive, forced, township limits), links (pairs of the model, open ends,
+    every open site below the top forwarding), capacities, must-serve demands and coverage.
+    """
+    try:
+        flows = plan_flows(sd, plan)
+        _, loads = transport(sd, flows)
+    except (ValueError, IndexError):
+        return "a link the model does not have"
+    for t, td in enumerate(sd.tiers):
+        o = plan.opens[t]
+        if (o & ~td.alive).any():
+            return f"tier {t}: opens a candidate the model forbids"
+        if (td.forced & ~o).any():
+            return f"tier {t}: a forced candidate is closed"
+        if (loads[t] > td.cap * (1 + tol) + tol).any():
+            return f"tier {t}: over capacity"
+        src, dst, _ = flows[t]
+        if len(dst) and not o[dst].all():
+            return f"tier {t}: sends to a closed candidate"
+        if t > 0:
+            sent = np.zeros(sd.tiers[t - 1].n, dtype=bool)
+            sent[src] = True
+            prev_open = plan.opens[t - 1]
+            if sd.single_source and (plan.assigns[t][prev_open] < 0).any():
+                return f"tier {t - 1}: an open site forwards nowhere"
+            out = np.bincount(src, weights=flows[t][2], minlength=len(loads[t - 1]))
+            if not np.allclose(out, loads[t - 1], rtol=tol, atol=1e-3):
+                return f"tier {t - 1}: inflow and outflow differ"
+        if td.group is not None:
+            cnt = np.bincount(td.group[o & (td.group >= 0)],
+                              minlength=max(len(td.gmin) if td.gmin is not None else 0,
+                                            len(td.gmax) if td.gmax is not None else 0))
+            if td.gmin is not None and (cnt[:len(td.gmin)] < td.gmin).any():
+                return f"tier {t}: a township has too few sites"
+            if td.gmax is not None and (cnt[:len(td.gmax)] > td.gmax).any():
+                return f"tier {t}: a township has too many sites"
+    served = plan.assigns[0] >= 0
+    if (sd.must & ~served).any():
+        return "a demand that must be served is not"
+    sent0 = np.bincount(flows[0][0], weights=flows[0][2], minlength=len(sd.w))
+    if not np.allclose(sent0[served], sd.w[served], rtol=tol, atol=1e-3):
+        return "a served demand is not delivered in full"
+    if sd.on == "weight":
+        short = float(sd.w[served].sum()) < sd.target * float(sd.w.sum()) - 1e-6
+    else:
+        need = np.ceil(sd.target * int(sd.count_mask.sum()) - 1e-9)
+        short = int((served & sd.count_mask).sum()) < need
+    return "below the coverage target" if short else None

@@ -96,8 +96,9 @@ naming the demands or groups and why.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,8 +106,11 @@ import numpy as np
 from netplan.errors import InfeasibleError, InputError
 from netplan.siting._mip import Budget, clock, rel_gap
 from netplan.siting._tt_block import Options, solve_block
+from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,7 @@ def three_tier(
     heuristic_share: float = 0.6,
     lp_start: bool = True,
     work: float | None = None,
+    start: ThreeTierSolution | Mapping[str, object] | Sequence[object] | None = None,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
 
@@ -242,6 +247,16 @@ def three_tier(
     path_cuts
         Add the demand-to-upper-tier variables and cuts described in ``_tt_build._path_cuts``
         (tighter LP bound, larger LP).
+    start
+        Warm start: a previous :class:`ThreeTierSolution` on the same candidates (e.g. the plan
+        of a neighbouring target in a cost–coverage sweep), or per stream name a
+        :class:`StreamSolution` or ``_tt_plan.StreamPlan`` (a mapping, or a sequence of
+        solutions carrying ``name``). A stream's start that is a feasible plan of the new model
+        (``_tt_plan.plan_problem``) replaces the block's tier-by-tier heuristic, is kept open in
+        the LP-guided restricted MIP and is the full MIP's start when it is the cheapest plan;
+        a block uses it only when every stream of the block has one. A start that does not fit
+        (other candidates, a target it misses, a capacity it breaks) is ignored and logged, not
+        an error. The plan stays deterministic: the same start gives the same plan.
 
     Returns
     -------
@@ -259,12 +274,13 @@ def three_tier(
     models = [streams] if isinstance(streams, StreamModel) else list(streams)
     names = [m.name for m in models]
     datas = _prepare_all(models, names, nearest_links)
+    starts = _start_plans(start, names, datas)
     blocks = _blocks(share, names)
     opts = Options(solver=solver, seed=seed, mip_gap=mip_gap, progress=progress,
                    path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
                    site_fixed_cost=site_fixed_cost)
     budget = Budget.cpu(time_limit_s, work)
-    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget)
+    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget, starts)
     return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
 
 
@@ -284,9 +300,29 @@ def _prepare_all(models: list[StreamModel], names: list[str], nearest_links: int
     return datas
 
 
+def _start_plans(start, names: list[str], datas: list) -> list[StreamPlan | None]:
+    """Per stream, the warm start's plan when it is feasible for the new model, else None."""
+    if start is None:
+        return [None] * len(names)
+    if isinstance(start, ThreeTierSolution):
+        start = start.streams
+    by_name = dict(start) if isinstance(start, Mapping) else {s.name: s for s in start}
+    out: list[StreamPlan | None] = []
+    for name, sd in zip(names, datas, strict=True):
+        plan = plan_from_start(sd, by_name[name]) if name in by_name else None
+        why = "its shapes do not fit the model" if plan is None else plan_problem(sd, plan)
+        if name in by_name and why is not None:
+            log.info("%s: warm start ignored (%s)", name, why)
+            plan = None
+        out.append(plan)
+    return out
+
+
 def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
-                  budget: Budget) -> tuple[dict, list[BlockResult]]:
-    """Solve the blocks in order, each with its size share of ``budget`` (spent from it)."""
+                  budget: Budget, starts: list | None = None) -> tuple[dict, list[BlockResult]]:
+    """Solve the blocks in order, each with its size share of ``budget`` (spent from it) and
+    the warm start of its streams (``starts``, when every one has a feasible one)."""
+    starts = starts or [None] * len(datas)
     sizes = [sum(_size(datas[i]) for i in b) for b in blocks]
     outcomes, block_out = {}, []
     for bi, block in enumerate(blocks):
@@ -298,8 +334,9 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
                           deadline=clock() + max(0.5, share_b * budget.left_s()))
         t_block_wall = time.perf_counter()
         work0 = b_budget.work
+        warm = [starts[i] for i in block]
         out = solve_block([datas[i] for i in block], ", ".join(names[i] for i in block), opts,
-                          b_budget)
+                          b_budget, start=None if any(p is None for p in warm) else warm)
         budget.spent(work0 - b_budget.work)
         outcomes[bi] = out
         block_out.append(BlockResult(
