@@ -31,7 +31,7 @@ def risk_table(risk: pd.DataFrame, title: str, *, robust: float = 0.9) -> Table:
     for r in rows.itertuples(index=False):
         colour = "green" if r.p_met >= robust else "red"
         pmax = getattr(r, "p_met_max", 1.0)
-        cell = f"{pmax:.1%}" + (" [red]not controllable by siting[/]" if pmax < robust else "")
+        cell = f"[red]{pmax:.1%} *[/]" if pmax < robust else f"{pmax:.1%}"
         t.add_row(r.stream, r.indicator, f"{r.target:.1%}", f"{r.nominal:.1%}", f"{r.p05:.1%}",
                   f"{r.p50:.1%}", f"{r.p95:.1%}", f"[{colour}]{r.p_met:.1%}[/]", cell)
     return t
@@ -62,6 +62,11 @@ def risk_command(
     res = run_risk(run_dir, out_dir, samples=samples, seed=seed, workers=workers, scheduler=scheduler,
                    scenario_path=scenario, uncertainty=uncertainty, progress=_say)
     out_console.print(risk_table(res.risk, f"{run_dir} — {samples} draws, seed {seed}"))
+    tg = res.risk[(res.risk["kind"] == "indicator") & (res.risk["p_met_max"] < 0.9)]
+    for r in tg.itertuples(index=False):
+        out_console.print(f"[red]* not controllable by siting[/] (to 90 % of draws): {r.stream}.{r.indicator}: "
+                          f"p_met ≤ {r.p_met_max:.1%} at any layout (this plan {r.p_met:.1%}): even with "
+                          "every village and farm served it is missed in the other draws")
     over = res.risk[res.risk["kind"] == "site"]
     if len(over):
         worst = over.iloc[0]
@@ -87,7 +92,7 @@ def print_robust(res: RobustResult) -> None:
         colour = "green" if st == "met" else "red"
         t.add_row(key[0], key[1], "" if key not in tg else f"{tg[key]:.0%}",
                   f"{first.p_met.get(key, float('nan')):.1%}", f"[{colour}]{p:.1%}[/]",
-                  f"{last.p_max.get(key, 1.0):.1%}", f"[{colour}]{escape(st)}[/]")
+                  f"{last.p_max.get(key, 1.0):.1%}", f"[{colour}]{escape(st.split(':')[0])}[/]")
     out_console.print(t)
     d, pct = cost_of_robustness(res)
     out_console.print(f"cost of robustness: {d:+,.0f} CNY/yr ({pct:+.1%}): robust plan "
