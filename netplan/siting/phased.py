@@ -28,16 +28,20 @@ where :math:`C_p` is phase :math:`p`'s annual cost (annualised fixed cost of the
 transport + unserved penalty, CNY/yr, the single-period objective) and the last phase counts until
 ``horizon_year`` (default: its own year only).
 
-Solving: a forward pass (each year in turn, the sites of the year before forced open, the year's
-budget on the new ones; a short node-limited MIP per year) gives a start; the whole phased MIP then
-runs from it with a SCIP node limit (:class:`~netplan.siting._mip.Budget`; CPU seconds are the
-safety stop). The reported bound is the better of the MIP's and the discounted sum of each year's
+Solving: a forward pass gives the start: each year in turn, :func:`~netplan.siting.three_tier`
+(its heuristics, MIPs and bounds) with the year's main requirement and the sites of the year before
+forced open (half the work and CPU time). The whole phased MIP then runs from it with a SCIP node
+limit (:class:`~netplan.siting._mip.Budget`; CPU seconds are the safety stop). The budget rows and
+the requirements the single-year model does not carry (a village count beside a tonnage share,
+townships) are elastic: a slack with a penalty (:data:`PENALTY`) far above any cost, so the start is
+always a plan of the phased model and a plan leaves a slack only when nothing else meets the year. The reported bound is the better of the MIP's and the discounted sum of each year's
 LP bound; per year, ``bound`` is that year's own LP bound (a year cannot cost less than its
 single-period relaxation), so a year's gap also holds the price of phasing.
 
-An infeasible phasing raises :class:`PhaseInfeasible` naming the year and the capex shortfall: the
-least extra capital over the budgets that makes the targets reachable (a solve with a slack on each
-budget row), or the year whose requirements no network meets even with unlimited capital.
+An infeasible phasing raises :class:`PhaseInfeasible` naming the year, what falls short and by how
+much: the capital over a year's budget (CNY) or the tonnage, villages or townships short of a
+requirement in the best plan (proven least when the MIP is solved to optimality), or the year whose
+requirements no network meets even with unlimited capital.
 """
 
 from __future__ import annotations
@@ -51,14 +55,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from netplan.errors import InfeasibleError, InputError, SolverTimeout, Unservable
+from netplan.errors import InfeasibleError, InputError, Unservable
 from netplan.siting._mip import Budget, make_solver, nonzeros, rel_gap, run
 from netplan.siting._tt_bound import lp_bound
 from netplan.siting._tt_build import Handles, build, hint_from, read
-from netplan.siting._tt_plan import StreamPlan, colocation_groups, price
+from netplan.siting._tt_plan import StreamPlan, colocation_groups, plan_from_start, price
 from netplan.siting._tt_prep import StreamData, prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
-from netplan.siting.three_tier import StreamModel
+from netplan.siting.three_tier import StreamModel, three_tier
 
 INF = math.inf
 
@@ -222,29 +226,39 @@ def phased(streams: StreamModel | Sequence[StreamModel], phases: Sequence[Phase]
     budget = Budget.cpu(time_limit_s, work)
     spec = _Spec(datas, comps, caps, [p.capex_budget_cny for p in phases], weights,
                  site_fixed_cost, [[p.needs.get(n, Need()) for n in names] for p in phases])
-    start = _forward(spec, solver, seed, mip_gap, budget.split(0.3))
+    start = _forward(spec, models, phases, tuple(share), solver, seed, mip_gap,
+                     budget.split(FORWARD_SHARE))
     mip = make_solver(solver)
     model = _assemble(mip, spec)
-    hint = None
-    if start is not None:
-        hint = hint_from(model.h, model.flat, [p for ph in start for p in ph])
+    hint = hint_from(model.h, model.flat, [p for ph in start for p in ph])
+    _group_hint(model, start)
+    hint = (hint[0] + [v for v, _ in model.hint_extra], hint[1] + [x for _, x in model.hint_extra])
     limit = Budget(budget.work, 0.0).nodes(nonzeros(mip))
     res = run(mip, solver_name=solver, time_limit_s=max(0.5, 0.9 * budget.left_s()),
               mip_gap=mip_gap, seed=seed, hint=hint, progress=progress, offset=model.offset,
               node_limit=limit)
+    plans = start
     if res.has_solution:
         flat = read(model.h, model.flat)
         S = len(models)
         plans = [flat[p * S:(p + 1) * S] for p in range(len(phases))]
-    elif res.status == "infeasible":
-        raise _diagnose(spec, phases, solver, seed)
-    elif start is not None:
-        plans = start
+        short = [(p, kind, what, v.solution_value()) for p, kind, what, v, _ in model.slacks]
     else:
-        msg = ("no phased plan found within the limits and none proven impossible: give the "
-               "model more time (time_limit_s) or relax a year's budget or targets")
-        raise SolverTimeout(msg, bound=res.bound)
+        short = _start_shortfalls(spec, model, start)
+    short = [x for x in short if x[3] > _TOL[x[1]]]
+    if short:
+        raise _shortfall(short, phases, res.status == "optimal")
     return _result(spec, phases, names, plans, res, time.perf_counter() - t_wall)
+
+
+#: share of the work and CPU time the forward pass (the start) gets
+FORWARD_SHARE = 0.5
+#: penalties of the elastic rows (CNY per unit short): far above any cost, so a plan uses them only
+#: when the year's budget or requirements cannot be met otherwise (then PhaseInfeasible)
+PENALTY = {"budget": 1e3, "weight": 1e5, "count": 1e8, "groups": 1e8}
+_TOL = {"budget": 0.5, "weight": 1e-3, "count": 1e-6, "groups": 1e-6}
+_UNIT = {"budget": "CNY of capital over the year's budget", "weight": "t/yr of tonnage",
+         "count": "villages", "groups": "townships"}
 
 
 @dataclass
@@ -265,7 +279,8 @@ class _Model:
     h: Handles
     flat: list[StreamData]
     offset: float
-    slacks: list                             # per phase budget slack variable (or None)
+    slacks: list = field(default_factory=list)   # (phase, kind, what, variable, row)
+    hint_extra: list = field(default_factory=list)   # (variable, value) of a start, set later
 
 
 def _checked(phases: Sequence[Phase], names: list[str]) -> list[Phase]:
@@ -355,13 +370,10 @@ def _obj_vars(sv) -> list:
     return out + [v for v in sv.s if v is not None]
 
 
-def _assemble(mip: pywraplp.Solver, spec: _Spec, *, prev: list[StreamPlan] | None = None,
-              slack: bool = False) -> _Model:
-    """Build the phased model of ``spec`` into ``mip``.
-
-    ``prev`` (forward pass, one phase): the plan of the year before, whose sites stay open and
-    count as built. ``slack``: each budget row gets a slack variable (the diagnosis).
-    """
+def _assemble(mip: pywraplp.Solver, spec: _Spec) -> _Model:
+    """Build the phased model of ``spec`` into ``mip``: the per-year copies (``_tt_build.build``,
+    objective scaled by each year's weight), the stay-open rows, and the elastic requirement and
+    budget rows (their slacks in ``_Model.slacks``)."""
     P, S = len(spec.datas), len(spec.datas[0])
     flat = [sd for ph in spec.datas for sd in ph]
     comps_all = [[p * S + i for i in c] for p in range(P) for c in spec.comps]
@@ -375,8 +387,9 @@ def _assemble(mip: pywraplp.Solver, spec: _Spec, *, prev: list[StreamPlan] | Non
         obj.SetCoefficient(zv, obj.GetCoefficient(zv) * float(spec.weights[g.members[0][0] // S]))
     offset = sum(float(spec.weights[s // S]) * sd.penalty * float(sd.w.sum())
                  for s, sd in enumerate(flat))
+    model = _Model(h=h, flat=flat, offset=offset)
     for s, (sd, sv) in enumerate(zip(flat, h.streams, strict=True)):
-        _need_rows(mip, sd, sv, spec.needs[s // S][s % S])
+        _need_rows(mip, model, (s // S, s % S), sd, sv, spec.needs[s // S][s % S])
     for p in range(P - 1):
         for s in range(S):
             for ya, yb in zip(h.streams[p * S + s].y, h.streams[(p + 1) * S + s].y, strict=True):
@@ -385,45 +398,54 @@ def _assemble(mip: pywraplp.Solver, spec: _Spec, *, prev: list[StreamPlan] | Non
                         c = mip.Constraint(-INF, 0.0)
                         c.SetCoefficient(a, 1.0)
                         c.SetCoefficient(b, -1.0)
-    if prev is not None:
-        for s, plan in enumerate(prev):
-            for t, row in enumerate(h.streams[s].y):
-                for j in np.flatnonzero(plan.opens[t]):
-                    if row[j] is not None:
-                        row[j].SetLb(1.0)
-    slacks = _budget_rows(mip, spec, h, prev, slack)
-    return _Model(h=h, flat=flat, offset=offset, slacks=slacks)
+    _budget_rows(mip, spec, model)
+    return model
 
 
-def _need_rows(mip, sd: StreamData, sv, need: Need) -> None:
-    """The requirements of ``need`` that the phase's StreamModel does not carry itself."""
+def _elastic(mip, model: _Model, p: int, kind: str, what: str, c, sign: float = 1.0) -> None:
+    """Give row ``c`` a penalised slack of ``kind`` (``sign`` +1 for a >= row, -1 for a <= row)."""
+    v = mip.NumVar(0.0, INF, f"short_{kind}_{p}_{len(model.slacks)}")
+    c.SetCoefficient(v, sign)
+    mip.Objective().SetCoefficient(v, PENALTY[kind])
+    model.slacks.append((p, kind, what, v, c))
+
+
+def _need_rows(mip, model: _Model, at: tuple[int, int], sd: StreamData, sv, need: Need) -> None:
+    """The requirements of ``need`` (phase and stream ``at``) that the phase's StreamModel does not
+    carry itself (elastic)."""
+    p = at[0]
     on, _ = _primary(need)
     t0 = sd.tiers[0]
     if on != "weight" and need.weight > 0:
         c = mip.Constraint(need.weight * float(sd.w.sum()) - 1e-6, INF)
-        for p, a in enumerate(t0.pa.tolist()):
-            c.SetCoefficient(sv.x[p], float(sd.w[a]))
+        for q, a in enumerate(t0.pa.tolist()):
+            c.SetCoefficient(sv.x[q], float(sd.w[a]))
+        _elastic(mip, model, p, "weight", f"{sd.name}: {need.weight:.1%} of the tonnage", c)
     if on != "count" and need.count > 0:
         k = math.ceil(need.count * int(sd.count_mask.sum()) - 1e-9)
         c = mip.Constraint(float(k), INF)
-        for p, a in enumerate(t0.pa.tolist()):
+        for q, a in enumerate(t0.pa.tolist()):
             if sd.count_mask[a]:
-                c.SetCoefficient(sv.x[p], 1.0)
+                c.SetCoefficient(sv.x[q], 1.0)
+        _elastic(mip, model, p, "count", f"{sd.name}: {k} villages served", c)
     if need.groups_min > 0 and need.group is not None:
         grp = np.asarray(need.group, dtype=int)
         rows: dict[int, tuple] = {}
-        for p, a in enumerate(t0.pa.tolist()):
+        for q, a in enumerate(t0.pa.tolist()):
             g = int(grp[a])
             if g < 0:
                 continue
             if g not in rows:   # b_g <= sum of x over the group's demands
-                b = mip.BoolVar(f"g_{sd.name}_{g}")
-                rows[g] = (b, mip.Constraint(-INF, 0.0))
+                b = mip.BoolVar(f"g{p}_{sd.name}_{g}")
+                rows[g] = (b, mip.Constraint(-INF, 0.0), [])
                 rows[g][1].SetCoefficient(b, 1.0)
-            rows[g][1].SetCoefficient(sv.x[p], -1.0)
+            rows[g][1].SetCoefficient(sv.x[q], -1.0)
+            rows[g][2].append(q)
         c = mip.Constraint(float(need.groups_min), INF)
-        for b, _ in rows.values():
+        for b, _, _ in rows.values():
             c.SetCoefficient(b, 1.0)
+        _elastic(mip, model, p, "groups", f"{sd.name}: {need.groups_min} townships served", c)
+        model.hint_extra.append((at, sd, rows))
 
 
 def _group_capex(spec: _Spec, g, S: int) -> float:
@@ -431,15 +453,13 @@ def _group_capex(spec: _Spec, g, S: int) -> float:
     return max(float(spec.caps[s % S][g.tier][j]) for s, j in g.members)
 
 
-def _budget_rows(mip, spec: _Spec, h: Handles, prev: list[StreamPlan] | None,
-                 slack: bool) -> list:
-    """Per phase: capex of the sites new that year <= the budget (+ slack in the diagnosis)."""
+def _budget_rows(mip, spec: _Spec, model: _Model) -> None:
+    """Per phase: capex of the sites new that year <= the budget (elastic)."""
+    h = model.h
     P, S = len(spec.datas), len(spec.datas[0])
     z_of = {(g.members[0][0] // S, g.tier, g.site): zv for g, zv in zip(h.groups, h.z, strict=True)}
-    slacks = []
     for p in range(P):
         if not math.isfinite(spec.budgets[p]):
-            slacks.append(None)
             continue
         c = mip.Constraint(-INF, float(spec.budgets[p]))
         terms: dict = {}
@@ -454,8 +474,6 @@ def _budget_rows(mip, spec: _Spec, h: Handles, prev: list[StreamPlan] | None,
                     if p > 0 and h.streams[(p - 1) * S + s].y[t][j] is not None:
                         vp = h.streams[(p - 1) * S + s].y[t][j]
                         terms[vp] = terms.get(vp, 0.0) - k
-                    elif p == 0 and prev is not None and prev[s].opens[t][j]:
-                        c.SetBounds(-INF, c.ub() + k)
         for g, zv in zip(h.groups, h.z, strict=True):
             if g.members[0][0] // S != p:
                 continue
@@ -464,79 +482,96 @@ def _budget_rows(mip, spec: _Spec, h: Handles, prev: list[StreamPlan] | None,
             zp = z_of.get((p - 1, g.tier, g.site))
             if zp is not None:
                 terms[zp] = terms.get(zp, 0.0) - k
-            elif p == 0 and prev is not None and any(prev[s % S].opens[g.tier][j]
-                                                     for s, j in g.members):
-                c.SetBounds(-INF, c.ub() + k)
         for v, k in terms.items():
             c.SetCoefficient(v, k)
-        sl = None
-        if slack:
-            sl = mip.NumVar(0.0, INF, f"slack_{p}")
-            c.SetCoefficient(sl, -1.0)
-        slacks.append(sl)
-    return slacks
+        _elastic(mip, model, p, "budget", "", c, -1.0)
 
 
-def _one_phase(spec: _Spec, p: int) -> _Spec:
-    """The sub-spec of phase ``p`` alone (weight 1)."""
-    return _Spec([spec.datas[p]], spec.comps, spec.caps, [spec.budgets[p]], np.ones(1),
-                 spec.sfc, [spec.needs[p]])
+def _mask(idx, n: int) -> np.ndarray:
+    """Boolean mask over ``n`` candidates from indices, a mask or None."""
+    out = np.zeros(n, dtype=bool)
+    if idx is None:
+        return out
+    a = np.asarray(idx)
+    if a.dtype == bool:
+        return a.copy()
+    out[a.astype(int)] = True
+    return out
 
 
-def _forward(spec: _Spec, solver: str, seed: int, mip_gap: float,
-             budget: Budget) -> list[list[StreamPlan]] | None:
-    """A start: each year in turn, the year before's sites kept, a short MIP per year; None when
-    a year finds no plan (the whole MIP then starts without a hint)."""
+def _forward(spec: _Spec, models: list[StreamModel], phases: list[Phase], share: tuple,
+             solver: str, seed: int, mip_gap: float, budget: Budget) -> list[list[StreamPlan]]:
+    """The start: each year in turn, :func:`~netplan.siting.three_tier` (its heuristics, MIP and
+    bounds) with the year's primary requirement and the year before's sites forced open. Budgets
+    and the other requirements are left to the phased MIP (elastic there)."""
     plans: list[list[StreamPlan]] = []
-    P = len(spec.datas)
-    for p in range(P):
-        mip = make_solver(solver)
-        m = _assemble(mip, _one_phase(spec, p), prev=plans[-1] if plans else None)
-        sub = budget.split(1.0 / (P - p))
-        limit = Budget(sub.work, 0.0).nodes(nonzeros(mip))
-        res = run(mip, solver_name=solver,
-                  time_limit_s=max(0.5, min(budget.left_s(), 2.0 * sub.work)),
-                  mip_gap=mip_gap, seed=seed, offset=m.offset, node_limit=limit)
-        budget.spent(sub.work * min(1.0, res.nodes / max(limit, 1)))
-        if not res.has_solution:
-            return None
-        plans.append(read(m.h, m.flat))
+    P = len(phases)
+    for p, ph in enumerate(phases):
+        ms = []
+        for i, m in enumerate(models):
+            on, target = _primary(spec.needs[p][i])
+            tiers = m.tiers
+            if plans:
+                tiers = tuple(dataclasses.replace(tr, force_open=_mask(tr.force_open, len(o)) | o)
+                              for tr, o in zip(m.tiers, plans[-1][i].opens, strict=True))
+            ms.append(dataclasses.replace(m, coverage_on=on, coverage_target=target, tiers=tiers))
+        share_p = 1.0 / (P - p)
+        try:
+            sol = three_tier(ms, share=share, site_fixed_cost=spec.sfc, solver=solver, seed=seed,
+                             time_limit_s=max(1.0, share_p * budget.left_s()),
+                             work=max(0.5, share_p * budget.work), mip_gap=mip_gap)
+        except InfeasibleError as exc:
+            msg = f"year {ph.year}" + (" (with the sites of the years before kept open)"
+                                       if p else "") + f": {str(exc).splitlines()[0]}"
+            raise PhaseInfeasible(msg, year=ph.year, shortfall_cny=INF,
+                                  unservable=exc.unservable) from None
+        budget.spent(share_p * budget.work)
+        plans.append([plan_from_start(sd, ss) for sd, ss in zip(spec.datas[p], sol.streams,
+                                                                   strict=True)])
     return plans
 
 
-def _diagnose(spec: _Spec, phases: list[Phase], solver: str, seed: int,
-              probe_s: float = 30.0) -> PhaseInfeasible:
-    """Why no phasing exists: a year no network can meet, else the least extra capital per year."""
-    for p, ph in enumerate(phases):
-        one = _one_phase(spec, p)
-        one.budgets = [INF]
-        mip = make_solver(solver)
-        _assemble(mip, one)
-        mip.Objective().Clear()
-        if run(mip, solver_name=solver, time_limit_s=probe_s, mip_gap=1.0,
-               seed=seed).status == "infeasible":
-            msg = (f"year {ph.year}: no network meets the year's requirements, even with unlimited "
-                   "capital (capacities, radii, single sourcing and township rules conflict)")
-            return PhaseInfeasible(msg, year=ph.year, shortfall_cny=INF)
-    mip = make_solver(solver)
-    m = _assemble(mip, spec, slack=True)
-    obj = mip.Objective()
-    obj.Clear()
-    for sl in m.slacks:
-        if sl is not None:
-            obj.SetCoefficient(sl, 1.0)
-    obj.SetMinimization()
-    res = run(mip, solver_name=solver, time_limit_s=probe_s, mip_gap=1e-6, seed=seed)
-    if not res.has_solution:
-        msg = "no phasing meets every year's requirements within its budget (shortfall unknown)"
-        return PhaseInfeasible(msg, year=phases[0].year, shortfall_cny=INF)
-    short = [0.0 if sl is None else sl.solution_value() for sl in m.slacks]
-    parts = [f"year {ph.year} needs at least {short[p]:,.0f} CNY more capital than its budget of "
-             f"{ph.capex_budget_cny:,.0f} CNY" for p, ph in enumerate(phases) if short[p] > 0.5]
-    first = next((p for p in range(len(phases)) if short[p] > 0.5), 0)
+def _group_hint(model: _Model, start: list[list[StreamPlan]]) -> None:
+    """Replace ``hint_extra``'s group records by (variable, value) pairs of the start."""
+    out = []
+    for rec in model.hint_extra:
+        (p, i), sd, rows = rec
+        a0 = start[p][i].assigns[0]
+        t0 = sd.tiers[0]
+        for b, _, qs in rows.values():
+            out.append((b, 1.0 if any(a0[t0.pa[q]] == t0.pb[q] for q in qs) else 0.0))
+    model.hint_extra = out
+
+
+def _start_shortfalls(spec: _Spec, model: _Model, start: list[list[StreamPlan]]) -> list:
+    """The shortfalls of the start (when the phased MIP found nothing better): its budgets."""
+    out = []
+    for p in range(len(spec.datas)):
+        groups = colocation_groups(spec.datas[p], spec.comps, spec.sfc)
+        cap, _ = _capex_new(spec, p, start[p - 1] if p else None, start[p], groups)
+        if math.isfinite(spec.budgets[p]):
+            out.append((p, "budget", "", max(0.0, cap - spec.budgets[p])))
+    return out
+
+
+def _shortfall(short: list, phases: list[Phase], proven: bool) -> PhaseInfeasible:
+    """PhaseInfeasible naming each year, what falls short and by how much."""
+    parts = []
+    for p, kind, what, v in short:
+        ph = phases[p]
+        if kind == "budget":
+            parts.append(f"year {ph.year}: the sites its targets need cost {v:,.0f} CNY more than "
+                         f"its budget of {ph.capex_budget_cny:,.0f} CNY")
+        else:
+            parts.append(f"year {ph.year}: {what} falls short by {v:,.3g} {_UNIT[kind]} "
+                         "within the budgets")
+    p0, kind0, _, v0 = short[0]
+    how = ("proven the least shortfall" if proven else
+           "the least shortfall found within the limits; a longer solve may find a smaller one")
     msg = ("no phasing meets every year's requirements within its budget: " + "; ".join(parts)
-           + " (the least extra capital, spread as the solver found it)")
-    return PhaseInfeasible(msg, year=phases[first].year, shortfall_cny=short[first])
+           + f" ({how})")
+    return PhaseInfeasible(msg, year=phases[p0].year,
+                           shortfall_cny=v0 if kind0 == "budget" else INF)
 
 
 def _capex_new(spec: _Spec, p: int, before: list[StreamPlan] | None,
