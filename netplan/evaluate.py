@@ -33,6 +33,7 @@ from netplan.indicators import (
     share_capacity,
     stream_flow,
     township_rows,
+    village_rounds,
 )
 from netplan.layout import Layout
 from netplan.model import TIERS, County
@@ -88,7 +89,7 @@ LABELS_ZH = {**_IND_ZH, **{k: v[1] for k, v in EXTRA.items()}}
 class Evaluation:
     """Per-demand coverage, per-site loads, the KPI table and the township, cost and transport tables."""
 
-    coverage: pd.DataFrame   # stream, demand_id, point_id, dist_m, covered, served_t_yr
+    coverage: pd.DataFrame   # stream, demand_id, point_id, dist_m, covered, served_t_yr, rounds_per_year
     site_loads: pd.DataFrame  # site_id, stream, tier, load_t, capacity_t, utilisation
     kpis: pd.DataFrame       # stream, indicator, value, target, met, unit, label_zh
     townships: pd.DataFrame = field(default_factory=pd.DataFrame)  # township_code, township, + kpis cols
@@ -265,6 +266,8 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
             "stream": sid, "demand_id": flow.weight_t_yr.index, "point_id": flow.point_id.to_numpy(),
             "dist_m": flow.dist_m.to_numpy(), "covered": flow.covered.to_numpy(),
             "served_t_yr": flow.served_t_yr.round(6).to_numpy(),
+            "rounds_per_year": village_rounds(sp, county).reindex(flow.weight_t_yr.index.astype(str))
+            .fillna(sp.rounds_per_year).to_numpy(),   # collection rhythm (farms: the stream's)
         }))
     kpis = pd.DataFrame(kpi_rows, columns=KPI_COLUMNS)
     kpis = pd.concat([kpis, _county_rows(kpis, layout)], ignore_index=True)

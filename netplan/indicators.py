@@ -112,6 +112,45 @@ def sorting_villages(sp: StreamParams, county: County | None) -> float | frozens
     return frozenset(ids[cells.isin(_YES).to_numpy()])
 
 
+def village_rounds(sp: StreamParams, county: County) -> pd.Series:
+    """Collection rounds per year of every village (index village_id): the scenario's
+    ``rounds_by_village`` (a villages.csv column — or a townships column such as ``kind``
+    街道/镇/乡, read for each village's township — its cells mapped to rounds or read as rounds),
+    else — and for cells neither mapped nor filled — the stream's ``rounds_per_year``.
+
+    Raises
+    ------
+    InputError
+        Neither table has the column, or (no mapping) a cell is not a number of rounds in (0, 8784].
+    """
+    v = county.villages
+    ids = v["village_id"].astype(str).to_numpy()
+    out = pd.Series(float(sp.rounds_per_year), index=ids)
+    if sp.rounds_by_village is None:
+        return out
+    col, mapping = sp.rounds_by_village
+    town = county.townships.set_index(county.townships["township_code"].astype(str))
+    if col in v.columns:
+        cells = v[col].astype(str).str.strip()
+    elif col in town.columns:
+        cells = v["township_code"].astype(str).map(town[col].astype(str).str.strip()).fillna("")
+    else:
+        msg = (f"neither the villages nor the townships table has a column {col!r} (named by the "
+               f"scenario's streams.{sp.id}.rounds_by_village)")
+        raise InputError(msg, file="villages.csv", field=col)
+    if mapping:
+        got = cells.map(mapping)
+    else:
+        got = pd.to_numeric(cells.replace("", np.nan), errors="coerce")
+        bad = (cells != "") & ~(got.between(0.01, 366 * 24))
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+            msg = f"expected collection rounds per year (e.g. 365 daily, 183 every other day), got {cells.iloc[row - 1]!r}"
+            raise InputError(msg, file="villages.csv", row=row, field=col)
+    got.index = ids
+    return got.astype(float).fillna(float(sp.rounds_per_year))
+
+
 def chain_ok(layout: Layout, stream: str) -> dict[str, bool]:
     """For each open village point of ``stream``: is it connected to an open station and centre?"""
     s = layout.sites[layout.sites["stream"] == stream]

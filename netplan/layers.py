@@ -29,6 +29,8 @@ def _wide(ev: Evaluation, supply: Supply, kind: str, streams: tuple[str, ...]) -
         out[f"{s}_point_id"] = c["point_id"].reindex(out.index)
         out[f"{s}_dist_m"] = c["dist_m"].reindex(out.index).round(1)
         out[f"{s}_covered"] = c["covered"].reindex(out.index).fillna(False).astype(bool)
+        if "rounds_per_year" in c:   # the collection rhythm the scenario gives the village
+            out[f"{s}_rounds_per_year"] = c["rounds_per_year"].reindex(out.index)
     return out
 
 

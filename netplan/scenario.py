@@ -37,7 +37,7 @@ _TIER_KEYS = {
 _STREAM_KEYS = {
     "capture_rate", "baseline_use_share", "coverage_on", "coverage_target",
     "unserved_penalty_cny_per_t", "collection_vehicle", "haul_vehicle", "rounds_per_year",
-    "enabled", "peak_days", "peak_share", "sorting_villages", *TIERS,
+    "enabled", "peak_days", "peak_share", "sorting_villages", "rounds_by_village", *TIERS,
 }
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
@@ -108,6 +108,9 @@ class StreamParams:
     #: villages that sort at source (户分类), declared: a share of the administrative villages (0-1),
     #: a tuple of village ids, or the name of a villages.csv column (1/true/yes/是 = sorts); None = not declared
     sorting_villages: float | tuple[str, ...] | str | None = None
+    #: collection rhythm per village: (villages.csv column, {cell value: rounds per year}); an empty
+    #: mapping reads the cells as rounds per year; villages not matched keep ``rounds_per_year``
+    rounds_by_village: tuple[str, Mapping[str, float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -408,11 +411,31 @@ def _stream(c: _Checker, sid: str, sraw: Mapping[str, Any]) -> StreamParams | No
         if not isinstance(v, str):
             c.err(f"{path_s}.{k}", f"expected a vehicle name, got {v!r}")
     sorting = _sorting(c, sraw, path_s)
+    by_village = _rounds_by_village(c, sraw.get("rounds_by_village"), f"{path_s}.rounds_by_village")
     if len(tiers) != len(TIERS) or any(v is None for v in vals.values()):
         return None
     return StreamParams(id=sid, coverage_on=str(cov_on), tiers=tiers,
                         collection_vehicle=str(veh["collection_vehicle"]),
-                        haul_vehicle=str(veh["haul_vehicle"]), sorting_villages=sorting, **vals, **peak)
+                        haul_vehicle=str(veh["haul_vehicle"]), sorting_villages=sorting,
+                        rounds_by_village=by_village, **vals, **peak)
+
+
+def _rounds_by_village(c: _Checker, raw: Any, path: str) -> tuple[str, dict[str, float]] | None:
+    """``rounds_by_village = { column = "kind", rounds = { "街道" = 365, "镇" = 183 } }`` (villages.csv or townships column)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("column"), str) or not raw["column"].strip():
+        c.err(path, "expected { column = \"<villages.csv column>\", rounds = { <cell value> = <rounds per year> } }")
+        return None
+    c.unknown(raw, {"column", "rounds"}, path)
+    rounds = raw.get("rounds", {})
+    if not isinstance(rounds, Mapping):
+        c.err(f"{path}.rounds", "expected a table of cell value = rounds per year")
+        return None
+    out = {str(k): c.number(rounds, k, f"{path}.rounds", lo=0.01, hi=366 * 24) for k in rounds}
+    if any(v is None for v in out.values()):
+        return None
+    return raw["column"].strip(), out
 
 
 def _sorting(c: _Checker, sraw: Mapping[str, Any], path_s: str) -> float | tuple[str, ...] | str | None:

@@ -1,5 +1,5 @@
 """The declared sorting coverage (分类覆盖率, Anyang 2025-2027: 农村生活垃圾分类覆盖率 50 % by 2027) and the
-shared-site counts (两网融合), by hand on the tiny county (tests/conftest.py): four villages v1-v3
+shared-site counts (两网融合) and the collection rhythm per village, by hand on the tiny county (tests/conftest.py): four villages v1-v3
 (township 411723101) and v4 (a 街道 community, 411723001), all with residents, so all four generate
 household waste and count in the denominator."""
 
@@ -126,3 +126,87 @@ def test_shared_station_counted_once_per_site(tmp_path, county) -> None:
     assert k.loc[("all", "shared_village_point"), "value"] == 1.0
     assert k.loc[("all", "sites_township_station"), "value"] == 1.0
     assert k.loc[("all", "shared_township_station"), "label_zh"].endswith("(两网融合)")
+
+
+def _rhythm_scenario(tmp_path, rounds: str):
+    (tmp_path / "county").mkdir(exist_ok=True)
+    p = tmp_path / "r.toml"
+    p.write_text(f'name = "r"\ncounty = "county"\nworkday_h = 8\n[streams.domestic_waste]\ncapture_rate = 1.0\n'
+                 f'collection_vehicle = "compactor"\nhaul_vehicle = "truck"\nrounds_per_year = 365\n'
+                 f"rounds_by_village = {rounds}\nvillage_point = {TIER}\ntownship_station = {TIER}\n"
+                 f"county_center = {TIER}\n", encoding="utf-8")
+    return load_scenario(p)
+
+
+class _CrowFly:
+    """Straight lines for route geometry (plan_routes only draws with it)."""
+
+    is_crow_fly = True
+
+    @staticmethod
+    def route_line(points):
+        from shapely.geometry import LineString
+        return LineString(points)
+
+
+def test_collection_rhythm_per_village(tmp_path, county) -> None:
+    """rounds_by_village maps a villages.csv column to rounds per year: v1-v3 (村) every other day (183),
+    v4 (居委会) every day (365). Station T411723101 gets one round per rhythm: v4's point daily,
+    v1-v3's points every other day, each stop loading its annual tonnage ÷ its rounds; every trip fits
+    the 8 h day; the villages layer carries the rhythm."""
+    import numpy as np
+
+    from netplan.candidates import build_candidates
+    from netplan.collection import plan_routes
+    from netplan.indicators import village_rounds
+
+    v = county.villages.copy()
+    v["unit"] = ["village", "village", "village", "community"]
+    cty = replace(county, villages=v)
+    sc = _rhythm_scenario(tmp_path, '{ column = "unit", rounds = { village = 183, community = 365 } }')
+    assert village_rounds(sc.streams["domestic_waste"], cty).to_dict() == {
+        "v1": 183.0, "v2": 183.0, "v3": 183.0, "v4": 365.0}
+    pts = {"v1": "Vv1", "v2": "Vv2", "v3": "Vv3", "v4": "Vv4"}
+    ev, _ = _kpis(sc, cty, [_layout("domestic_waste", pts)])
+    assert ev.coverage.set_index("demand_id")["rounds_per_year"].to_dict() == {
+        "v1": 183.0, "v2": 183.0, "v3": 183.0, "v4": 365.0, "f1": 365.0}   # farms: the stream's
+    cands = build_candidates(cty)
+    xy = np.array([[g.x * 93_400.0, g.y * 111_000.0] for g in cands.geometry])
+    dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 1.3
+    layout = Layout(sites=_layout("domestic_waste", pts)[0], demand_point=_layout("domestic_waste", pts)[1],
+                    source="hand-made")
+    routes = plan_routes(sc, layout, ev, cands, dist, lambda veh: dist / (30 / 3.6), _CrowFly())
+    col = routes[routes["kind"] == "collection"]
+    by_stop = {s: float(r) for stops, r in zip(col["stops"], col["rounds_per_year"], strict=True)
+               for s in stops.split(";")}
+    assert by_stop == {"Vv1": 183.0, "Vv2": 183.0, "Vv3": 183.0, "Vv4": 365.0}
+    assert (col["trips_per_year"] == col["rounds_per_year"] * col["trips_per_round"]).all()
+    assert (col["duration_s"] <= 8 * 3600).all()
+    loads = ev.site_loads.set_index("site_id")["load_t"]
+    daily = col[col["rounds_per_year"] == 365]
+    assert float((daily["load_t"] * daily["trips_per_round"]).sum()) == pytest.approx(loads["Vv4"] / 365, rel=1e-3)
+    assert col["route_id"].is_unique
+
+
+def test_collection_rhythm_column_of_numbers(tmp_path, county) -> None:
+    """Without a mapping the cells are rounds per year; a blank keeps the stream's 365; a word is an
+    error naming villages.csv, its row and the column; a townships column applies to its villages."""
+    from netplan.indicators import village_rounds
+
+    v = county.villages.copy()
+    v["rounds"] = ["365", "122", "", "52"]
+    sc = _rhythm_scenario(tmp_path, '{ column = "rounds" }')
+    got = village_rounds(sc.streams["domestic_waste"], replace(county, villages=v))
+    assert got.to_dict() == {"v1": 365.0, "v2": 122.0, "v3": 365.0, "v4": 52.0}
+    v["rounds"] = ["365", "daily", "", "52"]
+    with pytest.raises(InputError, match=r"villages.csv, row 2, field 'rounds'"):
+        village_rounds(sc.streams["domestic_waste"], replace(county, villages=v))
+    with pytest.raises(InputError, match="rounds_by_village"):
+        _rhythm_scenario(tmp_path, '"unit"')
+    # a townships column, read for each village's township (the demo's `kind`: 街道 daily, 镇 every other day)
+    sc = _rhythm_scenario(tmp_path, '{ column = "kind", rounds = { "街道" = 365, "镇" = 183 } }')
+    assert village_rounds(sc.streams["domestic_waste"], county).to_dict() == {
+        "v1": 183.0, "v2": 183.0, "v3": 183.0, "v4": 365.0}
+    sc = _rhythm_scenario(tmp_path, '{ column = "nowhere" }')
+    with pytest.raises(InputError, match="neither the villages nor the townships table"):
+        village_rounds(sc.streams["domestic_waste"], county)
