@@ -245,15 +245,81 @@ def test_optimise_around_choices_loads_the_new_layout(studio):
     assert client.post("/api/evaluate", json={}).status_code == 200
 
 
-def _wait(client, timeout_s: float = 300.0) -> dict:
+def _wait(client, timeout_s: float = 300.0, what: str = "optimise") -> dict:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
-        job = client.get("/api/optimise").json()
+        job = client.get(f"/api/{what}").json()
         if job["state"] != "running":
             return job
         time.sleep(0.5)
-    client.delete("/api/optimise")
-    raise AssertionError("the optimisation did not finish")
+    client.delete(f"/api/{what}")
+    raise AssertionError(f"the {what} job did not finish")
+
+
+def test_optimise_keeps_a_site_the_planner_added(studio):
+    """An added site is fixed open (the siting's force_open), a closed one forbidden."""
+    client, _, _ = studio
+    sites = _sites(client)
+    used = {s["site_id"] for s in sites if s["tier"] == "township_station"}
+    cands = client.get("/api/candidates").json()["candidates"]
+    add = next(c["site_id"] for c in cands if c["kind"] == "village" and c["site_id"] not in used)
+    body = {"open": [{"site_id": add, "tier": "township_station", "streams": ["film"]}]}
+    assert client.post("/api/evaluate", json=body).status_code == 200
+    assert client.post("/api/optimise", json=body).status_code == 202
+    job = _wait(client)
+    assert job["state"] == "done", job
+    after = _sites(client)
+    assert any(s["site_id"] == add and s["tier"] == "township_station" and s["status"] != "closed"
+               and "film" in s["streams"] for s in after)
+
+
+def test_routes_are_replanned_in_the_background(studio):
+    client, _, _ = studio
+    pts = [s["site_id"] for s in _sites(client) if s["tier"] == "village_point"]
+    body = {"closed": pts[:3]}
+    ev = client.post("/api/evaluate", json=body).json()
+    assert set(ev["pending"]) >= {"collection_vehicle_km_yr", "haulage_vehicle_km_yr",
+                                  "collection_co2_kg_yr", "haulage_co2_kg_yr"}
+    r = client.post("/api/routes", json=body)
+    assert r.status_code in (200, 202) and r.json()["key"] == ev["routes_key"]
+    t0 = time.monotonic()
+    j = r.json()
+    while j["state"] == "running" and time.monotonic() - t0 < 120:
+        time.sleep(0.3)
+        j = client.get("/api/routes", params={"key": ev["routes_key"]}).json()
+    assert j["state"] == "done", j
+    got = {(k["stream"], k["indicator"]) for k in j["kpis"]}
+    assert ("straw", "collection_vehicle_km_yr") in got and ("all", "transport_co2_kg_yr") in got
+    assert j["routes"] and all(len(x["coords"]) >= 2 for x in j["routes"])
+    # asked again: known at once; a newer change set supersedes an older running job
+    assert client.post("/api/routes", json=body).json()["state"] == "done"
+    assert client.get("/api/routes", params={"key": "0" * 16}).json()["state"] == "superseded"
+
+
+@pytest.mark.parametrize("key", ["", "zz", "../../etc/passwd", "0" * 40])
+def test_routes_bad_key(studio, key):
+    client, _, _ = studio
+    r = client.get("/api/routes", params={"key": key})
+    assert r.status_code == 400 and "key" in r.json()["error"]
+
+
+def test_compare_with_the_starting_layout(studio):
+    client, _, saved = studio
+    pts = [s["site_id"] for s in _sites(client) if s["tier"] == "village_point"]
+    r = client.post("/api/compare", json={"closed": pts[:5]})
+    assert r.status_code == 202, r.text
+    assert client.post("/api/compare", json={}).status_code == 409  # one at a time
+    job = _wait(client, what="compare")
+    assert job["state"] == "done", job
+    assert "compare_map.html" in job["result"]["files"]
+    assert job["result"]["labels"] == ["studio-start", "studio-layout"]
+    page = client.get("/compare/compare_map.html")
+    assert page.status_code == 200 and "studio-layout" in page.text
+    assert client.get("/compare/compare.html").status_code == 200
+    for bad in ("/compare/../studio-layout/kpis.csv", "/compare/%2e%2e/%2e%2e/mine.csv",
+                "/compare/..%2f..%2fstart.csv"):
+        assert client.get(bad).status_code == 404, bad
+    assert (saved / "studio-compare" / "studio-layout" / "kpis.csv").is_file()
 
 
 def test_evaluate_detail_false_gives_the_same_kpis(studio):

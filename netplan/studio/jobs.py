@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from netplan.siting_adapter import site
 from netplan.studio.model import Geo, Prepared, base_table
 
 
@@ -140,8 +141,6 @@ class Runner:
 def optimise_layout(prep: Prepared, geo: Geo, fix: pd.DataFrame, *,
                     progress: Callable[[str], None]) -> pd.DataFrame:
     """The siting with ``fix`` (a ``plan --fix`` table) on the prepared matrices; the new layout table."""
-    from netplan.siting_adapter import site
-
     layout = site(prep.scenario, prep.county, prep.supply, geo.cands, geo.mats, progress=progress,
                   fix=fix)
     return pd.DataFrame(base_table(prep, layout, geo)).drop(columns="geometry")

@@ -19,6 +19,18 @@ from typing import Any
 import pandas as pd
 import shapely
 
+# imported here, not in the functions: the jobs run in children forked from a threaded server, where
+# an import could wait forever on a lock another thread held at the fork
+import netplan.costs  # noqa: F401  (imported by with_route_co2)
+import netplan.routing  # noqa: F401  (imported by plan_routes)
+import netplan.siting  # noqa: F401  (imported by the siting of a re-optimisation)
+from netplan.collection import plan_routes
+from netplan.compare import compare_runs, write_compare
+from netplan.evaluate import evaluate, with_route_co2
+from netplan.layers import build_layers
+from netplan.planner import Plan, _with_route_kpis
+from netplan.runfolder import write_run
+from netplan.siting_adapter import layout_from_table
 from netplan.studio.model import NEEDS_ROUTES, Geo, Prepared, _clean
 
 #: KPI rows the routes change: the pending ones, plus the transport totals they replace
@@ -31,12 +43,6 @@ def full_plan(prep: Prepared, geo: Geo, table: pd.DataFrame, *, detail: bool = T
               layers: bool = True, progress: Callable[[str], None] = lambda m: None) -> Any:
     """A :class:`netplan.planner.Plan` of a layout table on the prepared matrices: the evaluation,
     the collection rounds and haulage, the routed KPIs (as ``netplan evaluate`` computes them)."""
-    from netplan.collection import plan_routes
-    from netplan.evaluate import evaluate, with_route_co2
-    from netplan.layers import build_layers
-    from netplan.planner import Plan, _with_route_kpis
-    from netplan.siting_adapter import layout_from_table
-
     sc = prep.scenario
     layout = layout_from_table(table, sc, prep.supply.demands, geo.cands, geo.mats.dem_site_m,
                                geo.mats.site_site_m, source="studio")
@@ -79,9 +85,6 @@ def compare_with(prep: Prepared, geo: Geo, table: pd.DataFrame, start: pd.DataFr
     """Write the layout as run folder ``out/studio-layout`` and compare it with ``reference`` (a run
     folder: the optimal plan) or, without one, with the starting layout written as
     ``out/studio-start``; the compare view goes to ``out/compare``. Returns its file names."""
-    from netplan.compare import compare_runs, write_compare
-    from netplan.runfolder import write_run
-
     out = Path(out)
     runs = []
     if reference is None:

@@ -69,6 +69,7 @@ def page(browser_context, studio_url):
     p.on("requestfailed", lambda req: seen["failed"].append(req.url))
     p.goto(url + "/", wait_until="load")
     p.wait_for_selector('[data-testid="kpi-panel"] table', timeout=30000)
+    _settle(p, None)
     p.seen = seen
     yield p
     p.close()
@@ -80,16 +81,21 @@ def _panel(p) -> str:
         "els => els.map(e => e.textContent).join('\\n')")
 
 
-def _settle(p, before: str, timeout_s: float = 30.0) -> str:
-    """Wait until the KPI panel's text differs from ``before`` and is not busy; return it."""
+def _settled(p) -> bool:
+    """The panel is evaluated and its collection rounds are in (no figure marked pending)."""
+    return not p.locator("#kpi.busy").count() and not p.locator('#kpi [data-pending="true"]').count()
+
+
+def _settle(p, before: str | None, timeout_s: float = 60.0) -> str:
+    """Wait until the KPI panel's text differs from ``before``, is evaluated and routed; return it."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout_s:
         p.wait_for_timeout(200)
-        busy = p.locator("#kpi.busy").count()
-        now = _panel(p)
-        if not busy and now != before:
-            return now
-    raise AssertionError("the KPI panel did not change")
+        if _settled(p):
+            now = _panel(p)
+            if now != before:
+                return now
+    raise AssertionError("the KPI panel did not change (or its collection rounds did not come)")
 
 
 def _straw_coverage(p) -> tuple[float, str]:
@@ -171,6 +177,140 @@ def test_reoptimise_shows_progress_and_cancels(page):
                            ".startsWith('cancelled')", timeout=15000)
     assert page.locator('[data-testid="optimise"]').is_enabled()
     assert "cancelled" in status.inner_text()
+    assert page.seen["console"] == [] and page.seen["errors"] == []
+
+
+def _watch_pending(p) -> None:
+    """Record in the page the most KPI rows ever marked pending (a MutationObserver on the panel)."""
+    p.evaluate("""() => { window.__pend = 0; new MutationObserver(() => { window.__pend = Math.max(
+        window.__pend, document.querySelectorAll('#kpi [data-pending="true"]').length); })
+        .observe(document.getElementById('kpi'), {childList: true, subtree: true}); }""")
+
+
+def _kpi_values(p) -> dict[tuple[str, str], tuple[float, str | None]]:
+    """(stream, indicator) -> (data-value, data-met) of every KPI row on the panel."""
+    rows = p.locator("#kpi tr[data-testid^='kpi-']").evaluate_all(
+        "els => els.map(e => [e.dataset.testid, e.dataset.value, e.dataset.met || null])")
+    out = {}
+    for tid, v, met in rows:
+        stream_ind = tid[len("kpi-"):].removesuffix("-routed")
+        stream, ind = next((sid, stream_ind[len(sid) + 1:]) for sid in (
+            "pesticide_packaging", "domestic_waste", "straw", "film", "manure", "recyclables", "all")
+            if stream_ind.startswith(sid + "-"))
+        out[(stream, ind)] = (float(v), met)
+    return out
+
+
+def test_collection_rounds_come_after_the_change_marked_pending(page, studio_url):
+    _, st = studio_url
+    station = next(str(r.site_id) for r in st.table.itertuples() if r.tier == "township_station")
+    _watch_pending(page)
+    before = _panel(page)
+    page.locator(f'[data-testid="toggle-{station}"]').click()
+    _settle(page, before)
+    assert page.evaluate("window.__pend") > 0  # the routed figures were marked while they waited
+    assert page.locator('#kpi [data-pending="true"]').count() == 0
+    km = page.locator('[data-testid="kpi-straw-collection_vehicle_km_yr-routed"]')
+    assert float(km.get_attribute("data-value")) > 0
+    assert page.evaluate("routeLayer.getLayers().length") > 0  # route lines of the stream shown
+    assert page.seen["console"] == [] and page.seen["errors"] == []
+
+
+def _drag(p, lon: float, lat: float, dx: float, dy: float) -> None:
+    box = p.locator("#map").bounding_box()
+    xy = p.evaluate(f"(() => {{ const q = map.latLngToContainerPoint([{lat}, {lon}]); return [q.x, q.y]; }})()")
+    x, y = box["x"] + xy[0], box["y"] + xy[1]
+    p.mouse.move(x, y)
+    p.mouse.down()
+    for k in range(1, 6):
+        p.mouse.move(x + dx * k / 5, y + dy * k / 5)
+    p.mouse.up()
+
+
+def _visible_site(p, st, tier: str):
+    """A base-layout site of ``tier`` drawn on the map where no panel covers it."""
+    box = p.locator("#map").bounding_box()
+    for r in st.table.itertuples():
+        if r.tier != tier:
+            continue
+        xy = p.evaluate(f"(() => {{ const q = map.latLngToContainerPoint([{r.lat}, {r.lon}]); "
+                        "return [q.x, q.y]; })()")
+        if p.evaluate(f"document.elementFromPoint({box['x'] + xy[0]}, {box['y'] + xy[1]}).tagName") \
+                == "CANVAS" and p.evaluate(f"document.elementFromPoint({box['x'] + xy[0] + 60}, "
+                                           f"{box['y'] + xy[1] + 40}).tagName") == "CANVAS":
+            return r
+    pytest.skip(f"every {tier} is under a panel")
+
+
+def test_dragging_a_site_moves_it(page, studio_url):
+    _, st = studio_url
+    r = _visible_site(page, st, "township_station")
+    before = _panel(page)
+    _drag(page, r.lon, r.lat, 60, 40)
+    _settle(page, before)
+    moved = page.evaluate("S.changes.moved")
+    assert [m["site_id"] for m in moved] == [r.site_id]
+    layout = page.evaluate("S.result.layout")
+    assert not any(x["site_id"] == r.site_id and x["tier"] == "township_station" for x in layout)
+    new = [x for x in layout if x["tier"] == "township_station" and x["site_id"] not in set(st.table["site_id"])]
+    assert len(new) == 1  # the dragged station, at its snapped place
+    assert page.seen["console"] == [] and page.seen["errors"] == []
+
+
+def test_saved_layout_gives_the_same_kpis_through_netplan_evaluate(page, studio_url, tmp_path):
+    from test_hostile_cli import cli
+
+    from netplan.runfolder import read_kpis
+
+    _, st = studio_url
+    pts = [str(r.site_id) for r in st.table.itertuples()
+           if r.tier == "village_point" and "straw" in str(r.streams).split(";")]
+    for sid in pts[: len(pts) // 3]:
+        before = _panel(page)
+        page.locator('[data-testid="site-search"]').fill(sid)
+        page.locator(f'[data-testid="toggle-{sid}"]').click()
+        _settle(page, before)
+    page.locator('[data-testid="site-search"]').fill("")
+    r = _visible_site(page, st, "township_station")
+    before = _panel(page)
+    _drag(page, r.lon, r.lat, 50, -30)
+    _settle(page, before)
+    shown = _kpi_values(page)
+    page.locator("#save-name").fill("browser_saved.csv")
+    page.locator('[data-testid="save"]').click()
+    page.wait_for_function("document.querySelector('[data-testid=saved]').textContent.startsWith('saved')")
+    path = page.locator('[data-testid="saved"]').inner_text().split("→", 1)[1].strip()
+    run = cli("evaluate", path, "--scenario", st.prep.scenario.path, "--out", tmp_path / "ev", "--no-maps")
+    assert run.exit_code == 0, run.output
+    k = read_kpis(tmp_path / "ev" / "kpis.csv")
+    want = {(x.stream, x.indicator): (float(x.value), x.met) for x in k.itertuples()}
+    checked = 0
+    for key, (v, met) in shown.items():
+        assert key in want, key
+        assert v == pytest.approx(want[key][0], rel=1e-9, abs=1e-6), key
+        if met is not None:
+            assert met == str(want[key][1]).lower(), key
+        checked += 1
+    targeted = {x for x in want if k.set_index(["stream", "indicator"]).loc[x, "target"] == k.set_index(
+        ["stream", "indicator"]).loc[x, "target"]}
+    assert targeted <= set(shown)  # every targeted indicator is on the panel
+    assert ("straw", "collection_vehicle_km_yr") in shown and checked > 20
+
+
+def test_compare_with_the_plan_opens_the_compare_view(page):
+    with page.context.expect_page(timeout=180000) as popup:
+        page.locator('[data-testid="compare"]').click()
+    cmp = popup.value
+    try:
+        cmp.wait_for_load_state("load")
+        assert cmp.url.endswith("/compare/compare_map.html")
+        cmp.wait_for_selector(".leaflet-container", timeout=30000)
+        assert cmp.locator(".leaflet-container").count() == 2  # the two layouts side by side
+        assert page.locator('[data-testid="compare-map"]').count() == 1
+        table = page.locator('[data-testid="compare-table"]').get_attribute("href")
+        assert table == "/compare/compare.html"
+    finally:
+        cmp.close()
     assert page.seen["console"] == [] and page.seen["errors"] == []
 
 
