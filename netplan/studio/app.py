@@ -35,6 +35,7 @@ from netplan.studio.model import (
     ChangeError,
     Prepared,
     apply_changes,
+    catchments,
     coverage,
     kpi_rows,
     score,
@@ -95,7 +96,8 @@ class Studio:
         t = apply_changes(self.prep, table, changes)
         s = score(self.prep, t)
         return {"version": version, "kpis": kpi_rows(s.evaluation),
-                "coverage": coverage(self.prep, s.evaluation), "loads": site_loads(s.evaluation),
+                "coverage": coverage(self.prep, s.evaluation),
+                "catchments": catchments(self.prep, s.evaluation), "loads": site_loads(s.evaluation),
                 "open_sites": sorted({str(x) for x in t.loc[t["status"] != "closed", "site_id"]}),
                 "layout": [{"site_id": str(r.site_id), "name": str(r.name), "streams": str(r.streams).split(";"),
                             "tier": r.tier, "status": r.status, "lon": round(float(r.lon), 6),

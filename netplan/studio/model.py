@@ -339,6 +339,17 @@ def coverage(prep: Prepared, ev: Any) -> dict[str, list[int]]:
     return out
 
 
+def catchments(prep: Prepared, ev: Any) -> dict[str, list[str | None]]:
+    """Per stream, the village point each demand is assigned to (order of :func:`coverage`); None
+    where it is not served (the map's catchment lines)."""
+    ids = prep.supply.demands["demand_id"].astype(str).to_numpy()
+    out = {}
+    for sid, g in ev.coverage.groupby("stream", sort=False):
+        pt = dict(zip(g["demand_id"].astype(str), g["point_id"], strict=True))
+        out[str(sid)] = [str(pt[i]) if isinstance(pt.get(i), str) else None for i in ids]
+    return out
+
+
 def site_loads(ev: Any) -> dict[str, dict[str, float]]:
     """Per site id: load (t/yr, summed over streams and tiers) and capacity (t/yr, summed)."""
     s = ev.site_loads

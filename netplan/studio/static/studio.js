@@ -100,12 +100,13 @@ function renderList() {
 }
 
 /* ------------------------------------------------------------------ map */
-let map, siteLayer, villageLayer, routeLayer, ghost;
+let map, siteLayer, villageLayer, routeLayer, catchLayer, ghost;
 function initMap() {
   map = L.map("map", { preferCanvas: true });
   const b = S.meta.bounds;
   map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
   L.geoJSON(S.meta.boundary, { style: { color: "#444", weight: 2, fill: false }, interactive: false }).addTo(map);
+  catchLayer = L.layerGroup().addTo(map);
   routeLayer = L.layerGroup().addTo(map);
   villageLayer = L.layerGroup().addTo(map);
   siteLayer = L.layerGroup().addTo(map);
@@ -193,8 +194,20 @@ function renderRoutes() {
     routeLayer.addLayer(l);
   }
 }
+function renderCatchments() {
+  /* each served village or farm to its village point, for the stream shown */
+  catchLayer.clearLayers();
+  if (!S.result || !S.result.catchments) return;
+  const sid = $("stream-shown").value, to = S.result.catchments[sid] || [];
+  const at = new Map(S.result.layout.filter((s) => s.tier === "village_point").map((s) => [s.site_id, [s.lat, s.lon]]));
+  to.forEach((p, i) => {
+    const d = S.demands[i], q = p && at.get(p);
+    if (q) catchLayer.addLayer(L.polyline([[d.lat, d.lon], q], { color: streamColour(sid), weight: 0.8, opacity: 0.5, interactive: false }));
+  });
+}
 function renderVillages() {
   renderRoutes();
+  renderCatchments();
   if (!S.result) return;
   const cov = S.result.coverage[$("stream-shown").value] || [];
   S.villages.forEach((m, i) => {
