@@ -210,3 +210,21 @@ def test_collection_rhythm_column_of_numbers(tmp_path, county) -> None:
     sc = _rhythm_scenario(tmp_path, '{ column = "nowhere" }')
     with pytest.raises(InputError, match="neither the villages nor the townships table"):
         village_rounds(sc.streams["domestic_waste"], county)
+
+
+def test_station_capacity_per_day(tmp_path) -> None:
+    """capacity_t_day = 150 (a class IV transfer station, CJJ/T 47-2016) is 54,750 t/yr; giving it
+    with capacity_t is refused naming the key. The demo's household-waste stations are given per day."""
+    tier = TIER.replace("capacity_t = 5000", "capacity_t_day = 150")
+    (tmp_path / "county").mkdir(exist_ok=True)
+    p = tmp_path / "c.toml"
+    body = f"[streams.domestic_waste]\nvillage_point = {TIER}\ncounty_center = {TIER}\n"
+    p.write_text(f'name = "c"\ncounty = "county"\n{body}township_station = {tier}\n', encoding="utf-8")
+    assert load_scenario(p).streams["domestic_waste"].tiers["township_station"].capacity_t == 150 * 365
+    p.write_text(f'name = "c"\ncounty = "county"\n{body}township_station = {tier[:-1]}, capacity_t = 1 }}\n',
+                 encoding="utf-8")
+    with pytest.raises(InputError, match="capacity_t_day.*not both"):
+        load_scenario(p)
+    from netplan._paths import data_file
+    demo = load_scenario(data_file("scenarios", "demo.toml")).streams["domestic_waste"]
+    assert demo.tiers["township_station"].capacity_t == 150 * 365 and demo.collection_vehicle == "compactor"
