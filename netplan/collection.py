@@ -66,6 +66,8 @@ def plan_routes(scenario: Scenario, layout: Layout, ev: Evaluation, cands: gpd.G
         for st in stations.itertuples(index=False):
             pts = points[points["parent_id"] == st.site_id]
             pts = pts[[float(loads.get((p, sid, "village_point"), 0.0)) > 0 for p in pts["site_id"]]]
+            if pts.empty:  # no loaded point (pts[[]] would select no columns)
+                continue
             n_routes = 0
             # one round per collection rhythm: the points visited every day, every other day, ...
             for rounds, grp in pts.groupby(pts["site_id"].map(rhythm).fillna(sp.rounds_per_year),
