@@ -6,7 +6,7 @@ the geo ↔ siting-core translation is :mod:`netplan.siting_adapter`'s, the rout
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -49,6 +49,7 @@ class Plan:
     matrices: Matrices | None = None
     costs: pd.DataFrame | None = None
     evaluation: Any = None   # netplan.evaluate.Evaluation (township, cost and transport tables)
+    phases: Any = None       # netplan.phasing.PhasedPlan of a [[phases]] scenario (issue 21)
 
 
 def _noop(msg: str) -> None:
@@ -129,19 +130,32 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     if layout is None and layout_table is not None:
         layout = layout_from_table(layout_table, scenario, supply.demands, cands, mats.dem_site_m,
                                    mats.site_site_m)
+    phased = None
+    if layout is None and scenario.phases:
+        from netplan.phasing import site_phased
+
+        phased = site_phased(scenario, county, supply, cands, mats, progress=progress, fix=fix)
+        layout = phased.final
+        scenario_ev = replace(scenario, targets=dict(scenario.phases[-1].targets))
     if layout is None:
         layout = site(scenario, county, supply, cands, mats, progress=progress, fix=fix,
                       start=start_layout)
-    ev = evaluate(scenario, county, supply, layout, mats.site_site_frame())
+    ev = evaluate(scenario_ev if phased else scenario, county, supply, layout,
+                  mats.site_site_frame())
     progress("routing collection rounds and haulage")
     routes = plan_routes(scenario, layout, ev, cands, mats.site_site_m, mats.site_site_s, net,
                          progress=progress)
     kpis = with_route_co2(_with_route_kpis(ev.kpis, routes, scenario), routes, ev.transport)
     layers = build_layers(county, supply, layout, ev, cands, routes, scenario.stream_ids)
+    if phased is not None:   # one kpis block per year, open_year on the sites layer
+        from netplan.phasing import with_open_year, year_kpis
+
+        kpis = year_kpis(scenario, county, supply, phased, kpis, mats.site_site_frame())
+        layers = with_open_year(layers, layout)
     return Plan(scenario=scenario, county=county, supply=supply, candidates=cands, layout=layout,
                 routes=routes, kpis=kpis, layers=layers, network_label=net.label,
                 crow_fly=bool(getattr(net, "is_crow_fly", False)), matrices=mats, costs=ev.costs,
-                evaluation=ev)
+                evaluation=ev, phases=phased)
 
 
 def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:

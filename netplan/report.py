@@ -164,11 +164,34 @@ def _worth_html(solve: Mapping[str, Mapping[str, Any]]) -> str:
     return f"<p>方案质量 Plan quality (siting model): {items}</p>"
 
 
+def year_html(years: pd.DataFrame) -> str:
+    """The per-year table of a phased plan: sites new that year per tier, capex against the
+    budget, the year's annual cost and gap, and every target met or missed."""
+    head = ("<tr><th>年份 Year</th><th>新建村级点 New points</th><th>新建乡镇站 New stations</th>"
+            "<th>新建县级中心 New centres</th><th>当年投资 Capex (CNY)</th><th>预算 Budget (CNY)</th>"
+            "<th>年成本 Annual cost (CNY/yr)</th><th>gap</th><th class=l>目标 Targets</th></tr>")
+    rows = []
+    for r in years.itertuples(index=False):
+        budget = fmt_number(r.capex_budget_cny, "CNY") if r.capex_budget_cny < float("inf") else "—"
+        over = r.capex_cny > r.capex_budget_cny + 0.5
+        met = f"<span class=ok>{_e(r.targets_met)}</span>" if r.targets_met else ""
+        miss = f"<span class=miss>{_e(r.targets_missed)}</span>" if r.targets_missed else ""
+        rows.append(f"<tr><td>{r.year}</td><td>{r.new_village_point}</td>"
+                    f"<td>{r.new_township_station}</td><td>{r.new_county_center}</td>"
+                    f"<td class={'miss' if over else 'ok'}>{fmt_number(r.capex_cny, 'CNY')}</td>"
+                    f"<td>{budget}</td><td>{fmt_number(r.annual_cost_cny, 'CNY/yr')}</td>"
+                    f"<td>{100 * r.gap:.2f} %</td><td class=l>{met}{'<br>' if met and miss else ''}"
+                    f"{miss}</td></tr>")
+    return "<table>" + head + "".join(rows) + "</table>"
+
+
 def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame | None,
                 transport: pd.DataFrame | None, streams: list[str], *, maps: bool = True,
-                plan_tables: Mapping[str, pd.DataFrame] | None = None) -> str:
+                plan_tables: Mapping[str, pd.DataFrame] | None = None,
+                years: pd.DataFrame | None = None) -> str:
     """The one-page report of a run (self-contained HTML); ``plan_tables`` (netplan.plan_tables, from
-    the evaluation) adds the tables a county plan is written from."""
+    the evaluation) adds the tables a county plan is written from; ``years`` (a phased plan,
+    netplan.phasing.year_table) the build-out year by year. ``kpis`` is the last year's."""
     missed = kpis[kpis["target"].notna() & (kpis["met"].astype(str).str.lower() != "true")]
     summary = ("全部目标达标 — every target met" if len(missed) == 0 else
                f"{len(missed)} 项目标未达标 — targets missed: " + ", ".join(
@@ -183,6 +206,7 @@ def report_html(meta: Mapping[str, Any], kpis: pd.DataFrame, towns: pd.DataFrame
         f" · road network: {_e(meta.get('network', ''))}</p>{crow}",
         f"<p class={'ok' if len(missed) == 0 else 'miss'}>{_e(summary)}</p>",
         _worth_html(meta.get("solve") or {}),
+        *(["<h2>分年度建设 Build-out by year</h2>", year_html(years)] if years is not None else []),
         "<h2>目标对照 Targets</h2>", target_table(kpis),
         "<h2>成本与碳排放 Costs and CO2 (per year)</h2>", _cost_table(kpis, streams),
     ]

@@ -58,6 +58,23 @@ KPI_COLUMNS = ("stream", "indicator", "value", "target", "met", "unit", "label_z
 TOWNSHIP_KPI_COLUMNS = ("township_code", "township", *KPI_COLUMNS)
 #: ``stream`` value of the county-wide rows
 ALL_STREAMS = "all"
+#: a phased plan ([[phases]], issue 21): kpis.csv has one block of rows per year, the
+#: KPI_COLUMNS and then this column (a single-phase plan has no such column)
+YEAR_COLUMN = "year"
+PHASED_KPI_COLUMNS = (*KPI_COLUMNS, YEAR_COLUMN)
+#: a phased plan's sites.csv / sites layer: the year each (site, stream, tier) opens
+OPEN_YEAR_COLUMN = "open_year"
+#: a phased plan's run.json has ``phases``: one entry per year with these keys (CNY, CNY/yr)
+PHASE_KEYS = ("year", "capex_cny", "capex_budget_cny", "new_village_point", "new_township_station",
+              "new_county_center", "annual_cost_cny", "bound_cny", "gap")
+
+
+def final_kpis(kpis: pd.DataFrame) -> pd.DataFrame:
+    """The last year's block of a phased plan's kpis (without ``year``); other kpis unchanged."""
+    if YEAR_COLUMN not in kpis.columns or not len(kpis):
+        return kpis
+    last = kpis[YEAR_COLUMN].max()
+    return kpis[kpis[YEAR_COLUMN] == last].drop(columns=YEAR_COLUMN).reset_index(drop=True)
 
 # --- run.json --------------------------------------------------------------------------------
 #: top-level keys of run.json
@@ -86,7 +103,8 @@ def run_meta(plan: Any) -> dict[str, Any]:
                  for kk, v in s.items()} for k, s in plan.layout.solve.items()}
     return {"scenario": plan.scenario.name, "scenario_path": str(plan.scenario.path),
             "title": plan.scenario.title, "source": plan.layout.source,
-            "network": plan.network_label, "crow_fly": plan.crow_fly, "solve": solve}
+            "network": plan.network_label, "crow_fly": plan.crow_fly, "solve": solve,
+            **({"phases": plan.phases.summary()} if getattr(plan, "phases", None) else {})}
 
 
 def write_tables(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
@@ -121,11 +139,18 @@ def write_tables(tmp: Path, plan: Any, *, maps: bool = True) -> list[Path]:
     out.append(tmp / RUN_JSON)
     streams = list(plan.scenario.stream_ids)
     (tmp / REPORT_HTML).write_text(
-        report_html(meta, plan.kpis, ev.townships if ev is not None else None,
+        report_html(meta, final_kpis(plan.kpis), ev.townships if ev is not None else None,
                     ev.transport if ev is not None else None, streams, maps=maps,
-                    plan_tables=plan_tables), encoding="utf-8")
+                    plan_tables=plan_tables, years=_years(plan)), encoding="utf-8")
     out.append(tmp / REPORT_HTML)
     return out
+
+
+def _years(plan: Any) -> pd.DataFrame | None:
+    """report.html's per-year table of a phased plan (``netplan.phasing.PhasedPlan.table``), else None."""
+    if getattr(plan, "phases", None) is None:
+        return None
+    return plan.phases.table(plan.kpis)
 
 
 def write_maps(tmp: Path, plan: Any, *, background: str = "offline") -> None:
@@ -143,12 +168,12 @@ def write_maps(tmp: Path, plan: Any, *, background: str = "offline") -> None:
         radius = {s: plan.scenario.streams[s].tiers["village_point"].radius_m for s in streams
                   if plan.scenario.streams[s].tiers["village_point"].radius_m}
         areas = service_area_layers(plan.matrices.net, plan.layers["sites"], radius)
-    _write_maps(tmp, plan.layers, plan.kpis, title=plan.scenario.title, streams=streams,
+    _write_maps(tmp, plan.layers, final_kpis(plan.kpis), title=plan.scenario.title, streams=streams,
                 stream_labels=labels, tier_labels=tiers, service_areas=areas,
                 background=background, crow_fly=plan.crow_fly,
                 worth={k: str(v["worth"]) for k, v in (plan.layout.solve or {}).items()
                        if v.get("worth")})
-    write_pngs(tmp / PNG_DIR, plan.layers, plan.kpis, streams=streams, title=plan.scenario.title,
+    write_pngs(tmp / PNG_DIR, plan.layers, final_kpis(plan.kpis), streams=streams, title=plan.scenario.title,
                stream_labels=labels, tier_labels=tiers, service_areas=areas)
 
 

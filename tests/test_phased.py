@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
+import re
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from netplan.cli import app
 from netplan.errors import InputError
+from netplan.runfolder import PHASE_KEYS, PHASED_KPI_COLUMNS
+from netplan.scenario import load_scenario
 from netplan.siting import StreamModel, Tier
 from netplan.siting.phased import Need, Phase, PhaseInfeasible, phase_weights, phased
 
@@ -167,3 +175,121 @@ def test_bad_phases_are_input_errors() -> None:
                 [Phase(2025, {"x": Need()})]):
         with pytest.raises(InputError):
             _solve(bad)
+
+
+# ------------------------------------------------------------------ scenario [[phases]]
+SCENARIO = Path(__file__).parents[1] / "data" / "scenarios" / "demo_phased.toml"
+PLANNER = Path(__file__).parent / "data" / "inputs" / "planner"
+
+
+def _phased_text(phases: str, *, county: Path = PLANNER, streams: tuple[str, ...] = ("straw",)
+                 ) -> str:
+    """demo_phased.toml on ``county`` (crow-fly, 20 s), only ``streams``, with ``phases``."""
+    text = SCENARIO.read_text(encoding="utf-8")
+    text = re.sub(r"^county = .*$", f'county = "{county.as_posix()}"', text, flags=re.M)
+    text = re.sub(r"^time_limit_s = .*$", "time_limit_s = 20", text, flags=re.M)
+    text = re.sub(r"^horizon_year = .*$", "", text, flags=re.M)
+    text = text.replace('[roads]\n', '[roads]\nfile = "none"\n', 1)
+    a = text.index("# ---------------------------------------------------------------- targets")
+    b = text.index("# ---------------------------------------------------------------- streams")
+    text = text[:a] + phases + "\n" + text[b:]
+    for sid in ("straw", "film", "pesticide_packaging", "manure"):
+        if sid not in streams:
+            text = text.replace(f"[streams.{sid}]\n", f"[streams.{sid}]\nenabled = false\n", 1)
+    return text
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "phased.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+GOOD = """
+[[phases]]
+year = 2025
+capex_budget_cny = 4_300_000
+targets.straw = { village_coverage = 0.5 }
+
+[[phases]]
+year = 2026
+capex_budget_cny = 500_000
+targets.straw = { village_coverage = 1.0, utilisation_rate = 0.8 }
+"""
+
+
+def test_scenario_reads_phases(tmp_path: Path) -> None:
+    """[[phases]] tables become Scenario.phases: years, targets keyed like [targets], budgets."""
+    sc = load_scenario(_write(tmp_path, _phased_text(GOOD)))
+    assert [p.year for p in sc.phases] == [2025, 2026]
+    assert sc.phases[1].targets == {("straw", "village_coverage"): 1.0,
+                                    ("straw", "utilisation_rate"): 0.8}
+    assert sc.phases[0].capex_budget_cny == 4_300_000
+    assert load_scenario(SCENARIO).horizon_year == 2031
+
+
+@pytest.mark.parametrize(("phases", "key"), [
+    ("[[phases]]\nyear = 2025\n[[phases]]\nyear = 2025\n", "phases[1].year"),
+    ("[[phases]]\nyear = 2026\n[[phases]]\nyear = 2025\n", "phases[1].year"),
+    ("[[phases]]\nyear = 25.5\n", "phases[0].year"),
+    ("[[phases]]\nyear = 2025\ncapex_budget_cny = -1\n", "phases[0].capex_budget_cny"),
+    ("[[phases]]\nyear = 2025\ncapex_budget_cny = \"lots\"\n", "phases[0].capex_budget_cny"),
+    ("[[phases]]\nyear = 2025\ntargets.straw = { village_coverage = 1.5 }\n",
+     "phases[0].targets.straw.village_coverage"),
+    ("[[phases]]\nyear = 2025\ntargets.straw = { coverage = 0.5 }\n",
+     "phases[0].targets.straw.coverage"),
+    ("[[phases]]\nyear = 2025\ntargets.glass = { village_coverage = 0.5 }\n",
+     "phases[0].targets.glass"),
+    ("[[phases]]\nyear = 2025\nbudget = 3\n", "phases[0].budget"),
+    ("phases = 3\n", "phases"),
+    ("[finance]\nhorizon_year = 2020\n[[phases]]\nyear = 2025\n", "finance.horizon_year"),
+])
+def test_bad_phases_name_file_and_key(tmp_path: Path, phases: str, key: str) -> None:
+    """Each bad [[phases]] value is an InputError naming the scenario file and the key."""
+    text = _phased_text(phases) if phases.startswith("[") else phases + _phased_text("")
+    if "[finance]" in phases:   # drop the file's own [finance] table
+        text = re.sub(r"^\[finance\]\ndiscount_rate = .*$", "", text, count=1, flags=re.M)
+    p = _write(tmp_path, text)
+    with pytest.raises(InputError) as ei:
+        load_scenario(p)
+    msg = str(ei.value)
+    assert str(p) in msg and f"'{key}'" in msg, msg
+
+
+def test_cli_plans_a_phased_scenario(tmp_path: Path) -> None:
+    """`netplan plan` on a two-year scenario (the planner fixture, straw only): kpis.csv has a
+    block per year meeting that year's targets, sites.csv an open_year, no year's new capital
+    over its budget, sites opening in both years, report.html a year table and index.html a
+    layer per year."""
+    out = tmp_path / "out"
+    r = CliRunner().invoke(app, ["plan", str(_write(tmp_path, _phased_text(GOOD))), "--out",
+                                 str(out)])
+    assert r.exit_code == 0, r.output
+    k = pd.read_csv(out / "kpis.csv")
+    assert list(k.columns) == list(PHASED_KPI_COLUMNS)
+    assert sorted(k["year"].unique()) == [2025, 2026]
+    tg = k[k["target"].notna()]
+    assert tg["met"].astype(bool).all(), tg
+    assert set(tg.loc[tg["year"] == 2026, "indicator"]) == {"village_coverage", "utilisation_rate"}
+    sites = pd.read_csv(out / "sites.csv")
+    assert set(sites["open_year"]) == {2025, 2026}
+    meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    for ph in meta["phases"]:
+        assert set(ph) == set(PHASE_KEYS)
+        assert ph["capex_cny"] <= ph["capex_budget_cny"] + 0.5
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Build-out by year" in html and "2026" in html
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Network 2025" in index and "Network 2026" in index
+
+
+def test_cli_budget_too_small_exits_3_naming_the_year(tmp_path: Path) -> None:
+    """A 2025 budget below the cheapest network for its target: exit 3, the message names the
+    year, its target and the capital short."""
+    bad = GOOD.replace("capex_budget_cny = 4_300_000", "capex_budget_cny = 10_000", 1)
+    r = CliRunner().invoke(app, ["plan", str(_write(tmp_path, _phased_text(bad))), "--out",
+                                 str(tmp_path / "out")])
+    assert r.exit_code == 3, r.output
+    out = " ".join(r.output.split())
+    assert "year 2025" in out and "straw.village_coverage" in out and "CNY more than" in out
+    assert "Traceback" not in r.output

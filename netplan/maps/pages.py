@@ -31,7 +31,7 @@ from netplan.maps.kpi_panel import (
     title_html,
 )
 from netplan.maps.routes import routes_layers, service_areas_layer
-from netplan.maps.sites import assignments_layer, site_names, sites_layers
+from netplan.maps.sites import assignments_layer, site_names, sites_layers, year_layers
 from netplan.maps.text import truthy
 
 BACKGROUNDS = ("offline", "osm", "amap")
@@ -191,6 +191,7 @@ def populate(
         added.append(fl)
     if sites is not None and len(sites):
         added.extend(sites_layers(sites, streams, stream_labels, tier_labels))
+        added.extend(year_layers(sites, streams, stream_labels, tier_labels))   # phased plans
     for layer in added:
         layer.add_to(m)
     folium.LayerControl(collapsed=compact, position="topright").add_to(m)

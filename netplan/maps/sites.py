@@ -80,6 +80,45 @@ def sites_layers(
     return out
 
 
+def year_layers(
+    sites: gpd.GeoDataFrame,
+    streams: Sequence[str],
+    stream_labels: Mapping[str, str],
+    tier_labels: Mapping[str, Mapping[str, str]] | None,
+) -> list[GeoJsonLayer]:
+    """A phased plan (sites with ``open_year``): one layer per year, "建成网络 Network <year>", with
+    the sites open that year; those new that year drawn larger with a red ring. Only the last
+    year's layer is shown at first; tick another in the layer control to see that year."""
+    if "open_year" not in sites.columns:
+        return []
+    sel = sites[sites["stream"].isin(streams) & (sites["open_year"] > 0)]
+    years = sorted({int(y) for y in sel["open_year"]})
+    out = []
+    for year in years:
+        part = sel[sel["open_year"] <= year]
+        styles: dict[str, dict[str, Any]] = {}
+        classes, popups, tips = [], [], []
+        for r in (row._asdict() for row in part.itertuples(index=False)):
+            s, tier = str(r.get("stream")), str(r.get("tier"))
+            new = int(r.get("open_year")) == year
+            key = f"{s}|{tier}|{'new' if new else 'old'}"
+            size = {"village_point": 4, "township_station": 7, "county_center": 9}.get(tier, 5)
+            styles.setdefault(key, {"radius": size + (3 if new else 0), "weight": 3 if new else 1,
+                                    "color": "#d62728" if new else "#111111",
+                                    "fillColor": style.stream_colour(s), "fillOpacity": 0.9})
+            classes.append(key)
+            tl = tier_label(s, tier, tier_labels)
+            popups.append((f"{esc(r.get('name'))} ({esc(r.get('site_id'))})",
+                           [esc(stream_labels.get(s, s)), esc(tl), str(int(r.get("open_year"))),
+                            "新建 new this year" if new else "—"]))
+            tips.append(f"{tl} · {r.get('name')} · {int(r.get('open_year'))}")
+        fc = feature_collection(part, classes, popups, tips)
+        out.append(GeoJsonLayer(f"建成网络 Network {year}", fc, styles, show=year == years[-1],
+                                labels=("类别 Stream", "层级 Tier", "建设年份 Open year",
+                                        f"{year} 年")))
+    return out
+
+
 SITE_ROWS = ("类别 Stream", "层级 Tier", "状态 Status", "乡镇 Township", "负荷 Load",
              "能力 Capacity", "利用率 Utilisation", "上级 Sends to")
 
