@@ -49,7 +49,9 @@ from netplan.siting_adapter import (  # noqa: E402, F401
 COLUMNS = ["site_id", "name", "streams", "tier", "lon", "lat", "capacity_t", "status", "parent_id"]
 HEADERS_ZH = {"site_id": "站点编号", "name": "名称", "streams": "品类", "tier": "层级", "lon": "经度",
               "lat": "纬度", "capacity_t": "处理能力_t", "status": "状态", "parent_id": "上级站点",
-              "datum": "坐标系"}
+              "datum": "坐标系", "open_year": "建设年份"}
+#: optional column of a phased layout (issue 21): the year a site opens (blank = from the start)
+OPEN_YEAR = "open_year"
 STATUSES = ("existing", "new", "closed")
 REQUIRED = ("site_id", "streams", "tier", "lon", "lat", "status")
 
@@ -133,11 +135,31 @@ def read_layout(path: str | Path, *, streams: tuple[str, ...] | None = None) -> 
         rows.append(row)
     _check_duplicates(rows, str(p), probs)
     _check_parents(rows, str(p), probs)
+    years = _open_years(raw, str(p), probs) if OPEN_YEAR in raw.columns else None
     if probs:
         raise InputError(problems=probs)
     df = pd.DataFrame(rows, columns=COLUMNS)
+    if years is not None:
+        df[OPEN_YEAR] = years
     out = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
     out.attrs["file"] = str(p)
+    return out
+
+
+def _open_years(raw: pd.DataFrame, file: str, probs: list[Problem]) -> list[float]:
+    """The ``open_year`` cells: a year 1990-2100, or blank (NaN: open from the first year)."""
+    out = []
+    for i, v in enumerate(raw[OPEN_YEAR].tolist(), start=1):
+        text = _text(v)
+        c = read_cell(text).value if text else None
+        if not text:
+            out.append(np.nan)
+        elif c is None or not float(c).is_integer() or not 1990 <= c <= 2100:
+            probs.append(Problem(file, i, OPEN_YEAR, f"expected a year (1990-2100) or blank, got "
+                                 f"{text!r}"))
+            out.append(np.nan)
+        else:
+            out.append(float(c))
     return out
 
 
@@ -276,7 +298,7 @@ def write_layout(table: pd.DataFrame, path: str | Path, *, chinese: bool = False
     from netplan.export import write_csv
 
     p = Path(path)
-    df = pd.DataFrame(table)[COLUMNS].copy()
+    df = pd.DataFrame(table)[COLUMNS + ([OPEN_YEAR] if OPEN_YEAR in table.columns else [])].copy()
     df["lon"] = df["lon"].astype(float).round(6)
     df["lat"] = df["lat"].astype(float).round(6)
     if chinese:
@@ -312,8 +334,10 @@ def layout_to_table(layout: Layout, cands: gpd.GeoDataFrame) -> gpd.GeoDataFrame
                                     else ";".join(f"{r.stream}={float(r.capacity_t):g}"
                                                   for r in g.sort_values("stream").itertuples())),
                      "status": g["status"].iloc[0],
-                     "parent_id": _parents_cell(g)})
-    df = pd.DataFrame(rows, columns=COLUMNS)
+                     "parent_id": _parents_cell(g),
+                     **({OPEN_YEAR: int(g[OPEN_YEAR].min())} if OPEN_YEAR in g.columns else {})})
+    df = pd.DataFrame(rows, columns=COLUMNS + ([OPEN_YEAR] if OPEN_YEAR in layout.sites.columns
+                                               else []))
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
 
 

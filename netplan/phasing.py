@@ -106,7 +106,8 @@ class PhasedPlan:
                  "capex_budget_cny": (None if not math.isfinite(y.capex_budget_cny)
                                       else y.capex_budget_cny),
                  **{f"new_{t}": y.new_sites.get(t, 0) for t in TIERS},
-                 "annual_cost_cny": round(y.annual_cost_cny, 2),
+                 "annual_cost_cny": (round(y.annual_cost_cny, 2) if math.isfinite(y.annual_cost_cny)
+                                     else None),
                  "bound_cny": round(y.bound_cny, 2) if math.isfinite(y.bound_cny) else None,
                  "gap": round(y.gap, 6) if math.isfinite(y.gap) else None} for y in self.years]
 
@@ -254,6 +255,42 @@ def _with_targets(exc: Any, scenario: Scenario) -> InfeasibleError:
     return InfeasibleError(msg, unservable=list(exc.unservable))
 
 
+def phased_from_table(scenario: Scenario, supply: Supply, cands: gpd.GeoDataFrame,
+                      mats: Matrices, table: gpd.GeoDataFrame) -> PhasedPlan:
+    """A phased layout table (its ``open_year`` column; blank = open from the start) as the network
+    of each year: the scenario's phase years (else the table's years), each year's sites those
+    opened by then; targets and budgets from the scenario's phases (else its [targets]). Capex
+    per year is :func:`netplan.costs.site_costs`' of the rows new that year."""
+    from netplan.costs import site_costs
+    from netplan.siting_adapter import layout_from_table
+
+    given = table["open_year"].astype(float)
+    yrs = [p.year for p in scenario.phases] or sorted({int(y) for y in given.dropna()})
+    if not yrs:
+        yrs = [0]
+    phase = {p.year: p for p in scenario.phases}
+    oy = {(r.site_id, r.tier): v for r, v in zip(table.itertuples(), given, strict=True)}
+    years = []
+    for y in yrs:
+        sub = table[given.isna().to_numpy() | (given <= y).to_numpy()]
+        lay = layout_from_table(sub, scenario, supply.demands, cands, mats.dem_site_m,
+                                mats.site_site_m, source=str(table.attrs.get("file", "hand-made")))
+        sites = lay.sites.copy()
+        sites["open_year"] = [int(oy[(a, t)]) if np.isfinite(oy.get((a, t), np.nan)) else yrs[0]
+                              for a, t in zip(sites["site_id"], sites["tier"], strict=True)]
+        new = sites[sites["open_year"] == y] if y != yrs[0] else sites[sites["open_year"] <= y]
+        ph = phase.get(y)
+        years.append(YearPlan(
+            year=y, layout=replace(lay, sites=sites),
+            targets=dict(ph.targets) if ph else dict(scenario.targets),
+            capex_cny=float(site_costs(scenario, new)["capex_cny"].sum()),
+            capex_budget_cny=ph.capex_budget_cny if ph else math.inf,
+            new_sites={t: int((new["tier"] == t).sum()) for t in TIERS},
+            annual_cost_cny=math.nan, bound_cny=math.nan, gap=math.nan))
+    return PhasedPlan(years=tuple(years), objective_cny=math.nan, bound_cny=math.nan,
+                      gap=math.nan, status="evaluated")
+
+
 def year_kpis(scenario: Scenario, county: County, supply: Supply, plan: PhasedPlan,
               final_kpis: pd.DataFrame, site_site_m: pd.DataFrame | None) -> pd.DataFrame:
     """kpis.csv of a phased plan: one block per year (column ``year``), each scored against its
@@ -274,12 +311,17 @@ def year_table(plan: PhasedPlan, kpis: pd.DataFrame) -> pd.DataFrame:
     (report.html's year table; the kpis are :func:`year_kpis`)."""
     rows = []
     for y in plan.years:
+        cost = y.annual_cost_cny
+        if not math.isfinite(cost):   # a scored layout: the evaluation's total cost
+            tot = kpis[(kpis["year"] == y.year) & (kpis["stream"] == "all")
+                       & (kpis["indicator"] == "total_cost_cny_yr")]["value"]
+            cost = float(tot.iloc[0]) if len(tot) else math.nan
         k = kpis[(kpis["year"] == y.year) & kpis["target"].notna()]
         met = k[k["met"].astype(bool)]
         miss = k[~k["met"].astype(bool)]
         rows.append({"year": y.year, **{f"new_{t}": y.new_sites.get(t, 0) for t in TIERS},
                      "capex_cny": y.capex_cny, "capex_budget_cny": y.capex_budget_cny,
-                     "annual_cost_cny": y.annual_cost_cny, "gap": y.gap,
+                     "annual_cost_cny": cost, "gap": y.gap,
                      "targets_met": ", ".join(f"{r.stream}.{r.indicator} {r.value:.3f} ≥ {r.target:g}"
                                               for r in met.itertuples()),
                      "targets_missed": ", ".join(f"{r.stream}.{r.indicator} {r.value:.3f} < {r.target:g}"

@@ -127,10 +127,16 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     mats = travel_matrices(net, supply, cands, scenario)
     progress(f"travel distances: {mats.dem_site_m.shape[0]} demands × {mats.dem_site_m.shape[1]} sites")
     check_reachable(supply, mats, scenario)
+    phased = None
+    if layout is None and layout_table is not None and "open_year" in layout_table.columns:
+        from netplan.phasing import phased_from_table  # a phased layout: every year scored
+
+        phased = phased_from_table(scenario, supply, cands, mats, layout_table)
+        layout = phased.final
+        scenario_ev = replace(scenario, targets=dict(phased.years[-1].targets))
     if layout is None and layout_table is not None:
         layout = layout_from_table(layout_table, scenario, supply.demands, cands, mats.dem_site_m,
                                    mats.site_site_m)
-    phased = None
     if layout is None and scenario.phases:
         from netplan.phasing import site_phased
 

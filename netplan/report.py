@@ -174,13 +174,14 @@ def year_html(years: pd.DataFrame) -> str:
     for r in years.itertuples(index=False):
         budget = fmt_number(r.capex_budget_cny, "CNY") if r.capex_budget_cny < float("inf") else "—"
         over = r.capex_cny > r.capex_budget_cny + 0.5
+        gap = f"{100 * r.gap:.2f} %" if r.gap == r.gap else "—"   # NaN: a scored layout
         met = f"<span class=ok>{_e(r.targets_met)}</span>" if r.targets_met else ""
         miss = f"<span class=miss>{_e(r.targets_missed)}</span>" if r.targets_missed else ""
         rows.append(f"<tr><td>{r.year}</td><td>{r.new_village_point}</td>"
                     f"<td>{r.new_township_station}</td><td>{r.new_county_center}</td>"
                     f"<td class={'miss' if over else 'ok'}>{fmt_number(r.capex_cny, 'CNY')}</td>"
                     f"<td>{budget}</td><td>{fmt_number(r.annual_cost_cny, 'CNY/yr')}</td>"
-                    f"<td>{100 * r.gap:.2f} %</td><td class=l>{met}{'<br>' if met and miss else ''}"
+                    f"<td>{gap}</td><td class=l>{met}{'<br>' if met and miss else ''}"
                     f"{miss}</td></tr>")
     return "<table>" + head + "".join(rows) + "</table>"
 

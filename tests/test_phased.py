@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from netplan.cli import app
 from netplan.errors import InputError
+from netplan.layout_io import read_layout
 from netplan.runfolder import PHASE_KEYS, PHASED_KPI_COLUMNS
 from netplan.scenario import load_scenario
 from netplan.siting import StreamModel, Tier
@@ -281,6 +282,31 @@ def test_cli_plans_a_phased_scenario(tmp_path: Path) -> None:
     assert "Build-out by year" in html and "2026" in html
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "Network 2025" in index and "Network 2026" in index
+    # the plan's layout.csv carries open_year; `netplan evaluate` scores it year by year the same
+    lay = pd.read_csv(out / "layout.csv")
+    assert set(lay["open_year"]) == {2025, 2026}
+    ev_out = tmp_path / "ev"
+    r = CliRunner().invoke(app, ["evaluate", str(out / "layout.csv"), "--scenario",
+                                 str(tmp_path / "phased.toml"), "--out", str(ev_out), "--no-maps"])
+    assert r.exit_code == 0, r.output
+    k2 = pd.read_csv(ev_out / "kpis.csv")
+    assert sorted(k2["year"].unique()) == [2025, 2026]
+    cols = ["year", "stream", "indicator", "value", "met"]
+    pd.testing.assert_frame_equal(
+        k2[k2["target"].notna()][cols].reset_index(drop=True),
+        k[k["target"].notna()][cols].reset_index(drop=True))
+    assert "Build-out by year" in (ev_out / "report.html").read_text(encoding="utf-8")
+
+
+def test_layout_open_year_cells_are_checked(tmp_path: Path) -> None:
+    """A layout table's open_year must be a year or blank: a bad cell names file, row, field."""
+    p = tmp_path / "lay.csv"
+    p.write_text("site_id,streams,tier,lon,lat,capacity_t,status,parent_id,open_year\n"
+                 "S1,straw,county_center,114.66,32.97,,existing,,\n"
+                 "T1,straw,township_station,114.62,33.0,,new,S1,2026.5\n", encoding="utf-8")
+    with pytest.raises(InputError) as ei:
+        read_layout(p, streams=("straw",))
+    assert f"{p}, row 2, field 'open_year'" in str(ei.value)
 
 
 def test_cli_budget_too_small_exits_3_naming_the_year(tmp_path: Path) -> None:
