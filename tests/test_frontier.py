@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import netplan
 from netplan._paths import data_file
-from netplan.analysis.curve import COLUMNS, _repair, falls, target_range
+from netplan.analysis.curve import COLUMNS, _repair, chains, falls, target_range
 from netplan.analysis.points import Engine, PointJob, variant
 from netplan.errors import InputError
 from netplan.scenario import load_scenario
@@ -53,6 +53,10 @@ def test_rows_meet_targets_and_cost_never_falls(sweep):
     assert (df["target"].to_numpy() == [0.3, 0.6, 1.0]).all()
     assert (df["achieved"] >= df["target"] - 1e-9).all()
     assert df["status"].str.startswith("optimal").all()
+    # one chain in process: each lower target warm-started from the next higher one's plan
+    assert "warm start" not in df["status"].iloc[2]
+    assert df["status"].iloc[1].endswith("warm start: plan of target 1.0000")
+    assert df["status"].iloc[0].endswith("warm start: plan of target 0.6000")
     cost = df["total_cost_cny_yr"].to_numpy()
     assert (cost[1:] >= cost[:-1] - 1e-6).all()
     assert cost[-1] > cost[0]   # covering every village needs a second village point
@@ -160,6 +164,8 @@ def test_variant_sets_target_and_coverage_rule(tmp_path):
         variant(sc, "straw", "recovery_rate", 0.9)
     with pytest.raises(InputError, match="not planned"):
         variant(sc, "manure", "village_coverage", 0.9)
+    assert chains([0.7, 0.82, 0.9, 0.95, 1.0], 2) == [[1.0, 0.95, 0.9], [0.82, 0.7]]
+    assert chains([0.5, 1.0], 1) == [[1.0, 0.5]] and chains([0.5], 3) == [[0.5]]
     assert target_range(0.7, 1.0, 0.1) == [0.7, 0.8, 0.9, 1.0]
     assert target_range(0.7, 1.0, 0.25) == [0.7, 0.95, 1.0]
 
@@ -176,6 +182,14 @@ def test_cli_frontier_on_dask(tmp_path):
     assert r.exit_code == 0, r.output
     df = pd.read_csv(out / "frontier.csv", encoding="utf-8-sig")
     assert len(df) == 2 and (df["achieved"] >= df["target"]).all()
+    # the 0.5 point waited for the 1.0 point's future and started from its plan; the same chain
+    # solved in process gives byte-identical plans (the plan does not depend on the engine)
+    assert df["status"].iloc[0].endswith("warm start: plan of target 1.0000")
+    same = netplan.frontier(sc, stream="straw", indicator="village_coverage", targets=[0.5, 1.0],
+                            out_dir=tmp_path / "inproc", workers=0, maps=False)
+    for run in df["run"]:
+        assert (out / run / "layout.csv").read_bytes() == (tmp_path / "inproc" / run / "layout.csv").read_bytes()
+    assert list(same["total_cost_cny_yr"]) == list(df["total_cost_cny_yr"])
     assert all((out / run / "index.html").exists() for run in df["run"])
     assert (out / "frontier.html").exists()
     r = CliRunner().invoke(app, ["frontier", str(sc), "--targets", "0.5,x", "--out", str(out)])

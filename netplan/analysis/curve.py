@@ -62,11 +62,29 @@ def target_range(start: float, stop: float, step: float) -> list[float]:
 
 
 def _job(sc_path: Path, out: Path, stream: str, indicator: str, t: float, *, alone: bool,
-         time_limit_s: float | None, maps: bool, score: Path | None = None, tag: str = "") -> PointJob:
+         time_limit_s: float | None, maps: bool, score: Path | None = None, tag: str = "",
+         start_from: str | None = None) -> PointJob:
     name = f"target_{t:.4f}{tag}"
     return PointJob(key=name, scenario_path=sc_path, run_dir=out / RUNS / name, stream=stream,
                     indicator=indicator, target=t, alone=alone, time_limit_s=time_limit_s,
-                    maps=maps, score_layout=score, cost_stream=stream if alone else "all")
+                    maps=maps, score_layout=score, cost_stream=stream if alone else "all",
+                    start_from=start_from)
+
+
+def chains(targets: Sequence[float], k: int) -> list[list[float]]:
+    """The targets from the highest down, split into ``k`` contiguous chains of near-equal length
+    (the longer ones first). Within a chain each point is warm-started from the plan of the one
+    before it (the next higher target, whose plan meets this target too); each chain's first
+    point is solved cold."""
+    desc = sorted(targets, reverse=True)
+    k = max(1, min(int(k), len(desc)))
+    q, r = divmod(len(desc), k)
+    out, i = [], 0
+    for c in range(k):
+        n = q + (1 if c < r else 0)
+        out.append(desc[i:i + n])
+        i += n
+    return out
 
 
 def _good(r: dict[str, Any]) -> bool:
@@ -151,7 +169,7 @@ def _budget_rows(points: dict[float, dict[str, Any]], brows: list[dict[str, Any]
 def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequence[float] = (),
              budgets: Sequence[float] = (), out_dir: str | Path, workers: int | None = None,
              scheduler: str | None = None, client: Any = None, time_limit_s: float | None = None,
-             maps: bool = True, html: bool = True,
+             maps: bool = True, html: bool = True, warm: bool = True, chains_n: int | None = None,
              progress: Progress = _noop) -> pd.DataFrame:
     """Solve ``scenario`` once per target of ``stream``'s ``indicator``; write frontier.csv/.html.
 
@@ -174,6 +192,11 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
         Siting limit per point, CPU seconds (default: the scenario's).
     maps
         Write each point's HTML maps (the chart's points link to them).
+    warm, chains_n
+        Warm starts: the targets from the highest down in ``chains_n`` chains (default: the
+        engine's worker count), each point started from the previous point of its chain
+        (:func:`chains`); ``warm=False`` solves every point cold. A point's plan depends on the
+        chain split, never on which worker finishes first.
     progress
         Called with a line per finished point.
 
@@ -222,8 +245,16 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
                  + (" (the stream alone: it shares no site)" if alone else " (all streams)"))
         bjobs = [dataclasses.replace(mk(0.0), key=f"budget_{b:.0f}", run_dir=out / RUNS / f"budget_{b:.0f}",
                                      target=None, budget_cny_yr=float(b)) for b in budgets]
-        res = run([mk(t) for t in ts] + bjobs)
-        points = dict(zip(ts, res[:len(ts)], strict=True))
+        split = chains(ts, (chains_n or eng.n_workers) if warm else len(ts)) if ts else []
+        cjobs: list[PointJob] = []
+        for chain in split:
+            for i, t in enumerate(chain):
+                cjobs.append(mk(t, start_from=cjobs[-1].key if i else None))
+        if warm and ts:
+            progress(f"warm starts: {len(split)} chain(s) from the highest target down: "
+                     + "; ".join(" → ".join(f"{t:.4f}" for t in c) for c in split))
+        res = run(cjobs + bjobs)
+        points = {j.target: r for j, r in zip(cjobs, res[:len(cjobs)], strict=True)}
         _repair(points, run, mk, progress, 2 * (time_limit_s or sc.time_limit_s))
         brows = _budget_rows(points, res[len(ts):])
     rows = [points[t] for t in sorted(points)] + brows

@@ -52,6 +52,9 @@ class PointJob:
         ``(stream, tier, site_id)`` triples closed to the optimiser (alternatives).
     cost_stream
         Whose costs the row reports: a stream id, or "all" (the county totals).
+    start_from
+        Key of another job of the same batch whose plan warm-starts this one
+        (``planner.run_plan(start_layout=...)``); the engine runs this job after that one.
     budget_cny_yr
         Solve the max-coverage form instead (:mod:`netplan.analysis.maxcover`): the most of
         ``stream``'s ``indicator`` within this yearly cost, CNY/yr (``target`` is then None).
@@ -70,6 +73,7 @@ class PointJob:
     forbid: tuple[tuple[str, str, str], ...] = ()
     cost_stream: str = "all"
     budget_cny_yr: float | None = None
+    start_from: str | None = None
 
 
 def shares_sites(scenario: Scenario, stream: str) -> bool:
@@ -167,11 +171,15 @@ def plan_row(plan: Any, job: PointJob) -> dict[str, Any]:
     return row
 
 
-def solve_point(job: PointJob) -> dict[str, Any]:
+def solve_point(job: PointJob, start: dict[str, Any] | None = None) -> dict[str, Any]:
     """Plan one :class:`PointJob` and write its run folder; never raises.
 
-    Returns the row of :func:`plan_row` plus ``key``, ``target``, ``run``, ``ok``, ``time_s`` and
-    ``cpu_s``; a failure gives ``ok`` False and ``status`` "failed: <kind>: <message>" or
+    ``start``: the row of the job named by ``job.start_from``; its plan (``layout``) warm-starts
+    this solve when it was solved (a failed start leaves this solve cold).
+
+    Returns the row of :func:`plan_row` plus ``key``, ``target``, ``run``, ``ok``, ``time_s``,
+    ``cpu_s``, ``layout`` (the plan's Layout, for the next warm start) and ``started_from``; a
+    failure gives ``ok`` False and ``status`` "failed: <kind>: <message>" or
     "infeasible: <message>".
     """
     from netplan.errors import InfeasibleError
@@ -201,11 +209,18 @@ def solve_point(job: PointJob) -> dict[str, Any]:
             kw["layout_table"] = read_layout(job.score_layout, streams=sc.stream_ids)
         elif job.forbid:
             kw["fix"] = _forbid_table(sc, job.forbid)
+        if job.score_layout is None and start is not None and start.get("layout") is not None:
+            kw["start_layout"] = start["layout"]
+            out["started_from"] = start["key"]
         plan = run_plan(sc, **kw)
         write_run(plan, job.run_dir, maps=job.maps)
-        out.update(plan_row(plan, job), ok=True)
+        out.update(plan_row(plan, job), ok=True, layout=plan.layout)
         if job.score_layout is not None:
             out["status"] = "scored"
+        elif "started_from" in out:
+            src = (f"target {start['target']:.4f}" if start.get("target") is not None
+                   else start["key"])
+            out["status"] += f"; warm start: plan of {src}"
     except InfeasibleError as exc:
         out.update(ok=False, run="", status="infeasible: " + " ".join(str(exc).split()))
     except Exception as exc:  # any failure becomes the row's status; the sweep goes on
@@ -270,16 +285,27 @@ class Engine:
     def run(self, jobs: Sequence[PointJob], on_done: Done | None = None) -> list[dict[str, Any]]:
         """Solve ``jobs``; results in job order; ``on_done(row, n_finished, n_total)`` per finish."""
         res: dict[str, dict[str, Any]] = {}
+        keys = [j.key for j in jobs]
+        for i, j in enumerate(jobs):
+            if j.start_from is not None and j.start_from not in keys[:i]:
+                msg = f"job {j.key} starts from {j.start_from}, which is not an earlier job"
+                raise ValueError(msg)
         if self.client is None:
             for job in jobs:
-                res[job.key] = solve_point(job)
+                res[job.key] = solve_point(job, res.get(job.start_from or ""))
                 if on_done:
                     on_done(res[job.key], len(res), len(jobs))
             return [res[j.key] for j in jobs]
         from distributed import as_completed
 
-        futs = {self.client.submit(solve_point, j, key=f"point-{j.key}-{time.time_ns()}",
-                                   pure=False, retries=0): j for j in jobs}
+        by_key: dict[str, Any] = {}
+        futs = {}
+        for j in jobs:   # a warm-started job waits for its start's future (passed as its result)
+            args = (j,) if j.start_from is None else (j, by_key[j.start_from])
+            fut = self.client.submit(solve_point, *args, key=f"point-{j.key}-{time.time_ns()}",
+                                     pure=False, retries=0)
+            by_key[j.key] = fut
+            futs[fut] = j
         for fut in as_completed(list(futs)):
             job = futs[fut]
             try:

@@ -53,6 +53,9 @@ def frontier_command(
         min=0.1, help="Siting limit per point, CPU seconds (default: the scenario's)")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default maps/<name>-frontier)")] = None,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip each point's HTML maps")] = False,
+    chains: Annotated[int | None, typer.Option(
+        min=1, help="Warm-start chains from the highest target down (default: one per worker)")] = None,
+    cold: Annotated[bool, typer.Option("--cold", help="Solve every point cold (no warm starts)")] = False,
 ) -> None:
     """Cost against coverage: solve the scenario once per target of one stream's indicator (in
     parallel on Dask) and write frontier.csv, frontier.html and one run folder per point."""
@@ -69,7 +72,7 @@ def frontier_command(
     out_dir = out or Path("maps") / f"{sc.name}-frontier"
     df = run_frontier(scenario, stream=stream, indicator=indicator, targets=ts, budgets=bs,
                       out_dir=out_dir, workers=workers, scheduler=scheduler, time_limit_s=time_limit,
-                      maps=not no_maps, progress=_say)
+                      maps=not no_maps, warm=not cold, chains_n=chains, progress=_say)
     t = Table(title=f"{sc.title} — {stream}.{indicator} frontier")
     for c in ("target", "achieved", "cost CNY/yr", "sites v/t/c", "gap", "status"):
         t.add_column(c)
