@@ -276,7 +276,7 @@ def test_optimise_keeps_a_site_the_planner_added(studio):
 def test_routes_are_replanned_in_the_background(studio):
     client, _, _ = studio
     pts = [s["site_id"] for s in _sites(client) if s["tier"] == "village_point"]
-    body = {"closed": pts[:3]}
+    body = {"closed": pts[:1]}  # one point: the (maybe re-optimised) base keeps rounds to plan
     ev = client.post("/api/evaluate", json=body).json()
     assert set(ev["pending"]) >= {"collection_vehicle_km_yr", "haulage_vehicle_km_yr",
                                   "collection_co2_kg_yr", "haulage_co2_kg_yr"}
