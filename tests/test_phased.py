@@ -115,16 +115,22 @@ def _solve(phases: list[Phase], **kw):
                   horizon_year=2030, **kw)
 
 
-def test_tiny_instance_matches_brute_force() -> None:
+PREBUILD = [dataclasses.replace(PHASES[0], capex_budget_cny=2300.0),
+            dataclasses.replace(PHASES[1], capex_budget_cny=0.0), PHASES[2]]
+
+
+@pytest.mark.parametrize("phases", [PHASES, PREBUILD], ids=["budgets", "prebuild"])
+def test_tiny_instance_matches_brute_force(phases: list[Phase]) -> None:
     """The phased MIP's discounted cost equals the best monotone schedule found by enumeration,
-    and its plan meets every year's needs and budget with sites opening in more than one year."""
-    weights = phase_weights([p.year for p in PHASES], 0.06, 2030)
-    best, _ = _brute(PHASES, weights)
-    sol = _solve(PHASES)
+    and its plan meets every year's needs and budget with sites opening in more than one year
+    (``prebuild``: nothing may be built in 2026, so what 2026 needs is built in 2025)."""
+    weights = phase_weights([p.year for p in phases], 0.06, 2030)
+    best, _ = _brute(phases, weights)
+    sol = _solve(phases)
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(best, rel=1e-6)
     prev = None
-    for yr, ph in zip(sol.years, PHASES, strict=True):
+    for yr, ph in zip(sol.years, phases, strict=True):
         ss = yr.solution.streams[0]
         need = ph.needs["s"]
         assert ss.coverage_weight >= need.weight - 1e-9
@@ -319,3 +325,23 @@ def test_cli_budget_too_small_exits_3_naming_the_year(tmp_path: Path) -> None:
     out = " ".join(r.output.split())
     assert "year 2025" in out and "straw.village_coverage" in out and "CNY more than" in out
     assert "Traceback" not in r.output
+
+
+def test_prebuild_repairs_a_start_over_a_later_budget() -> None:
+    """The year-by-year start builds what 2026 needs in 2026 (over its zero budget); the repair
+    opens those sites in 2025 instead, within 2025's budget, and every year's plan stays a plan."""
+    from netplan.siting import _tt_plan
+    from netplan.siting import phased as ph
+    from netplan.siting._mip import Budget
+
+    models = [_model()]
+    spec = ph._Spec([ph._phase_datas(models, p) for p in PREBUILD], [],
+                    [ph._capex_arrays(models[0], {"s": CAPEX}, ph._phase_datas(models, PREBUILD[0])[0])],
+                    [p.capex_budget_cny for p in PREBUILD], np.ones(3), None,
+                    [[p.needs["s"]] for p in PREBUILD])
+    start = ph._forward(spec, models, PREBUILD, (), "scip", 0, 1e-4, Budget.cpu(20))
+    assert ph._capex_of(spec, start, 1) > 0.5          # the myopic start spends in 2026
+    fixed = ph._prebuild(spec, start)
+    for p in range(3):
+        assert ph._capex_of(spec, fixed, p) <= PREBUILD[p].capex_budget_cny + 0.5
+        assert _tt_plan.plan_problem(spec.datas[p][0], fixed[p][0]) is None

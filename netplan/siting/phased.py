@@ -228,6 +228,7 @@ def phased(streams: StreamModel | Sequence[StreamModel], phases: Sequence[Phase]
                  site_fixed_cost, [[p.needs.get(n, Need()) for n in names] for p in phases])
     start = _forward(spec, models, phases, tuple(share), solver, seed, mip_gap,
                      budget.split(FORWARD_SHARE))
+    start = _prebuild(spec, start)
     mip = make_solver(solver)
     model = _assemble(mip, spec)
     hint = hint_from(model.h, model.flat, [p for ph in start for p in ph])
@@ -528,6 +529,61 @@ def _forward(spec: _Spec, models: list[StreamModel], phases: list[Phase], share:
         budget.spent(share_p * budget.work)
         plans.append([plan_from_start(sd, ss) for sd, ss in zip(spec.datas[p], sol.streams,
                                                                    strict=True)])
+    return plans
+
+
+def _copy(plan: StreamPlan) -> StreamPlan:
+    return StreamPlan([o.copy() for o in plan.opens], [a.copy() for a in plan.assigns], plan.flows)
+
+
+def _chain(plans: list[StreamPlan], before: list[StreamPlan], s: int, t: int, j: int) -> list:
+    """Site ``(s, t, j)`` and the sites it sends to up the tiers in ``plans`` that ``before``
+    does not have open yet, as (stream, tier, candidate, parent or -1)."""
+    out = []
+    T = len(plans[s].opens)
+    while True:
+        parent = int(plans[s].assigns[t + 1][j]) if t + 1 < T else -1
+        out.append((s, t, j, parent))
+        if parent < 0 or before[s].opens[t + 1][parent]:
+            return out
+        t, j = t + 1, parent
+
+
+def _capex_of(spec: _Spec, plans: list[list[StreamPlan]], p: int) -> float:
+    groups = colocation_groups(spec.datas[p], spec.comps, spec.sfc)
+    return _capex_new(spec, p, plans[p - 1] if p else None, plans[p], groups)[0]
+
+
+def _prebuild(spec: _Spec, start: list[list[StreamPlan]]) -> list[list[StreamPlan]]:
+    """Repair a start whose later year spends over its budget: open some of that year's new sites
+    (with the sites they send to) in an earlier year with money to spare, dearest first, idle
+    until their year (a site opened earlier stays open, so every year's plan stays feasible).
+    Single-source plans only; a year still over budget is left to the phased MIP."""
+    if any(sp.flows is not None for ph in start for sp in ph):
+        return start
+    plans = [[_copy(sp) for sp in ph] for ph in start]
+    for p in range(len(plans) - 1, 0, -1):
+        over = _capex_of(spec, plans, p) - spec.budgets[p]
+        if over <= 0.5:
+            continue
+        new = [(float(spec.caps[s][t][j]), s, t, int(j)) for s, sp in enumerate(plans[p])
+               for t in range(len(sp.opens))
+               for j in np.flatnonzero(sp.opens[t] & ~plans[p - 1][s].opens[t])]
+        for _, s, t, j in sorted(new, reverse=True):
+            if over <= 0.5:
+                break
+            for q in range(p - 1, -1, -1):
+                trial = [list(ph) for ph in plans]
+                for r in range(q, p):
+                    trial[r] = [_copy(sp) for sp in trial[r]]
+                    for s2, t2, j2, par in _chain(plans[p], plans[r], s, t, j):
+                        trial[r][s2].opens[t2][j2] = True
+                        if par >= 0:
+                            trial[r][s2].assigns[t2 + 1][j2] = par
+                if all(_capex_of(spec, trial, r) <= spec.budgets[r] + 0.5 for r in range(q, p)):
+                    plans = trial
+                    over = _capex_of(spec, plans, p) - spec.budgets[p]
+                    break
     return plans
 
 
