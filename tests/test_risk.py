@@ -365,3 +365,25 @@ def test_uncontrollable_target_is_reported_not_tightened(tmp_path, county):
     page = robust_html(res)
     assert "not controllable by siting: p_met ≤ 25.0% at any layout" in page
     assert "Cost of robustness: <b>+0 CNY/yr (+0.0%)</b>" in page
+
+
+def test_ceiling_counts_only_demands_some_layout_can_serve(tmp_path, county):
+    """With no demand in any candidate's reach but those the plan covers (v1, v2; build_model always
+    adds them), the ceiling serves v1 and v2 only:
+    recovery = capture × 0.9 × (0.1 m + 0.62) / (0.15 m + 0.62) — exactly what the plan serving v1
+    and v2 gets, so p_met_max equals p_met (the siting cannot do better than this plan)."""
+    from dataclasses import replace
+
+    from netplan.risk.engine import build_model as bm
+
+    m = _model(tmp_path, county)
+    m = bm(m.scenario, county, m.supply, m.layout, m.coefficients, m.params, DIST,
+           reach={"film": np.zeros(len(m.supply.demands), dtype=bool)})  # + the plan's covered
+    m = replace(m, scenario=replace(m.scenario, targets={("film", "recovery_rate"): 0.5}))
+    s = run_samples(m, 300, seed=23)
+    cap, mulch = s.values[:, 0], s.values[:, 1]
+    assert s.ceiling[("film", "recovery_rate")] == pytest.approx(
+        cap * 0.9 * (0.1 * mulch + 0.62) / (0.15 * mulch + 0.62), abs=3e-6)
+    risk = summarise(m, s, nominal_samples(m)).set_index(["kind", "stream", "indicator"])
+    row = risk.loc[("indicator", "film", "recovery_rate")]
+    assert row["p_met_max"] == row["p_met"]

@@ -218,3 +218,32 @@ def test_risk_out_over_the_run_is_refused_and_the_default_works(run):
         assert r.exit_code == 0, r.output
     assert {"risk.csv", "risk_tornado.csv", "risk_samples.csv", "risk.html"} <= {
         p.name for p in (out / "risk").iterdir()}
+
+
+def test_candidate_reach_radius_and_single_source_capacity(tmp_path):
+    """Every village of the template county is a film point candidate itself (0 m away): all reach
+    a candidate. With every film point candidate holding 1 kg/yr (S001 has no capacity of its own),
+    no village's whole film fits one point: with single sourcing no layout serves any of them."""
+    from netplan.candidates import build_candidates
+    from netplan.planner import estimate_supply, load_inputs, road_network, travel_matrices
+    from netplan.risk.reach import candidate_reach
+    from netplan.scenario import load_scenario
+
+    def reach(path):
+        sc = load_scenario(path)
+        county = load_inputs(sc)
+        sup = estimate_supply(sc, county)
+        cands = build_candidates(county)
+        mats = travel_matrices(road_network(sc, county), sup, cands, sc)
+        return candidate_reach(sc, county, sup, cands, mats)["film"], sup.mass_t_yr("film")
+
+    path = tiny_scenario(tmp_path)
+    r, w = reach(path)
+    assert (w > 0.001).sum() >= 2 and r[w > 0].all()
+    text = path.read_text(encoding="utf-8")
+    small = re.sub(r'(village_point = \{ candidates = \["village", "agro_store", "coop_outlet"\], '
+                   r'radius_m = 3000, capacity_t = )50,', r"\g<1>0.001,", text, count=1)
+    assert small != text
+    path.write_text(small, encoding="utf-8")
+    r2, w2 = reach(path)
+    assert not r2[w2 > 0.001].any()

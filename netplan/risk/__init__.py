@@ -72,13 +72,16 @@ class RiskResult:
 
 
 def model_for(plan: PlanInputs, *, uncertainty: str | Path | None = None) -> RiskModel:
-    """The risk model of a plan, with the uncertainty file checked against its scenario."""
+    """The risk model of a plan, with the uncertainty file checked against its scenario and the
+    candidates' reach for the siting ceiling (:func:`netplan.risk.reach.plan_reach`)."""
+    from netplan.risk.reach import plan_reach
     from netplan.streams import load_coefficients
 
     coef = load_coefficients(overrides=plan.scenario.coefficients)
     params = load_uncertainty(plan.scenario, coef, uncertainty)
+    reach = plan_reach(plan.scenario, plan.county, plan.supply)
     return build_model(plan.scenario, plan.county, plan.supply, plan.layout, coef, params,
-                       plan.site_dist_m)
+                       plan.site_dist_m, reach)
 
 
 def write_risk_files(out_dir: str | Path, model: RiskModel, risk: pd.DataFrame, torn: pd.DataFrame,

@@ -58,6 +58,7 @@ class StreamArrays:
     link_km: tuple[np.ndarray, np.ndarray, np.ndarray]  # demand→point (D,), point→station (P,), station→centre (T,)
     fixed_cny_yr: float           # annualised capex + opex of the stream's sites (sharing applied)
     fixed_rates: dict[str, float]  # indicators that do not depend on the draws
+    reach: np.ndarray | None = None  # (D,) bool: demands some layout could serve (None: all)
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,18 @@ def _reference(scenario: Scenario, county: County, supply: Supply, layout: Layou
 
 def build_model(scenario: Scenario, county: County, supply: Supply, layout: Layout,
                 coefficients: Mapping[str, Any], params: Sequence[Param],
-                site_dist_m: Mapping[tuple[str, str], float]) -> RiskModel:
+                site_dist_m: Mapping[tuple[str, str], float],
+                reach: Mapping[str, np.ndarray] | None = None) -> RiskModel:
     """Precompute the arrays of a fixed plan and check them against the library at the nominal values.
 
     Parameters
     ----------
     site_dist_m
         Road distance (m) of each (child site, parent site) link of the layout.
+    reach
+        Per stream, (D,) bool over ``supply.demands``: the demands some layout of the candidates
+        could serve (:func:`netplan.risk.reach.candidate_reach`), for the siting ceiling; the plan's
+        own covered demands are always included. None: every demand.
     """
     sc = site_costs(scenario, layout.sites)
     fixed = sc.groupby("stream")["fixed_cny_yr"].sum() if len(sc) else pd.Series(dtype=float)
@@ -172,6 +178,9 @@ def build_model(scenario: Scenario, county: County, supply: Supply, layout: Layo
     arrays = {sid: _stream_arrays(flows[sid], {k: v for k, v in ref[sid].items() if k not in VARYING},
                                   site_dist_m, float(fixed.get(sid, 0.0)))
               for sid in scenario.stream_ids}
+    for sid, a in arrays.items():
+        if reach is not None and sid in reach:
+            arrays[sid] = replace(a, reach=np.asarray(reach[sid], dtype=bool) | a.covered)
     model = RiskModel(scenario=scenario, county=county, supply=supply, layout=layout,
                       coefficients=coefficients, streams=arrays, params=tuple(params),
                       shared=_shared_sites(scenario, arrays, layout))
@@ -286,12 +295,13 @@ def _indicators(a: StreamArrays, g: _Gen, sid: str, served: np.ndarray, b: np.nd
 
 def _ceiling(a: StreamArrays, g: _Gen, sid: str, capture: np.ndarray, b: np.ndarray) -> dict:
     """Each indicator's value per draw at the best any layout could do (the siting ceiling):
-    every demand served at the drawn capture rate, no capacity limit, full coverage. The rates are
-    non-decreasing in the served tonnage (rates()'s formulas), so no layout of the candidates can
-    exceed them; a target missed here in a draw is missed by every plan in that draw."""
+    every demand some layout could serve (``a.reach``, default all) served at the drawn capture
+    rate, no capacity limit, full coverage. The rates are non-decreasing in the served tonnage
+    (rates()'s formulas), so no layout of the candidates can exceed them; a target missed here in a
+    draw is missed by every plan in that draw."""
     w, tot = g.w[sid], g.total[sid]
     net = w.sum(axis=0)
-    s = net * capture
+    s = (w if a.reach is None else w * a.reach[:, None]).sum(axis=0) * capture
     safe_t = np.where(tot > 0, tot, 1.0)
     used = g.u_on[sid] + g.u_off[sid] + s + b * np.maximum(net - s, 0.0)
     ind = {"recovery_rate": np.where(tot > 0, s / safe_t, 1.0),

@@ -45,6 +45,7 @@ import pandas as pd
 from netplan.errors import InfeasibleError
 from netplan.risk.engine import RiskModel, build_model
 from netplan.risk.params import load_uncertainty
+from netplan.risk.reach import candidate_reach
 from netplan.risk.runio import site_distances
 from netplan.risk.sampling import Samples, met, nominal_samples, p_met_max, run_samples
 from netplan.scenario import Scenario
@@ -188,7 +189,7 @@ def _score(scenario: Scenario, pieces: dict[str, Any], layout: Any, samples: int
     ids = pieces["cands"]["site_id"].to_numpy()
     dist = site_distances(layout, ids, pieces["mats"].site_site_m)
     model = build_model(scenario, pieces["county"], pieces["supply"], layout, pieces["coef"],
-                        pieces["params"], dist)
+                        pieces["params"], dist, pieces["reach"])
     s = run_samples(model, samples, seed)
     nom = nominal_samples(model)
     p = {(sid, ind): float(met(s.indicators[(sid, ind)], t).mean())
@@ -210,12 +211,13 @@ def _blamed(exc: InfeasibleError, good: Scenario, tried: Scenario) -> set[str]:
     return (raised & named) or raised
 
 
-def _halfway(good: Scenario, tried: Scenario, streams: set[str]) -> Scenario:
-    """``tried`` with the coverage of ``streams`` halfway back to the feasible scenario's."""
+def _halfway(good: Scenario, tried: Scenario, streams: set[str], back: float = 0.5) -> Scenario:
+    """``tried`` with the coverage of ``streams`` moved ``back`` of the way to the feasible
+    scenario's (0.5: halfway; 1: all the way)."""
     out = dict(tried.streams)
     for k in streams:
-        out[k] = replace(out[k], coverage_target=round(
-            (good.streams[k].coverage_target + tried.streams[k].coverage_target) / 2, 4))
+        g, t = good.streams[k].coverage_target, tried.streams[k].coverage_target
+        out[k] = replace(out[k], coverage_target=g if back >= 1 else round(t + back * (g - t), 4))
     return replace(tried, streams=out)
 
 
@@ -252,9 +254,11 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
     check_reachable(supply, mats, scenario)
     coef = load_coefficients(overrides=scenario.coefficients)
     pieces = {"county": county, "supply": supply, "cands": cands, "mats": mats, "coef": coef,
-              "params": load_uncertainty(scenario, coef, uncertainty)}
+              "params": load_uncertainty(scenario, coef, uncertainty),
+              "reach": candidate_reach(scenario, county, supply, cands, mats, fix=fix)}
     rounds: list[RobustRound] = []
     sc, stuck, layout = scenario, [], None
+    gave_up: list[str] = []  # streams whose raised coverage had no feasible plan
     model = s = None
     good = scenario   # the last scenario with a feasible plan
     ceiling: dict[str, float] = {}  # per stream, the lowest coverage with no feasible plan
@@ -270,11 +274,16 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
                 ceiling[k] = min(ceiling.get(k, 2.0), sc.streams[k].coverage_target)
             backoffs += 1
             if backoffs > MAX_BACKOFFS:
-                stuck.append("coverage could not be raised further: no feasible plan at "
-                             + ", ".join(f"{k} {ceiling[k]:.3f}" for k in sorted(blamed))
-                             + " (the candidates' reach or capacity)")
-                sc = good  # ``layout`` is still the plan of ``good``
-                break
+                gave_up.append("coverage could not be raised further: no feasible plan at "
+                               + ", ".join(f"{k} {ceiling[k]:.3f}" for k in sorted(blamed))
+                               + " (the candidates' reach or capacity)")
+                sc, backoffs = _halfway(good, sc, blamed, back=1.0), 0
+                if sc.streams == good.streams:
+                    break  # nothing else was raised: ``layout`` is still the plan of ``good``
+                say("keeping the other raised coverages: " + ", ".join(
+                    f"{k} {v.coverage_target:.3f}" for k, v in sc.streams.items()
+                    if v.coverage_target > good.streams[k].coverage_target + 1e-9))
+                continue
             sc = _halfway(good, sc, blamed)
             say("no feasible plan at that coverage: " + ", ".join(
                 f"{k} back to {sc.streams[k].coverage_target:.3f}" for k in sorted(blamed)))
@@ -296,7 +305,8 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
         sc, rnd = nxt, rnd + 1
     say("routing and scoring the robust plan")
     plan = run_plan(sc, progress=say, layout=layout, fix=fix)
-    return plan, RobustResult(share=share, samples=samples, rounds=tuple(rounds), unreachable=tuple(stuck),
+    return plan, RobustResult(share=share, samples=samples, rounds=tuple(rounds),
+                              unreachable=tuple(gave_up + stuck),
                               model=model, draws=s)
 
 
