@@ -65,8 +65,8 @@ def risk_command(
     tg = res.risk[(res.risk["kind"] == "indicator") & (res.risk["p_met_max"] < 0.9)]
     for r in tg.itertuples(index=False):
         out_console.print(f"[red]* not controllable by siting[/] (to 90 % of draws): {r.stream}.{r.indicator}: "
-                          f"p_met ≤ {r.p_met_max:.1%} at any layout (this plan {r.p_met:.1%}): even with "
-                          "every village and farm served it is missed in the other draws")
+                          f"p_met ≤ {r.p_met_max:.1%} at any layout (this plan {r.p_met:.1%}): even serving every "
+                          "village and farm the candidates can take, it is missed in the other draws")
     over = res.risk[res.risk["kind"] == "site"]
     if len(over):
         worst = over.iloc[0]
@@ -100,7 +100,7 @@ def print_robust(res: RobustResult) -> None:
                       f"at the nominal values ({len(res.rounds) - 1} re-plans; robust.csv, risk/)")
     for (sid, ind), pm in res.uncontrollable.items():
         out_console.print(f"[red]not controllable by siting[/]: {sid}.{ind}: p_met ≤ {pm:.1%} at any "
-                          f"layout (robust plan {last.p_met[(sid, ind)]:.1%}); even with every village "
-                          "and farm served the drawn capture rates and coefficients miss it")
+                          f"layout (robust plan {last.p_met[(sid, ind)]:.1%}): even serving every village "
+                          "and farm the candidates can take, the drawn capture rates and coefficients miss it")
     for u in res.unreachable:
         out_console.print(f"[red]not reachable by siting[/]: {escape(u)}")

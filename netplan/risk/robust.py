@@ -21,8 +21,9 @@ driven through the coverage targets the planner already passes to it):
    limited by capacities or the candidates' reach): it is reported as such.
 
 Targets the siting cannot control are found first, by measurement, and never tightened: in every
-draw the indicator's siting ceiling (every village and farm served at the drawn capture rate, no
-capacity limit — :func:`netplan.risk.engine._ceiling`) bounds what any layout can reach, so the
+draw the indicator's siting ceiling (every village and farm some layout of the candidates can
+serve, :mod:`netplan.risk.reach`, served at the drawn capture rate with no capacity limit —
+:func:`netplan.risk.engine._ceiling`) bounds what any layout can reach, so the
 share of draws meeting the target at the ceiling, ``p_met_max``, bounds the target's p_met at any
 layout. A target with ``p_met_max < share`` is reported as "not controllable by siting: p_met ≤
 p_met_max at any layout" with the robust plan's own p_met (never dropped, never counted as met);
@@ -364,10 +365,10 @@ def robust_html(res: RobustResult) -> str:
             f"<td>{last.p_max.get(key, 1.0):.1%}</td><td class='l {cls}'>{html.escape(st)}</td></tr>")
     stuck = "".join(f"<li>{html.escape(u)}</li>" for u in res.unreachable)
     unc = res.uncontrollable
-    note = (f"<p class=note>{len(unc)} target(s) not controllable by siting: even with every village "
-            "and farm served and no capacity limit they are met in fewer than "
-            f"{res.share:.0%} of the draws (the capture rates and coefficients decide them, "
-            "docs/risk.md); their p_met is measured, not counted as met.</p>" if unc else "")
+    note = (f"<p class=note>{len(unc)} target(s) not controllable by siting: even serving every village "
+            "and farm the candidates can take, with no capacity limit, they are met in fewer than "
+            f"{res.share:.0%} of the draws (the capture rates, coefficients and the candidates decide "
+            "them, docs/risk.md); their p_met is measured, not counted as met.</p>" if unc else "")
     return (f"<h2>稳健性 Robustness (≥ {res.share:.0%} of {res.samples} draws)</h2>"
             f"<p>Cost of robustness: <b>{d:+,.0f} CNY/yr ({pct:+.1%})</b> — robust plan "
             f"{last.cost_cny_yr:,.0f} vs nominal plan {first.cost_cny_yr:,.0f} CNY/yr at the nominal "
