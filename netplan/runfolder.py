@@ -308,6 +308,9 @@ class RunRecord:
     name: str
     kpis: pd.DataFrame = field(repr=False)
     meta: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: a phased plan's kpis.csv, every year's block (``kpis`` is then the last year's, without
+    #: ``year``, so compare and the analyses see the final network); None for other runs
+    year_kpis: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def crow_fly(self) -> bool:
@@ -346,4 +349,6 @@ def read_run(folder: str | Path) -> RunRecord:
         except (ValueError, UnicodeDecodeError) as exc:
             msg = f"run.json is not readable JSON: {exc}"
             raise InputError(msg, file=str(d / RUN_JSON)) from None
-    return RunRecord(folder=d.resolve(), name=d.resolve().name, kpis=kpis, meta=meta)
+    phased = YEAR_COLUMN in kpis.columns
+    return RunRecord(folder=d.resolve(), name=d.resolve().name, kpis=final_kpis(kpis), meta=meta,
+                     year_kpis=kpis if phased else None)

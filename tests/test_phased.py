@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from netplan.cli import app
 from netplan.errors import InputError
 from netplan.layout_io import read_layout
-from netplan.runfolder import PHASE_KEYS, PHASED_KPI_COLUMNS
+from netplan.runfolder import PHASE_KEYS, PHASED_KPI_COLUMNS, read_run
 from netplan.scenario import load_scenario
 from netplan.siting import StreamModel, Tier
 from netplan.siting.phased import Need, Phase, PhaseInfeasible, phase_weights, phased
@@ -280,6 +280,8 @@ def test_cli_plans_a_phased_scenario(tmp_path: Path) -> None:
     assert set(tg.loc[tg["year"] == 2026, "indicator"]) == {"village_coverage", "utilisation_rate"}
     sites = pd.read_csv(out / "sites.csv")
     assert set(sites["open_year"]) == {2025, 2026}
+    rec = read_run(out)   # compare and the analyses see the last year; every block stays readable
+    assert "year" not in rec.kpis.columns and len(rec.year_kpis) == len(k)
     meta = json.loads((out / "run.json").read_text(encoding="utf-8"))
     for ph in meta["phases"]:
         assert set(ph) == set(PHASE_KEYS)
