@@ -9,6 +9,7 @@ costs.csv).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,9 +66,9 @@ EXTRA = {
     "sites_village_point": ("count", "村级点数量"),
     "sites_township_station": ("count", "乡镇站数量"),
     "sites_county_center": ("count", "县级中心数量"),
-    "shared_village_point": ("count", "多品类共用村级点数量"),
-    "shared_township_station": ("count", "多品类共用乡镇站数量(两网融合)"),
-    "shared_county_center": ("count", "多品类共用县级中心数量"),
+    "shared_village_point": ("count", "共建村级点数量(同组多品类)"),
+    "shared_township_station": ("count", "共建乡镇站数量(同组多品类, 如两网融合)"),
+    "shared_county_center": ("count", "共建县级中心数量(同组多品类)"),
     "capex_cny": ("CNY", "建设投资"),
     "capex_cny_yr": ("CNY/yr", "年化建设成本"),
     "opex_cny_yr": ("CNY/yr", "年运营成本"),
@@ -270,7 +271,7 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
             .fillna(sp.rounds_per_year).to_numpy(),   # collection rhythm (farms: the stream's)
         }))
     kpis = pd.DataFrame(kpi_rows, columns=KPI_COLUMNS)
-    kpis = pd.concat([kpis, _county_rows(kpis, layout)], ignore_index=True)
+    kpis = pd.concat([kpis, _county_rows(kpis, layout, scenario.sharing)], ignore_index=True)
     ev = Evaluation(
         coverage=pd.concat(cov_rows, ignore_index=True) if cov_rows else pd.DataFrame(),
         site_loads=pd.DataFrame(load_rows), kpis=kpis,
@@ -283,9 +284,10 @@ def evaluate(scenario: Scenario, county: County, supply: Supply, layout: Layout,
     return replace(ev, plan_tables=plan_tables(ev, supply, county, scenario, coef))
 
 
-def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
+def _county_rows(kpis: pd.DataFrame, layout: Layout,
+                 sharing: Mapping[str, tuple[tuple[str, ...], ...]] | None = None) -> pd.DataFrame:
     """County totals (stream "all"): costs, t·km, vehicle figures, CO2, physical sites (and those
-    serving two or more streams), targets met."""
+    shared by two or more streams of one ``[sharing]`` group: one capital cost), targets met."""
     rows = []
     per = kpis[kpis["stream"] != "all"]
     summable = ["capex_cny", "capex_cny_yr", "opex_cny_yr", "fixed_cost_cny_yr", "transport_tkm_yr",
@@ -301,9 +303,11 @@ def _county_rows(kpis: pd.DataFrame, layout: Layout) -> pd.DataFrame:
     for t in TIERS:
         n = s.loc[s["tier"] == t, "site_id"].nunique() if len(s) else 0
         rows.append(_kpi("all", f"sites_{t}", float(n)))
-    for t in TIERS:  # physical sites of a tier that serve two or more streams (两网融合 at stations)
-        per_site = s.loc[s["tier"] == t].groupby("site_id")["stream"].nunique() if len(s) else pd.Series()
-        rows.append(_kpi("all", f"shared_{t}", float((per_site >= 2).sum())))
+    for t in TIERS:  # sites where two or more streams of a [sharing] group meet (两网融合 at stations)
+        groups = [set(g) for g in (sharing or {}).get(t, ())]
+        at = s.loc[s["tier"] == t].groupby("site_id")["stream"].agg(set) if len(s) else pd.Series(dtype=object)
+        n = sum(1 for st in at if any(len(st & g) >= 2 for g in groups))
+        rows.append(_kpi("all", f"shared_{t}", float(n)))
     tg = per[per["target"].notna()]
     met = tg["met"].astype(bool)
     rows.append({"stream": "all", "indicator": "targets_met", "value": float(met.sum()), "target": None,

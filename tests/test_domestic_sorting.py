@@ -115,17 +115,22 @@ def test_no_declaration_no_row_and_a_target_needs_one(tmp_path, county) -> None:
 
 
 def test_shared_station_counted_once_per_site(tmp_path, county) -> None:
-    """两网融合: recyclables and household waste in one [sharing] group use the same station
-    T411723101 (and centre S2, and point Vv1): the county rows count 1 shared station, 1 shared centre,
-    1 shared village point (Vv1; Vv2 serves household waste only)."""
+    """两网融合: recyclables and household waste, one [sharing] group at township stations, use the same
+    station T411723101 (and centre S2 and point Vv1): 1 shared station; the centre and the point are
+    only co-located (no group at their tiers: each stream pays its own), so they count 0. Without the
+    group the same layout shares nothing."""
     sharing = '[sharing]\ntownship_station = [["recyclables", "domestic_waste"]]\n'
+    layouts = [_layout("domestic_waste", THREE), _layout("recyclables", {"v1": "Vv1"})]
     sc = _scenario(tmp_path, None, targets="", streams=("recyclables", "domestic_waste"), sharing=sharing)
-    _, k = _kpis(sc, county, [_layout("domestic_waste", THREE), _layout("recyclables", {"v1": "Vv1"})])
+    _, k = _kpis(sc, county, layouts)
     assert k.loc[("all", "shared_township_station"), "value"] == 1.0
-    assert k.loc[("all", "shared_county_center"), "value"] == 1.0
-    assert k.loc[("all", "shared_village_point"), "value"] == 1.0
+    assert k.loc[("all", "shared_county_center"), "value"] == 0.0
+    assert k.loc[("all", "shared_village_point"), "value"] == 0.0
     assert k.loc[("all", "sites_township_station"), "value"] == 1.0
-    assert k.loc[("all", "shared_township_station"), "label_zh"].endswith("(两网融合)")
+    assert "两网融合" in k.loc[("all", "shared_township_station"), "label_zh"]
+    sc = _scenario(tmp_path, None, targets="", streams=("recyclables", "domestic_waste"))
+    _, k = _kpis(sc, county, layouts)
+    assert k.loc[("all", "shared_township_station"), "value"] == 0.0
 
 
 def _rhythm_scenario(tmp_path, rounds: str):
