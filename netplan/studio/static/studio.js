@@ -193,6 +193,9 @@ function renderRoutes() {
     l.bindTooltip(`${r.route_id} · ${(r.distance_m / 1000).toFixed(1)} km × ${r.trips_per_year.toFixed(0)}/yr`);
     routeLayer.addLayer(l);
   }
+  /* villages and sites stay on top of the lines: a click or drag on a site reaches the site */
+  villageLayer.eachLayer((m) => m.bringToFront());
+  siteLayer.eachLayer((m) => m.bringToFront());
 }
 function renderCatchments() {
   /* each served village or farm to its village point, for the stream shown */
