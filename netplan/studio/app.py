@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,10 @@ class Studio:
         if key in self.routes_done:
             return {"key": key, "state": "done", **self.routes_done[key]}
         t = apply_changes(self.prep, self.table, changes)
+        t0 = time.monotonic()
 
         def keep(result: dict[str, Any]) -> None:
-            self.routes_done[key] = result
+            self.routes_done[key] = {**result, "elapsed_s": round(time.monotonic() - t0, 1)}
             while len(self.routes_done) > 64:
                 self.routes_done.popitem(last=False)
 
