@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from netplan.analysis.points import Engine, PointJob, check_sweep, shares_sites
+from netplan.analysis.points import Engine, PointJob, check_sweep, shares_sites, short
 from netplan.errors import InputError
 from netplan.runfolder import LAYOUT_CSV
 
@@ -232,7 +232,7 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
             cost = r.get("total_cost_cny_yr")
             what = (f"target {r['target']:.4f}" if r.get("target") is not None
                     else f"budget {r.get('budget_cny_yr', float('nan')):,.0f}")
-            progress(f"[{i}/{n}] {what}: {r['status']}"
+            progress(f"[{i}/{n}] {what}: {short(r['status'])}"
                      + (f", achieved {r['achieved']:.4f}, {cost:,.0f} CNY/yr" if r.get("ok") else "")
                      + f" ({r.get('time_s', 0):.0f} s)")
 

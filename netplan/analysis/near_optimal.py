@@ -31,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from netplan.analysis.points import Engine, PointJob
+from netplan.analysis.points import Engine, PointJob, short
 
 COLUMNS = ["plan", "cost_cny_yr", "gap_to_best", "sites_differ", "min_differ_other", "differs",
            "targets_missed", "status", "run"]
@@ -125,7 +125,7 @@ def alternatives(scenario: str | Path, *, n: int = 3, within: float = 0.02, out_
 
     with Engine(workers=workers, scheduler=scheduler, client=client) as eng:
         def on_done(r: dict[str, Any], i: int, m: int) -> None:
-            progress(f"[{i}/{m}] {r['key']}: {r['status']}"
+            progress(f"[{i}/{m}] {r['key']}: {short(r['status'])}"
                      + (f", {r['total_cost_cny_yr']:,.0f} CNY/yr" if r.get("ok") else ""))
 
         progress(f"best plan on {eng.n_workers} worker(s)")

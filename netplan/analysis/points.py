@@ -76,6 +76,12 @@ class PointJob:
     start_from: str | None = None
 
 
+def short(status: str, n: int = 200) -> str:
+    """A status cut to ``n`` characters for a progress line (the table keeps it whole)."""
+    status = str(status)
+    return status if len(status) <= n else status[:n - 1] + "…"
+
+
 def shares_sites(scenario: Scenario, stream: str) -> bool:
     """True when ``stream`` shares sites with another stream (the [sharing] table)."""
     return any(stream in g for groups in scenario.sharing.values() for g in groups)
