@@ -57,7 +57,7 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
 
             from netplan.risk.robust import write_robust
 
-            extra = partial(write_robust, res=robust_res)
+            extra = partial(write_robust, res=robust_res, run_dir=out_dir)
         files = write_plan(plan, out_dir, maps=maps, background=background, extra=extra)
         if db is not None:
             from netplan.db import write_postgis

@@ -311,11 +311,12 @@ def robust_plan(scenario: Scenario, share: float, *, samples: int = 300, max_rou
                               model=model, draws=s)
 
 
-def write_robust(tmp: str | Path, res: RobustResult) -> list[Path]:
+def write_robust(tmp: str | Path, res: RobustResult, run_dir: str | Path | None = None) -> list[Path]:
     """Write robust.csv, the last round's risk tables and page (``risk/``) and the robustness
     section of report.html into ``tmp``: the run's staging folder, *before* it is swapped in
     (``netplan.runfolder.write_run(..., extra=...)``), so the run folder gets the plan and its
-    robustness files together or none of them."""
+    robustness files together or none of them. ``run_dir``: the run folder's final name, for
+    risk.html's title (default ``tmp``)."""
     from netplan.export import write_csv
     from netplan.risk import write_risk_files
     from netplan.risk.sampling import summarise, tornado
@@ -324,7 +325,7 @@ def write_robust(tmp: str | Path, res: RobustResult) -> list[Path]:
     files = [write_csv(d / "robust.csv", res.table())]
     if res.model is not None and res.draws is not None:
         nom = nominal_samples(res.model)
-        meta = {"run": str(d), "scenario": res.model.scenario.name, "title": res.model.scenario.title,
+        meta = {"run": str(run_dir or d), "scenario": res.model.scenario.name, "title": res.model.scenario.title,
                 "samples": res.samples, "seed": res.rounds[-1].seed, "robust": res.share}
         files += write_risk_files(d / "risk", res.model, summarise(res.model, res.draws, nom),
                                   tornado(res.model, nom), res.draws, meta)
