@@ -228,6 +228,29 @@ def test_optimise_cancel_and_failure_leave_the_server_up(studio):
     assert cands
 
 
+@pytest.mark.parametrize("how", ["raises", "dies"])
+def test_a_failing_or_crashing_optimisation_keeps_the_layout(studio, monkeypatch, how):
+    """The siting raising, or its process dying, fails the job; the base layout and the server stay."""
+    import os
+
+    from netplan.studio import jobs
+
+    def broken(*a, **k):
+        if how == "dies":
+            os._exit(3)
+        raise RuntimeError("the solver gave up")
+
+    monkeypatch.setattr(jobs, "site", broken)  # the forked child inherits the patch
+    client, _, _ = studio
+    before = _sites(client)
+    assert client.post("/api/optimise", json={}).status_code == 202
+    job = _wait(client)
+    assert job["state"] == "failed"
+    assert ("the solver gave up" if how == "raises" else "ended without a result") in job["error"]
+    assert _sites(client) == before
+    assert client.post("/api/evaluate", json={}).status_code == 200
+
+
 def test_optimise_around_choices_loads_the_new_layout(studio):
     client, _, _ = studio
     before = {(s["site_id"], s["tier"]) for s in _sites(client)}

@@ -121,6 +121,8 @@ def test_clicking_a_toggle_changes_the_kpi_panel(page, studio_url):
     assert after != before
     page.locator('[data-testid="undo"]').click()
     assert _settle(page, after) == before
+    page.locator('[data-testid="redo"]').click()
+    assert _settle(page, before) == after
     assert page.seen["console"] == [] and page.seen["errors"] == []
 
 
