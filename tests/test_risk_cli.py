@@ -160,8 +160,8 @@ def test_robust_files_are_staged_with_the_plan(tmp_path, monkeypatch):
     assert "Cost of robustness" in (out / "report.html").read_text(encoding="utf-8")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    def broken(tmp, res):
-        real_write(tmp, res)
+    def broken(tmp, res, **kw):
+        real_write(tmp, res, **kw)
         (Path(tmp) / "half_written.txt").write_text("robust files half written", encoding="utf-8")
         raise OSError("disk full (test)")
 
