@@ -355,3 +355,26 @@ def test_evaluate_detail_false_gives_the_same_kpis(studio):
     s = M.score(st.prep, st.table)
     full = evaluate(st.prep.scenario, st.prep.county, st.prep.supply, s.layout, st.prep.site_frame)
     pd.testing.assert_frame_equal(s.evaluation.kpis, full.kpis)
+
+
+def test_compare_with_the_optimal_plan_run(tmp_path_factory):
+    """Started from a run folder of netplan plan, the studio compares with that plan."""
+    from test_hostile_cli import make_run
+
+    from netplan.studio.load import create_app
+
+    base = make_base(tmp_path_factory)
+    run = make_run(base, tmp_path_factory)
+    save = tmp_path_factory.mktemp("studio_opt")
+    app = create_app(base[1], run, save_dir=save)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/api/meta").json()["reference"] == str(run)
+        pts = [s["site_id"] for s in _sites(client) if s["tier"] == "village_point"]
+        assert client.post("/api/compare", json={"closed": pts[:1]}).status_code == 202
+        job = _wait(client, what="compare")
+        assert job["state"] == "done", job
+        assert job["result"]["labels"] == ["run1", "studio-layout"]
+        assert job["result"]["runs"][0] == str(run)
+        assert not (save / "studio-compare" / "studio-start").exists()
+        html = client.get("/compare/compare.html").text
+        assert "run1" in html and "studio-layout" in html
