@@ -79,7 +79,9 @@ function renderList() {
         const d = document.createElement("div"); d.className = "site" + (open ? "" : " closed");
         const load = S.result && S.result.loads[s.site_id];
         const lt = load ? ` ${load.load.toFixed(0)}/${load.capacity.toFixed(0)} t` : "";
-        d.innerHTML = `<span class="label" title="${s.streams.join(", ")}">${s.site_id} ${s.name || ""}<span class="muted">${lt}</span></span>`;
+        const mv = S.changes.moved.find((m) => m.site_id === s.site_id);
+        const where = mv ? ` <span class="muted" data-testid="moved-${s.site_id}">→ ${mv.to || "移动 moved"}</span>` : "";
+        d.innerHTML = `<span class="label" title="${s.streams.join(", ")}">${s.site_id} ${s.name || ""}${where}<span class="muted">${lt}</span></span>`;
         if (!s.added) {
           const b = document.createElement("button");
           b.dataset.testid = `toggle-${s.site_id}`;
