@@ -151,7 +151,7 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
     progress("routing collection rounds and haulage")
     routes = plan_routes(scenario, layout, ev, cands, mats.site_site_m, mats.site_site_s, net,
                          progress=progress)
-    kpis = with_route_co2(_with_route_kpis(ev.kpis, routes, scenario), routes, ev.transport)
+    kpis = with_route_co2(with_route_kpis(ev.kpis, routes, scenario), routes, ev.transport)
     layers = build_layers(county, supply, layout, ev, cands, routes, scenario.stream_ids)
     if phased is not None:   # one kpis block per year, open_year on the sites layer
         from netplan.phasing import with_open_year, year_kpis
@@ -164,7 +164,7 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
                 evaluation=ev, phases=phased)
 
 
-def _with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
+def with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
     """Add vehicle-km per year of collection rounds and haulage to the KPI table."""
     rows = []
     for sid in scenario.stream_ids:

@@ -28,7 +28,7 @@ from netplan.collection import plan_routes
 from netplan.compare import compare_runs, write_compare
 from netplan.evaluate import evaluate, with_route_co2
 from netplan.layers import build_layers
-from netplan.planner import Plan, _with_route_kpis
+from netplan.planner import Plan, with_route_kpis
 from netplan.runfolder import write_run
 from netplan.siting_adapter import layout_from_table
 from netplan.studio.model import NEEDS_ROUTES, Geo, Prepared, _clean
@@ -50,7 +50,7 @@ def full_plan(prep: Prepared, geo: Geo, table: pd.DataFrame, *, detail: bool = T
     progress("routing collection rounds and haulage")
     routes = plan_routes(sc, layout, ev, geo.cands, geo.mats.site_site_m, geo.mats.site_site_s,
                          geo.mats.net, progress=progress)
-    kpis = with_route_co2(_with_route_kpis(ev.kpis, routes, sc), routes, ev.transport)
+    kpis = with_route_co2(with_route_kpis(ev.kpis, routes, sc), routes, ev.transport)
     lay = (build_layers(prep.county, prep.supply, layout, ev, geo.cands, routes, sc.stream_ids)
            if layers else {})
     net = geo.mats.net
