@@ -193,6 +193,43 @@ def _meta(st: Studio) -> dict[str, Any]:
             "crow_fly": bool(getattr(st.prep.mats.net, "is_crow_fly", False))}
 
 
+def _job_routes(st: Studio) -> list[Route]:
+    """The background-job endpoints: collection rounds and the compare view (docs/studio.md)."""
+
+    async def routes(request: Request) -> Response:
+        if request.method == "GET":
+            key = request.query_params.get("key", "")
+            if not re.fullmatch(r"[0-9a-f]{16}", key):
+                return _error(400, "key must be the routes_key of an evaluation (16 hex digits)")
+            return JSONResponse(st.routes(key))
+        res = await run_in_threadpool(st.start_routes, await _body(request))
+        return JSONResponse(res, status_code=200 if res["state"] == "done" else 202)
+
+    async def compare(request: Request) -> Response:
+        if request.method == "GET":
+            job = st.comparer.job
+            return JSONResponse({**job.status(), "result": job.result} if job else {"state": "idle"})
+        if request.method == "DELETE":
+            job = st.comparer.cancel()
+            return JSONResponse(job.status() if job else {"state": "idle"})
+        try:
+            res = await run_in_threadpool(st.start_compare, await _body(request))
+        except RuntimeError as exc:
+            return _error(409, str(exc))
+        return JSONResponse(res, status_code=202)
+
+    compare_files = StaticFiles(directory=st.compare_dir / "compare", check_dir=False)
+
+    async def compare_file(request: Request) -> Response:
+        if not (st.compare_dir / "compare").is_dir():
+            return _error(404, "no comparison yet (POST /api/compare)")
+        return await compare_files.get_response(request.path_params["path"], request.scope)
+
+    return [Route("/api/routes", routes, methods=["GET", "POST"]),
+            Route("/api/compare", compare, methods=["GET", "POST", "DELETE"]),
+            Route("/compare/{path:path}", compare_file)]
+
+
 def build_app(st: Studio) -> Starlette:
     """The Starlette app serving ``st``."""
 
@@ -235,35 +272,6 @@ def build_app(st: Studio) -> Starlette:
             return _error(409, str(exc))
         return JSONResponse(job.status(), status_code=202)
 
-    async def routes(request: Request) -> Response:
-        if request.method == "GET":
-            key = request.query_params.get("key", "")
-            if not re.fullmatch(r"[0-9a-f]{16}", key):
-                return _error(400, "key must be the routes_key of an evaluation (16 hex digits)")
-            return JSONResponse(st.routes(key))
-        res = await run_in_threadpool(st.start_routes, await _body(request))
-        return JSONResponse(res, status_code=200 if res["state"] == "done" else 202)
-
-    async def compare(request: Request) -> Response:
-        if request.method == "GET":
-            job = st.comparer.job
-            return JSONResponse({**job.status(), "result": job.result} if job else {"state": "idle"})
-        if request.method == "DELETE":
-            job = st.comparer.cancel()
-            return JSONResponse(job.status() if job else {"state": "idle"})
-        try:
-            res = await run_in_threadpool(st.start_compare, await _body(request))
-        except RuntimeError as exc:
-            return _error(409, str(exc))
-        return JSONResponse(res, status_code=202)
-
-    compare_files = StaticFiles(directory=st.compare_dir / "compare", check_dir=False)
-
-    async def compare_file(request: Request) -> Response:
-        if not (st.compare_dir / "compare").is_dir():
-            return _error(404, "no comparison yet (POST /api/compare)")
-        return await compare_files.get_response(request.path_params["path"], request.scope)
-
     async def save(request: Request) -> Response:
         body = await _body(request)
         if not isinstance(body, dict):
@@ -292,9 +300,7 @@ def build_app(st: Studio) -> Starlette:
         Route("/api/evaluate", evaluate, methods=["POST"]),
         Route("/api/optimise", optimise, methods=["GET", "POST", "DELETE"]),
         Route("/api/save", save, methods=["POST"]),
-        Route("/api/routes", routes, methods=["GET", "POST"]),
-        Route("/api/compare", compare, methods=["GET", "POST", "DELETE"]),
-        Route("/compare/{path:path}", compare_file),
+        *_job_routes(st),
         Mount("/static", StaticFiles(directory=HERE), name="static"),
         Mount("/lib", StaticFiles(directory=LEAFLET_DIR), name="lib"),
     ]

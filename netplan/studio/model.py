@@ -26,6 +26,7 @@ from netplan.layout_io import COLUMNS, layout_to_table, read_layout
 from netplan.model import TIERS, County
 from netplan.scenario import Scenario
 from netplan.siting_adapter import Matrices, layout_from_table, parent_of
+from netplan.studio.place import ChangeError, Geo, make_geo, place_on_road
 from netplan.supply import Supply
 
 #: KPI rows (besides every row with a target) the panel shows, per stream and for the county
@@ -34,22 +35,6 @@ PANEL_EXTRA = ("served_t_yr", "total_cost_cny_yr", "cost_cny_per_t", "transport_
 #: KPI rows that need the collection rounds (routing), which the studio does not re-plan per change
 NEEDS_ROUTES = ("collection_vehicle_km_yr", "haulage_vehicle_km_yr", "collection_co2_kg_yr",
                 "haulage_co2_kg_yr")
-
-
-class ChangeError(ValueError):
-    """A change set the studio cannot apply (unknown site, bad field, point outside the county)."""
-
-
-@dataclass(frozen=True)
-class Geo:
-    """The places a site can be and the road distances among them, as one immutable snapshot: a site
-    placed on the road network makes a new snapshot with one more candidate (rows are only ever
-    appended, so a table valid for an older snapshot is valid for the newer ones)."""
-
-    cands: gpd.GeoDataFrame
-    mats: Matrices
-    site_frame: pd.DataFrame
-    cands_m: np.ndarray       # candidate x, y in the county's metric CRS (m)
 
 
 @dataclass
@@ -82,13 +67,6 @@ class Prepared:
     def cands_m(self) -> np.ndarray:
         """Candidate x, y in the county's metric CRS (m)."""
         return self.geo.cands_m
-
-
-def make_geo(cands: gpd.GeoDataFrame, mats: Matrices, metric_crs: Any) -> Geo:
-    """A snapshot of candidates and matrices (``mats.sites`` is ``cands``)."""
-    metric = cands.to_crs(metric_crs)
-    xy = np.column_stack([metric.geometry.x.to_numpy(), metric.geometry.y.to_numpy()])
-    return Geo(cands=cands, mats=mats, site_frame=mats.site_site_frame(), cands_m=xy)
 
 
 def prepare(scenario: Scenario, table: gpd.GeoDataFrame | None = None, *,
@@ -150,8 +128,6 @@ def _cand_row(prep: Prepared, site_id: str) -> pd.Series:
 def snap(prep: Prepared, lon: Any, lat: Any) -> str:
     """The site at a WGS-84 point inside the county, snapped to the road network
     (:func:`netplan.studio.place.place_on_road`); ChangeError outside the county or off the roads."""
-    from netplan.studio.place import place_on_road
-
     return place_on_road(prep, lon, lat)
 
 
@@ -305,7 +281,8 @@ def score(prep: Prepared, table: pd.DataFrame) -> Scored:
     return Scored(table=table, layout=layout, evaluation=ev, elapsed_s=time.perf_counter() - t0)
 
 
-def _clean(v: Any) -> Any:
+def json_value(v: Any) -> Any:
+    """A table cell as JSON: numpy scalars as Python numbers, NaN and inf as None."""
     if v is None:
         return None
     if isinstance(v, (bool, np.bool_)):
@@ -323,7 +300,7 @@ def kpi_rows(ev: Any) -> list[dict]:
     keep = k["target"].notna() | k["indicator"].isin(PANEL_EXTRA + ("targets_met", "targets_missed"))
     out = []
     for r in k[keep].to_dict("records"):
-        row = {c: _clean(r[c]) for c in k.columns}
+        row = {c: json_value(r[c]) for c in k.columns}
         row["met"] = None if row["target"] is None else bool(row["met"])
         out.append(row)
     return out

@@ -1,7 +1,8 @@
 """A site placed at a clicked or dragged point: snapped to the county's road network
 (:meth:`netplan.roads.RoadNetwork.snap`, the nearest edge a truck may use on the main network,
 within the scenario's ``roads.max_snap_m``) and added to the studio's candidates with its road
-distances to every demand and candidate.
+distances to every demand and candidate. ``prep`` is a :class:`netplan.studio.model.Prepared`;
+this module also holds the snapshot (:class:`Geo`) it replaces and the studio's ChangeError.
 
 The new site is where ``netplan evaluate`` will put it when it reads the saved layout: its lon/lat
 are rounded to the 6 decimals a layout table keeps before its distances are computed, and its id
@@ -11,6 +12,7 @@ are rounded to the 6 decimals a layout table keeps before its distances are comp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -19,7 +21,29 @@ import pandas as pd
 from shapely.geometry import Point
 
 from netplan.siting_adapter import Matrices
-from netplan.studio.model import ChangeError, Geo, Prepared, make_geo
+
+
+class ChangeError(ValueError):
+    """A change set the studio cannot apply (unknown site, bad field, point outside the county)."""
+
+
+@dataclass(frozen=True)
+class Geo:
+    """The places a site can be and the road distances among them, as one immutable snapshot: a site
+    placed on the road network makes a new snapshot with one more candidate (rows are only ever
+    appended, so a table valid for an older snapshot is valid for the newer ones)."""
+
+    cands: gpd.GeoDataFrame
+    mats: Matrices
+    site_frame: pd.DataFrame
+    cands_m: np.ndarray       # candidate x, y in the county's metric CRS (m)
+
+
+def make_geo(cands: gpd.GeoDataFrame, mats: Matrices, metric_crs: Any) -> Geo:
+    """A snapshot of candidates and matrices (``mats.sites`` is ``cands``)."""
+    metric = cands.to_crs(metric_crs)
+    xy = np.column_stack([metric.geometry.x.to_numpy(), metric.geometry.y.to_numpy()])
+    return Geo(cands=cands, mats=mats, site_frame=mats.site_site_frame(), cands_m=xy)
 
 #: an existing candidate within this distance of the snapped point is used instead of a new site (m)
 REUSE_M = 1.0
@@ -27,7 +51,7 @@ REUSE_M = 1.0
 OUTSIDE_M = 250.0
 
 
-def _point(prep: Prepared, lon: Any, lat: Any) -> tuple[float, float, float, float]:
+def _point(prep: Any, lon: Any, lat: Any) -> tuple[float, float, float, float]:
     """(lon, lat, x, y): the point checked to be a WGS-84 point inside the county."""
     from netplan.inputs.crs import transformer
 
@@ -43,7 +67,7 @@ def _point(prep: Prepared, lon: Any, lat: Any) -> tuple[float, float, float, flo
     return x, y, mx, my
 
 
-def road_point(prep: Prepared, lon: Any, lat: Any) -> tuple[float, float]:
+def road_point(prep: Any, lon: Any, lat: Any) -> tuple[float, float]:
     """The nearest point on the road network (WGS-84, 6 decimals) to a point inside the county.
 
     Raises
@@ -65,7 +89,7 @@ def road_point(prep: Prepared, lon: Any, lat: Any) -> tuple[float, float]:
     return round(float(ll[0]), 6), round(float(ll[1]), 6)
 
 
-def place_on_road(prep: Prepared, lon: Any, lat: Any) -> str:
+def place_on_road(prep: Any, lon: Any, lat: Any) -> str:
     """The id of the site at the road point nearest to (lon, lat): an existing candidate within
     :data:`REUSE_M`, else a new candidate (kind ``layout``, status ``new``) added to ``prep``."""
     from netplan.inputs.crs import transformer
@@ -84,13 +108,13 @@ def place_on_road(prep: Prepared, lon: Any, lat: Any) -> str:
     return sid
 
 
-def _township(prep: Prepared, pt: Point) -> str:
+def _township(prep: Any, pt: Point) -> str:
     t = prep.county.townships
     hit = t[t.geometry.contains(pt)]
     return str(hit["township_code"].iloc[0]) if len(hit) else ""
 
 
-def extend(prep: Prepared, g: Geo, sid: str, lon: float, lat: float) -> Geo:
+def extend(prep: Any, g: Geo, sid: str, lon: float, lat: float) -> Geo:
     """A new snapshot: ``g`` plus a candidate ``sid`` at (lon, lat) with its road distances (m) to
     and from every demand and candidate, and its travel times for the vehicles already computed."""
     net, sc = g.mats.net, prep.scenario

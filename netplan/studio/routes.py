@@ -31,7 +31,7 @@ from netplan.layers import build_layers
 from netplan.planner import Plan, with_route_kpis
 from netplan.runfolder import write_run
 from netplan.siting_adapter import layout_from_table
-from netplan.studio.model import NEEDS_ROUTES, Geo, Prepared, _clean
+from netplan.studio.model import NEEDS_ROUTES, Geo, Prepared, json_value
 
 #: KPI rows the routes change: the pending ones, plus the transport totals they replace
 ROUTED = (*NEEDS_ROUTES, "transport_co2_kg_yr", "vehicle_km_yr")
@@ -66,7 +66,7 @@ def routed(prep: Prepared, geo: Geo, table: pd.DataFrame, *,
     (``[[lat, lon], ...]``, simplified) of a layout table."""
     plan = full_plan(prep, geo, table, detail=False, layers=False, progress=progress)
     k = plan.kpis[plan.kpis["indicator"].isin(ROUTED)]
-    rows = [{c: _clean(r[c]) for c in k.columns} for r in k.to_dict("records")]
+    rows = [{c: json_value(r[c]) for c in k.columns} for r in k.to_dict("records")]
     lines = []
     r = plan.routes
     for x in r.itertuples(index=False) if len(r) else []:
