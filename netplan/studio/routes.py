@@ -22,7 +22,13 @@ import shapely
 # imported here, not in the functions: the jobs run in children forked from a threaded server, where
 # an import could wait forever on a lock another thread held at the fork
 import netplan.costs  # noqa: F401  (imported by with_route_co2)
+import netplan.export  # noqa: F401  (imported by write_run)
+import netplan.maps  # noqa: F401  (imported by write_run and write_compare)
+import netplan.plan_tables  # noqa: F401  (imported by evaluate)
+import netplan.report  # noqa: F401  (imported by write_run)
 import netplan.routing  # noqa: F401  (imported by plan_routes)
+import netplan.routing._hetero  # noqa: F401  (imported by plan_rounds)
+import netplan.routing.cvrp  # noqa: F401  (imported by plan_rounds)
 import netplan.siting  # noqa: F401  (imported by the siting of a re-optimisation)
 from netplan.collection import plan_routes
 from netplan.compare import compare_runs, write_compare
