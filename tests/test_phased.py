@@ -332,18 +332,19 @@ def test_cli_budget_too_small_exits_3_naming_the_year(tmp_path: Path) -> None:
 def test_prebuild_repairs_a_start_over_a_later_budget() -> None:
     """The year-by-year start builds what 2026 needs in 2026 (over its zero budget); the repair
     opens those sites in 2025 instead, within 2025's budget, and every year's plan stays a plan."""
+    from netplan.siting import _ph_start as st
     from netplan.siting import _tt_plan
     from netplan.siting import phased as ph
     from netplan.siting._mip import Budget
 
     models = [_model()]
-    spec = ph._Spec([ph._phase_datas(models, p) for p in PREBUILD], [],
+    spec = st._Spec([ph._phase_datas(models, p) for p in PREBUILD], [],
                     [ph._capex_arrays(models[0], {"s": CAPEX}, ph._phase_datas(models, PREBUILD[0])[0])],
                     [p.capex_budget_cny for p in PREBUILD], np.ones(3), None,
                     [[p.needs["s"]] for p in PREBUILD])
-    start = ph._forward(spec, models, PREBUILD, (), "scip", 0, 1e-4, Budget.cpu(20))
-    assert ph._capex_of(spec, start, 1) > 0.5          # the myopic start spends in 2026
-    fixed = ph._prebuild(spec, start)
+    start = st._forward(spec, models, PREBUILD, (), "scip", 0, 1e-4, Budget.cpu(20))
+    assert st._capex_of(spec, start, 1) > 0.5          # the myopic start spends in 2026
+    fixed = st._prebuild(spec, start)
     for p in range(3):
-        assert ph._capex_of(spec, fixed, p) <= PREBUILD[p].capex_budget_cny + 0.5
+        assert st._capex_of(spec, fixed, p) <= PREBUILD[p].capex_budget_cny + 0.5
         assert _tt_plan.plan_problem(spec.datas[p][0], fixed[p][0]) is None
