@@ -137,6 +137,7 @@ def test_robust_plan_reports_rounds_and_cost(tmp_path):
     said = f"p_met ≤ {film['p_met_max']:.1%} at any layout"
     assert "not controllable by siting" in r.output and said in r.output
     assert f"not controllable by siting: {said}" in (out / "report.html").read_text(encoding="utf-8")
+    assert f"not controllable by siting: {said}" in (out / "risk" / "risk.html").read_text(encoding="utf-8")
     risk = pd.read_csv(out / "risk" / "risk.csv", encoding="utf-8-sig")
     row = risk[(risk["stream"] == "film") & (risk["indicator"] == "recovery_rate")].iloc[0]
     assert row["p_met_max"] == pytest.approx(film["p_met_max"], abs=1e-6)

@@ -113,6 +113,7 @@ def _items(risk: pd.DataFrame, samples: Mapping[tuple[str, str], np.ndarray], to
         items.append({
             "id": i, "stream": r.stream, "indicator": r.indicator, "target": float(r.target),
             "nominal": float(r.nominal), "p_met": float(r.p_met),
+            "p_met_max": float(getattr(r, "p_met_max", 1.0)),
             "values": [round(float(v), 6) for v in samples[(r.stream, r.indicator)]],
             "tornado": [{"label": k.param.removeprefix("coefficients.").removeprefix("scenario."),
                          "lo": float(k.value_at_q05), "hi": float(k.value_at_q95)}
@@ -153,7 +154,10 @@ def risk_html(meta: Mapping[str, Any], risk: pd.DataFrame, samples: Mapping[tupl
         cls = "ok" if it["p_met"] >= meta.get("robust", 0.9) else "miss"
         cards.append(f"<div class=card id='card-{it['id']}'><b>{_e(it['stream'])} · {_e(it['indicator'])}</b>"
                      f" — target ≥ {it['target']:.1%}, nominal {it['nominal']:.1%}, "
-                     f"<span class={cls}>met in {it['p_met']:.1%} of draws</span><div class=row></div></div>")
+                     f"<span class={cls}>met in {it['p_met']:.1%} of draws</span>"
+                     + (f" · <span class=miss>not controllable by siting: p_met ≤ {it['p_met_max']:.1%} at "
+                        "any layout</span>" if it["p_met_max"] < meta.get("robust", 0.9) else "")
+                     + "<div class=row></div></div>")
     data = json.dumps({"items": items}, ensure_ascii=False).replace("</", "<\\/")
     head = (f"<p>run <b>{_e(meta.get('run', ''))}</b> · scenario <b>{_e(meta.get('scenario', ''))}</b> · "
             f"{meta.get('samples')} draws, seed {meta.get('seed')} · {len(params)} uncertain numbers "
