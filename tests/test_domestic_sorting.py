@@ -172,14 +172,18 @@ def test_collection_rhythm_per_village(tmp_path, county) -> None:
     assert village_rounds(sc.streams["domestic_waste"], cty).to_dict() == {
         "v1": 183.0, "v2": 183.0, "v3": 183.0, "v4": 365.0}
     pts = {"v1": "Vv1", "v2": "Vv2", "v3": "Vv3", "v4": "Vv4"}
-    ev, _ = _kpis(sc, cty, [_layout("domestic_waste", pts)])
+    sites, dp = _layout("domestic_waste", pts)
+    # plus a station no point uses (it gets no round; regression: it must not break the routing)
+    idle = {"site_id": "T411723001", "stream": "domestic_waste", "tier": "township_station", "status": "new",
+            "capacity_t": 5000.0, "parent_id": "S2"}
+    sites = pd.concat([sites, pd.DataFrame([idle])], ignore_index=True)
+    ev, _ = _kpis(sc, cty, [(sites, dp)])
     assert ev.coverage.set_index("demand_id")["rounds_per_year"].to_dict() == {
         "v1": 183.0, "v2": 183.0, "v3": 183.0, "v4": 365.0, "f1": 365.0}   # farms: the stream's
     cands = build_candidates(cty)
     xy = np.array([[g.x * 93_400.0, g.y * 111_000.0] for g in cands.geometry])
     dist = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 1.3
-    layout = Layout(sites=_layout("domestic_waste", pts)[0], demand_point=_layout("domestic_waste", pts)[1],
-                    source="hand-made")
+    layout = Layout(sites=sites, demand_point=dp, source="hand-made")
     routes = plan_routes(sc, layout, ev, cands, dist, lambda veh: dist / (30 / 3.6), _CrowFly())
     col = routes[routes["kind"] == "collection"]
     by_stop = {s: float(r) for stops, r in zip(col["stops"], col["rounds_per_year"], strict=True)
@@ -190,7 +194,7 @@ def test_collection_rhythm_per_village(tmp_path, county) -> None:
     loads = ev.site_loads.set_index("site_id")["load_t"]
     daily = col[col["rounds_per_year"] == 365]
     assert float((daily["load_t"] * daily["trips_per_round"]).sum()) == pytest.approx(loads["Vv4"] / 365, rel=1e-3)
-    assert col["route_id"].is_unique
+    assert col["route_id"].is_unique and set(col["station_id"]) == {"T411723101"}
 
 
 def test_collection_rhythm_column_of_numbers(tmp_path, county) -> None:
