@@ -25,7 +25,7 @@ import numpy as np
 from netplan.errors import InfeasibleError, SolverTimeout
 from netplan.siting import _tt_ils
 from netplan.siting._mip import Budget, RunResult, clock, make_solver, nonzeros, rel_gap, run
-from netplan.siting._tt_bound import count_split_bound, lp_bound
+from netplan.siting._tt_bound import lp_bound, single_source_bound
 from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_diag import feasible_plan, infeasible_msg, what_would_help
 from netplan.siting._tt_heur import heuristic, lp_guided
@@ -171,13 +171,14 @@ def local_search(sub: list[StreamData], priced: list[PricedPlan], bound: float, 
 def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, lp_val: float,
                 opts: Options, budget: Budget) -> float:
     """Phase 4: the block's lower bound: the MIP's, the LP value (solved now if the starts did
-    not), and for a single-source stream the count-split path-link LP bound."""
+    not), and for a single-source stream the Lagrangian and count-split path-link LP bounds
+    (``_tt_bound.single_source_bound``)."""
     if not math.isfinite(lp_val):
         lp_val = lp_bound(sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts)
     bound = max(res.bound, lp_val)
     if rel_gap(objective, bound) > opts.mip_gap:
-        bound = max(bound, count_split_bound(sub, local, opts.site_fixed_cost, objective,
-                                             budget.deadline))
+        bound = max(bound, single_source_bound(sub, local, opts.site_fixed_cost, objective,
+                                               budget.deadline, gap=opts.mip_gap))
     return min(bound, objective) if math.isfinite(bound) else -math.inf
 
 

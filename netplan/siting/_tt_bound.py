@@ -1,6 +1,9 @@
-"""Lower bounds of a :func:`three_tier` block beyond the MIP's own: LP relaxations (CLP).
+"""Lower bounds of a :func:`three_tier` block beyond the MIP's own: LP relaxations (CLP) and
+the Lagrangian bound of ``_tt_lagr``.
 
-:func:`lp_bound` is the block's LP value; :func:`count_split_bound` strengthens it where the
+:func:`lp_bound` is the block's LP value; :func:`single_source_bound` the best of the
+Lagrangian bound (every site's opening integral; strongest where the LP spreads upper-tier sites
+fractionally) and :func:`count_split_bound`, which strengthens it where the
 plan's cost hinges on *how many* sites of a costly tier open (the county centres of the demo's
 straw block cost ~7 % of the objective each): the LP with the single-source path links
 (``_tt_build._path_links``) is solved once per count ``n`` of that tier's open sites, and since
@@ -16,8 +19,9 @@ import math
 import numpy as np
 from ortools.linear_solver import pywraplp
 
-from netplan.siting._mip import clock
+from netplan.siting._mip import clock, rel_gap
 from netplan.siting._tt_build import build
+from netplan.siting._tt_lagr import lagrangian_bound
 from netplan.siting._tt_prep import StreamData
 
 #: Wall-clock safety limit of one LP solve (CLP through pywraplp counts wall time; an LP of the
@@ -46,6 +50,20 @@ def lp_bound(sub: list[StreamData], local, site_fixed_cost, *, path_cuts: bool =
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return -math.inf
     return lp.Objective().Value() + h.offset
+
+
+def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,
+                        deadline: float, *, gap: float = 1e-4) -> float:
+    """Best extra bound of a one-stream single-source block (CNY/yr; -inf when none applies):
+    the tier-decoupled Lagrangian bound of ``_tt_lagr`` (a fixed number of subgradient
+    iterations: deterministic, ~1 CPU s on the demo county), then, while its gap to
+    ``incumbent`` is above ``gap``, :func:`count_split_bound` (stops at ``deadline``)."""
+    if len(sub) != 1 or not sub[0].single_source:
+        return -math.inf
+    bound = lagrangian_bound(sub[0], incumbent)
+    if rel_gap(incumbent, bound) > gap:
+        bound = max(bound, count_split_bound(sub, local, site_fixed_cost, incumbent, deadline))
+    return bound
 
 
 def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,
