@@ -88,6 +88,7 @@ def test_budget_rows_are_max_coverage_plans(sweep, tmp_path):
             assert b < lo and "buys none of the villages (proven" in r.status, r.status
             continue
         assert "proven the most" in r.status, r.status
+        assert "MIP start: plan of target" in r.status   # the curve's plan that fits
         assert r.total_cost_cny_yr <= b + 1.0
         assert f"cheapest plan of that coverage: {r.total_cost_cny_yr:,.0f} CNY/yr" in r.status
         fits = df[df["total_cost_cny_yr"] <= b]

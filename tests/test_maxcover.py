@@ -106,3 +106,20 @@ def test_budget_below_every_plan_is_infeasible_and_bad_input_named():
         max_coverage([_model()], stream="x", on="count", budget_cny_yr=1e4)
     with pytest.raises(InputError, match="budget"):
         max_coverage([_model()], stream="s", on="count", budget_cny_yr=0.0)
+
+
+def test_start_plan_is_used_within_budget_and_ignored_over_it():
+    """A start plan within the budget starts phase 1 (the coverage found is at least its, even
+    with a one-node search); one over the budget is left out, not an error."""
+    from netplan.siting._tt_plan import StreamPlan
+
+    start = {"s": StreamPlan(
+        [np.array([True, False, False]), np.array([True, False]), np.array([True])],
+        [np.array([0, 0, -1, -1, -1]), np.array([0, -1, -1]), np.array([0, -1])], None)}
+    for budget in (4000.0, 100.0):
+        res = max_coverage([_model()], stream="s", on="weight", budget_cny_yr=budget,
+                           extras={"s": StreamExtras(item_cny_per_t=ITEM)}, time_limit_s=10,
+                           work=1e-6, start=start)
+        assert res.cost_cny_yr <= budget
+        if budget > 3000:
+            assert res.covered >= W[[0, 1]].sum() - 1e-9   # 42 t within point 0's 45 t

@@ -12,7 +12,8 @@ answers budgets:
   meets the target and is cheaper (status says so); a fall that remains is flagged in the row.
 * **Budgets.** The best coverage a budget (CNY/yr) buys is the max-coverage form of the same
   model (:mod:`netplan.analysis.maxcover`: coverage as the objective, the evaluated yearly cost
-  as a row <= budget), one solve per budget, in parallel with the curve's points; the row's
+  as a row <= budget), one solve per budget after the curve (in parallel with each other),
+  started from the curve's plan covering most within the budget; the row's
   status gives what the MIP proved (coverage found, its bound) and names any curve point that
   fits the budget and covers more.
 
@@ -144,6 +145,18 @@ def _repair(points: dict[float, dict[str, Any]], run: Callable, mk: Callable, sa
                                  "(a longer solve would lower it)")
 
 
+def _started(job: PointJob, points: dict[float, dict[str, Any]]) -> PointJob:
+    """A budget job started from the curve's plan covering most within its budget (if any)."""
+    fits = [(r["achieved"], -r["total_cost_cny_yr"], t) for t, r in points.items()
+            if _good(r) and r.get("layout") is not None
+            and r["total_cost_cny_yr"] <= float(job.budget_cny_yr or 0)]
+    if not fits:
+        return job
+    t = max(fits)[2]
+    return dataclasses.replace(job, start_layout=points[t]["layout"],
+                               start_label=f"plan of target {t:.4f}")
+
+
 def _budget_rows(points: dict[float, dict[str, Any]], brows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Budget rows (max-coverage solves) checked against the curve: a curve point within a
     budget that covers more than the budget's plan is named in its status (the max-coverage
@@ -253,10 +266,10 @@ def frontier(scenario: str | Path, *, stream: str, indicator: str, targets: Sequ
         if warm and ts:
             progress(f"warm starts: {len(split)} chain(s) from the highest target down: "
                      + "; ".join(" → ".join(f"{t:.4f}" for t in c) for c in split))
-        res = run(cjobs + bjobs)
-        points = {j.target: r for j, r in zip(cjobs, res[:len(cjobs)], strict=True)}
+        res = run(cjobs)
+        points = {j.target: r for j, r in zip(cjobs, res, strict=True)}
         _repair(points, run, mk, progress, 2 * (time_limit_s or sc.time_limit_s))
-        brows = _budget_rows(points, res[len(ts):])
+        brows = _budget_rows(points, run([_started(j, points) for j in bjobs]))
     rows = [points[t] for t in sorted(points)] + brows
     df = _table(rows, stream, indicator, out)
     write_frontier(df, out, scenario=sc, budgets=budgets, html=html)

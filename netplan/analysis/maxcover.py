@@ -47,7 +47,7 @@ import numpy as np
 from netplan.errors import InputError
 from netplan.siting import StreamModel
 from netplan.siting._mip import Budget, clock, make_solver, nonzeros, run
-from netplan.siting._tt_build import build, read
+from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_plan import colocation_groups, price
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
@@ -121,7 +121,8 @@ class MaxCoverResult:
 def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_cny_yr: float,
                  share: Sequence[tuple[str, ...]] = (), extras: dict[str, StreamExtras] | None = None,
                  time_limit_s: float = 30.0, work: float | None = None, solver: str = "scip",
-                 seed: int = 0, mip_gap: float = 1e-4, phase_share: float = 0.7) -> MaxCoverResult:
+                 seed: int = 0, mip_gap: float = 1e-4, phase_share: float = 0.7,
+                 start: dict[str, Any] | None = None) -> MaxCoverResult:
     """The plan serving most of ``stream`` (``on`` = "count" or "weight") within the budget.
 
     Parameters
@@ -140,6 +141,10 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
         which the node limit follows.
     solver, seed, mip_gap
         As :func:`netplan.siting.three_tier`.
+    start
+        Per stream name, a plan (``_tt_plan.StreamPlan``, e.g. ``siting_adapter.start_plans`` of
+        the curve's plan that fits the budget) as phase 1's MIP start; used only when every
+        stream has one and it fits the budget (the coverage found is then at least its).
     phase_share
         Share of the work (and CPU seconds) of phase 1 (most coverage); phase 2 (the cheapest plan
         of that coverage) gets the rest.
@@ -171,12 +176,14 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
     mip = make_solver(solver)
     h = build(mip, datas, comps, None)
     s = names.index(stream)
-    row, gain, total = _rows(mip, h, datas, s, on, budget_cny_yr, extras or {})
+    blocks: dict[int, list] = {}
+    row, gain, total = _rows(mip, h, datas, s, on, budget_cny_yr, extras or {}, blocks)
     budget = Budget.cpu(time_limit_s, work)
     nz = nonzeros(mip)
+    hint0 = _start_hint(h, datas, comps, start, blocks, extras or {}, budget_cny_yr)
     # phase 1: the most coverage within the budget
     res = run(mip, solver_name=solver, time_limit_s=phase_share * budget.left_s(), mip_gap=mip_gap,
-              seed=seed, node_limit=budget.nodes(nz, phase_share * budget.work))
+              seed=seed, node_limit=budget.nodes(nz, phase_share * budget.work), hint=hint0)
     if not res.has_solution:
         return MaxCoverResult(None, math.nan, math.nan, math.nan, math.nan, math.nan,
                               "infeasible" if res.status == "infeasible" else res.status,
@@ -221,6 +228,26 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
                           cost_gap=res2.gap if res2.has_solution else math.nan)
 
 
+def _start_hint(h: Any, datas: list, comps: list, start: dict[str, Any] | None,
+                blocks: dict[int, list], extras: dict[str, StreamExtras],
+                budget: float) -> tuple[list, list] | None:
+    """Phase 1's MIP start from ``start`` (every stream's plan, within the budget), or None."""
+    if not start or any(sd.name not in start for sd in datas):
+        return None
+    plans = [start[sd.name] for sd in datas]
+    priced = price(datas, colocation_groups(datas, comps, None), plans)
+    if _cost(datas, priced, plans, extras) > budget:
+        return None
+    vs, vals = hint_from(h, datas, plans)
+    for si, bl in blocks.items():
+        ex = extras.get(datas[si].name, StreamExtras())
+        load = priced.streams[si].load_t[1]
+        for k, b in bl:
+            vs.append(b)
+            vals.append(float(math.ceil(ex.block_per_t * ex.capture * load[k] - 1e-9)) if load[k] > 0 else 0.0)
+    return vs, vals
+
+
 def _covered(sd: Any, plan: Any, on: str) -> float:
     served = plan.assigns[0] >= 0
     return float(sd.count_mask[served].sum()) if on == "count" else float(sd.w[served].sum())
@@ -260,7 +287,7 @@ def _components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list
 
 
 def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,
-          extras: dict[str, StreamExtras]) -> tuple[list, list, float]:
+          extras: dict[str, StreamExtras], blocks: dict[int, list]) -> tuple[list, list, float]:
     """Replace the cost objective of a built model by the swept stream's coverage; add the row
     cost <= budget.
 
@@ -270,7 +297,7 @@ def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,
     obj = mip.Objective()
     coef = {v.index(): obj.GetCoefficient(v) for v in mip.variables()}
     var = {v.index(): v for v in mip.variables()}
-    for sd, sv in zip(datas, h.streams, strict=True):
+    for si, (sd, sv) in enumerate(zip(datas, h.streams, strict=True)):
         ex = extras.get(sd.name, StreamExtras())
         w_pair = sd.w[sd.tiers[0].pa]
         cap = ex.capture
@@ -279,7 +306,7 @@ def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,
         for v in (f for fs in sv.f for f in fs):                # transport of what arrives
             coef[v.index()] *= cap
         if ex.block_per_t > 0 and len(sd.tiers) >= 2:
-            _storage_blocks(mip, sd, sv, ex, coef, var)
+            blocks[si] = _storage_blocks(mip, sd, sv, ex, coef, var)
     row = [(var[i], c) for i, c in coef.items() if c != 0.0]
     brow = mip.Constraint(-INF, float(budget), "budget")
     for v, c in row:
@@ -298,8 +325,11 @@ def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,
     return row, gain, total
 
 
-def _storage_blocks(mip: Any, sd: Any, sv: Any, ex: StreamExtras, coef: dict, var: dict) -> None:
-    """Whole storage-yard blocks per township station: b_k >= block_per_t · inflow_k (integer)."""
+def _storage_blocks(mip: Any, sd: Any, sv: Any, ex: StreamExtras, coef: dict,
+                    var: dict) -> list[tuple[int, Any]]:
+    """Whole storage-yard blocks per township station: b_k >= block_per_t · inflow_k (integer).
+    Returns the (station, variable) pairs."""
+    out = []
     td = sd.tiers[1]
     by_k: dict[int, list] = {}
     for p, k in enumerate(td.pb.tolist()):
@@ -314,6 +344,8 @@ def _storage_blocks(mip: Any, sd: Any, sv: Any, ex: StreamExtras, coef: dict, va
             c.SetCoefficient(f, -ex.block_per_t * ex.capture)
         coef[b.index()] = ex.block_cny_yr
         var[b.index()] = b
+        out.append((k, b))
+    return out
 
 
 def extras_of(scenario: Any, streams: Sequence[str]) -> dict[str, StreamExtras]:
@@ -344,10 +376,12 @@ def extras_of(scenario: Any, streams: Sequence[str]) -> dict[str, StreamExtras]:
 
 
 def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: float,
-                time_limit_s: float | None = None) -> tuple[Any, MaxCoverResult]:
+                time_limit_s: float | None = None, start_layout: Any = None) -> tuple[Any, MaxCoverResult]:
     """Plan ``scenario`` for the best ``stream`` ``indicator`` within ``budget_cny_yr``.
 
-    ``scenario`` is the variant to plan (``points.variant`` with the swept target 0). Runs the
+    ``scenario`` is the variant to plan (``points.variant`` with the swept target 0);
+    ``start_layout`` a plan on the same candidates (e.g. the curve's that fits the budget) as the
+    MIP start. Runs the
     pipeline's stages up to the travel matrices, :func:`max_coverage` on the scenario's stream
     models, then scores the layout through ``planner.run_plan`` (evaluation, routes, layers).
 
@@ -378,9 +412,14 @@ def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: fl
     models, index = build_stream_models(scenario, county, supply, cands, mats)
     share = [g for groups in scenario.sharing.values() for g in groups]
     limit = time_limit_s if time_limit_s is not None else scenario.time_limit_s
+    start = None
+    if start_layout is not None:
+        from netplan.siting_adapter import start_plans
+
+        start = start_plans(start_layout, models, index, cands, supply)
     res = max_coverage(models, stream=stream, on=COVERAGE_ON[indicator], budget_cny_yr=budget_cny_yr,
                        share=share, extras=extras_of(scenario, [m.name for m in models]),
-                       time_limit_s=limit, solver=scenario.solver, seed=scenario.seed)
+                       time_limit_s=limit, solver=scenario.solver, seed=scenario.seed, start=start)
     if res.solution is None:
         raise InfeasibleError(f"no plan within {budget_cny_yr:,.0f} CNY/yr meets the other rules "
                               f"(max-coverage MIP: {res.status})", unservable=[])

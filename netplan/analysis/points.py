@@ -58,6 +58,8 @@ class PointJob:
     budget_cny_yr
         Solve the max-coverage form instead (:mod:`netplan.analysis.maxcover`): the most of
         ``stream``'s ``indicator`` within this yearly cost, CNY/yr (``target`` is then None).
+    start_layout, start_label
+        A finished plan (``Layout``) that starts a budget job's MIP, and what it is.
     """
 
     key: str
@@ -74,6 +76,8 @@ class PointJob:
     cost_stream: str = "all"
     budget_cny_yr: float | None = None
     start_from: str | None = None
+    start_layout: Any = None
+    start_label: str = ""
 
 
 def short(status: str, n: int = 200) -> str:
@@ -246,7 +250,7 @@ def _solve_budget(sc: Scenario, job: PointJob) -> dict[str, Any]:
     b = float(job.budget_cny_yr)
     sc = variant(sc, job.stream, job.indicator, 0.0, alone=job.alone, time_limit_s=job.time_limit_s)
     plan, res = budget_plan(sc, stream=job.stream, indicator=job.indicator, budget_cny_yr=b,
-                            time_limit_s=job.time_limit_s)
+                            time_limit_s=job.time_limit_s, start_layout=job.start_layout)
     what = "villages" if COVERAGE_ON[job.indicator] == "count" else "tonnage"
     proof = ("proven the most" if res.status == "optimal"
              else f"{res.status}, at most {res.share_bound:.4f} possible")
@@ -262,7 +266,8 @@ def _solve_budget(sc: Scenario, job: PointJob) -> dict[str, Any]:
                status=(f"budget {b:,.0f} CNY/yr: max-coverage model, {res.share:.4f} of the "
                        f"{what} ({proof}); cheapest plan of that coverage: "
                        f"{res.cost_cny_yr:,.0f} CNY/yr"
-                       + ("" if math.isnan(res.cost_gap) else f" (gap {res.cost_gap:.2%})")))
+                       + ("" if math.isnan(res.cost_gap) else f" (gap {res.cost_gap:.2%})")
+                       + (f"; MIP start: {job.start_label}" if job.start_layout is not None else "")))
     if row["total_cost_cny_yr"] > b * (1 + 1e-9) + 1.0:
         row["status"] += f"; evaluated cost {row['total_cost_cny_yr']:,.0f} is over the budget"
     row["budget_cny_yr"] = b
