@@ -82,7 +82,9 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
     if lp is None:  # pragma: no cover - depends on the OR-Tools build
         return -math.inf
     h = build(lp, sub, local, site_fixed_cost, path_links=True)
-    lp.SetTimeLimit(int(1000 * max(1.0, deadline - clock())))
+    # one LP of bounded size (MAX_PATH_VARS): its work, not the clock, decides it (a CPU deadline
+    # turned into CLP's wall-clock limit made it fail on a busy machine and the bound depend on load)
+    lp.SetTimeLimit(LP_WALL_MS)
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return -math.inf
     base = lp.Objective().Value() + h.offset
@@ -97,6 +99,10 @@ def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: 
     n_max = int(sum(v is not None for v in ys[t]))
     n_min = int(sum(bool(f) for f in sd.tiers[t].forced & sd.tiers[t].alive))
     frac = float(vals[t].sum())
+    if abs(frac - round(frac)) <= 1e-6:
+        # the LP already opens a whole number of them: fixing the count there gives ``base`` and,
+        # the value being convex in the count, every other count is at least as dear
+        return base
     lows = []
     solved = 0
 
