@@ -15,7 +15,7 @@ def scen(tmp_path_factory):
 
 
 def test_missing_scenario_is_refused(tmp_path):
-    refused(cli("serve", tmp_path / "nope.toml", "--no-browser"), "nope.toml")
+    refused(cli("serve", tmp_path / "nope.toml", "--no-browser"), "scenario file not found")
 
 
 def test_run_without_a_layout_is_refused(scen, tmp_path):
