@@ -272,6 +272,9 @@ def test_cli_plans_a_phased_scenario(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["plan", str(_write(tmp_path, _phased_text(GOOD))), "--out",
                                  str(out)])
     assert r.exit_code == 0, r.output
+    # the console labels each target row with its year and the objective as discounted CNY
+    assert "year" in r.output and "CNY discounted over the horizon" in r.output
+    assert r.output.count("2026") >= 2
     k = pd.read_csv(out / "kpis.csv")
     assert list(k.columns) == list(PHASED_KPI_COLUMNS)
     assert sorted(k["year"].unique()) == [2025, 2026]

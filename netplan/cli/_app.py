@@ -62,14 +62,16 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def kpi_table(kpis: Any, title: str) -> Table:
     """Rich table of the targets: stream, indicator, achieved, target, pass/fail."""
+    phased = "year" in kpis.columns      # a [[phases]] plan: one block of rows per year
     t = Table(title=title, show_lines=False)
-    for col in ("stream", "indicator", "achieved", "target", ""):
+    for col in (("year",) if phased else ()) + ("stream", "indicator", "achieved", "target", ""):
         t.add_column(col)
     rows = kpis[kpis["target"].notna()]
-    for r in rows.itertuples(index=False):
-        ok = bool(r.met)
-        t.add_row(r.stream, f"{r.indicator} {r.label_zh}", f"{r.value:.1%}", f"≥ {float(r.target):.0%}",
-                  "[green]met[/]" if ok else "[red]missed[/]")
+    for r in rows.to_dict("records"):
+        ok = bool(r["met"])
+        year = (str(int(r["year"])),) if phased else ()
+        t.add_row(*year, r["stream"], f"{r['indicator']} {r['label_zh']}", f"{r['value']:.1%}",
+                  f"≥ {float(r['target']):.0%}", "[green]met[/]" if ok else "[red]missed[/]")
     return t
 
 

@@ -94,8 +94,10 @@ def print_solve(solve: dict[str, dict[str, Any]]) -> None:
     if not first:
         return
     pre = "model_" if "model_status" in first else ""
+    phased = str(first.get("block", "")).startswith("phased ")
+    unit = "CNY discounted over the horizon" if phased else "CNY/yr"
     out_console.print(f"siting ({', '.join(solve)}): {first.get(pre + 'status')}, objective "
-                      f"{first.get(pre + 'objective', 0):,.0f} CNY/yr, "
+                      f"{first.get(pre + 'objective', 0):,.0f} {unit}, "
                       f"gap {_gap(first.get(pre + 'gap'))}")
     seen = set()
     for d in solve.values():
