@@ -4,8 +4,9 @@
 
 1. :func:`find_starts` — the tier-by-tier heuristic, a zero-objective feasibility solve when it
    finds nothing, and the LP-guided restricted MIP (whose LP value is a first bound);
-2. :func:`full_mip` — the whole block's MIP from the cheapest start (SCIP with a node limit for
-   single-source blocks; HiGHS on the model without implied rows for multi-source ones);
+2. :func:`full_mip` — the whole block's MIP from the cheapest start (HiGHS with a node limit for
+   single-source blocks, ``_tt_split.highs_engine``; HiGHS on the model without implied rows for
+   multi-source ones);
 3. :func:`local_search` — multi-source blocks whose MIP stopped early: ``_tt_ils``;
 4. :func:`block_bound` — the best of the MIP bound, the LP value and (single-source) the
    count-split LP bound of ``_tt_bound``.
@@ -31,7 +32,7 @@ from netplan.siting._tt_diag import feasible_plan, infeasible_msg, what_would_he
 from netplan.siting._tt_heur import heuristic, lp_guided
 from netplan.siting._tt_plan import PricedPlan, StreamPlan, colocation_groups, price
 from netplan.siting._tt_prep import StreamData
-from netplan.siting._tt_split import solve_highs, weak_links
+from netplan.siting._tt_split import highs_engine, solve_highs, weak_links
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,12 @@ def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: b
         return res, ([got] if got is not None else []) + starts
     work = budget.work
     limit = Budget(work, 0.0).nodes(nonzeros(mip))
+    if highs_engine(opts.solver):
+        # single source, HiGHS: node limit (deterministic), CPU seconds as the safety stop
+        res, got = solve_highs(mip, h, sub, max(0.5, 0.9 * budget.left_s()), opts.mip_gap,
+                               hint=hint, seed=opts.seed, node_limit=limit)
+        budget.spent(work * min(1.0, res.nodes / limit))
+        return res, ([got] if got is not None else []) + starts
     res = run(mip, solver_name=opts.solver, time_limit_s=max(0.5, 0.9 * budget.left_s()),
               mip_gap=opts.mip_gap, seed=opts.seed, hint=hint, progress=opts.progress,
               offset=h.offset, node_limit=limit)

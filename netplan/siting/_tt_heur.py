@@ -18,7 +18,7 @@ from netplan.siting._mip import Budget, make_solver, nonzeros, run
 from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_plan import StreamPlan, pair_index, price
 from netplan.siting._tt_prep import StreamData
-from netplan.siting._tt_split import solve_highs, weak_links
+from netplan.siting._tt_split import highs_engine, solve_highs, weak_links
 
 
 def onward_cost(sd: StreamData) -> list[np.ndarray]:
@@ -349,6 +349,10 @@ def restricted(datas, keep, comps, site_fixed_cost, solver: str, budget: Budget,
         return got, res
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
+    if highs_engine(solver):
+        res, got = solve_highs(mip, hr, subs, _safety(budget), 1e-4, hint=hint, seed=seed,
+                               node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
+        return got, res
     res = run(mip, solver_name=solver, time_limit_s=_safety(budget), mip_gap=1e-4, seed=seed,
               hint=hint, offset=hr.offset, node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
     return (read(hr, subs) if res.has_solution else None), res

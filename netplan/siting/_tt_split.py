@@ -33,6 +33,15 @@ class _Val:
         return self._v
 
 
+def highs_engine(solver: str) -> bool:
+    """True when a block's MIPs (full and restricted) go to HiGHS (highspy) also for
+    single-source streams: for ``solver`` "scip" (the default) and "highs". Measured on the demo
+    county (BENCHMARKS.md, issue 16): HiGHS's root closes more gap per CPU second than SCIP's on
+    these models and its node limit stops deterministically; "cbc" and "cp-sat" keep their
+    backend through pywraplp."""
+    return solver.lower().replace("_", "-") in ("scip", "highs")
+
+
 def weak_links(datas: list[StreamData]) -> list:
     """``links`` for ``_tt_build.build`` without any per-pair row a capacity row implies."""
     return [None if sd.single_source else [np.zeros(len(td.pa), dtype=bool) for td in sd.tiers]
@@ -40,14 +49,17 @@ def weak_links(datas: list[StreamData]) -> list:
 
 
 def solve_highs(mip, h: Handles, datas: list[StreamData], time_limit_s: float, mip_gap: float, *,
-                hint: tuple[list, list] | None = None, seed: int = 0):
+                hint: tuple[list, list] | None = None, seed: int = 0,
+                node_limit: int | None = None):
     """Solve a built multi-source block with HiGHS (highspy), from an optional MIP start.
 
     HiGHS proves the two-stage CFLP of Fernandes 2014 on the model without implied per-pair
     rows (:func:`weak_links`) several times faster than SCIP on any variant (bench_two_stage).
     ``time_limit_s`` counts CPU seconds (``_mip.clock``, checked in HiGHS's MIP interrupt
-    callback), with a wall-clock backstop of 4x + 10 s; ``hint`` = (variables, values) of a
-    feasible plan (as for ``_mip.run``).
+    callback), with a wall-clock backstop of 20x + 60 s (a loaded machine stretches wall time
+    several-fold; the backstop must not be what stops a run); ``hint`` = (variables, values) of a
+    feasible plan (as for ``_mip.run``); ``node_limit`` = HiGHS ``mip_max_nodes``, a
+    deterministic stop (single thread, fixed seed), the CPU limit then being only a safety stop.
 
     Returns ``(RunResult, plans or None)``; status "optimal" only when HiGHS proved the gap.
     """
@@ -81,7 +93,9 @@ def solve_highs(mip, h: Handles, datas: list[StreamData], time_limit_s: float, m
     hs.setOptionValue("mip_rel_gap", float(mip_gap))
     hs.setOptionValue("random_seed", int(seed))
     hs.setOptionValue("threads", 1)
-    hs.setOptionValue("time_limit", 4.0 * max(0.5, time_limit_s) + 10.0)
+    hs.setOptionValue("time_limit", 20.0 * max(0.5, time_limit_s) + 60.0)
+    if node_limit is not None:
+        hs.setOptionValue("mip_max_nodes", max(1, int(node_limit)))
     if hint is not None and len(hint[0]):
         idx = np.array([v.index() for v in hint[0]], dtype=np.int32)
         hs.setSolution(len(idx), idx, np.asarray(hint[1], dtype=float))
@@ -103,7 +117,8 @@ def solve_highs(mip, h: Handles, datas: list[StreamData], time_limit_s: float, m
     bound = bound + h.offset if np.isfinite(bound) and abs(bound) < 1e19 else -INF
     if not has:
         status = "infeasible" if ms == highspy.HighsModelStatus.kInfeasible else "no_solution"
-        return RunResult(status, math.nan, bound, math.inf, elapsed, False), None
+        return RunResult(status, math.nan, bound, math.inf, elapsed, False,
+                         int(info.mip_node_count)), None
     obj = float(info.objective_function_value) + h.offset
     status = "optimal" if ms == highspy.HighsModelStatus.kOptimal else "time_limit"
     if status == "optimal" and not np.isfinite(bound):
@@ -118,4 +133,7 @@ def solve_highs(mip, h: Handles, datas: list[StreamData], time_limit_s: float, m
                        f=[[val(v) for v in r] for r in sv.f], s=sv.s, shared=sv.shared)
             for sv in h.streams]
     plans = read(Handles(streams=shim, z=h.z, groups=h.groups, offset=h.offset), datas)
-    return RunResult(status, obj, bound, rel_gap(obj, bound), elapsed, True), plans
+    if status != "optimal" and not stopped[0] and ms != highspy.HighsModelStatus.kTimeLimit:
+        status = "feasible"   # stopped by the node limit (deterministic), not a time limit
+    return RunResult(status, obj, bound, rel_gap(obj, bound), elapsed, True,
+                     int(info.mip_node_count)), plans

@@ -78,12 +78,16 @@ restricted to the candidates of the best local optima), from the best plan so fa
 Solving (``_tt_block.solve_block``, per block): start plans (the tier-by-tier heuristic of
 ``_tt_heur``: per tier the better of a short sub-MIP and a greedy, costs including the cheapest
 onward cost to the top tier; a zero-objective feasibility solve when it finds none, which also
-proves infeasibility; the LP-guided restricted MIP), then the block's MIP from the cheapest start,
+proves infeasibility; the LP-guided restricted MIP; or a feasible warm ``start`` in the tier
+heuristic's place), then the block's MIP from the cheapest start,
 then (multi-source blocks stopped early) the local search, and finally the bound: the best of the
 MIP's bound, the LP value and, for a single-source stream, the LP with demand-level path links
 split on the open count of its costliest tier (``_tt_bound``). Streams not linked through
 ``share`` form independent blocks, solved one after another, each with its share (by model size)
-of the work left. Everything that changes a single-source plan stops on **work** (MIP node
+of the work left. The restricted and full MIPs of single-source blocks are solved by HiGHS
+(highspy, node limit) when ``solver`` is "scip" or "highs" (``_tt_split.highs_engine``: on the
+demo county its root closes more of the gap per CPU second than SCIP's; BENCHMARKS.md); the tier
+sub-MIPs use ``solver``. Everything that changes a single-source plan stops on **work** (MIP node
 limits from ``_mip.Budget``, a fixed number of LP solves), so the same inputs and seed give the
 same plan on an idle and on a loaded machine; ``time_limit_s`` (CPU seconds) is the safety stop.
 The reported bound is the sum of the blocks' bounds and the status the weakest of theirs.
@@ -226,7 +230,8 @@ def three_tier(
         MIP node limits scale with it); default half of ``time_limit_s``. Single-source plans
         depend on it, not on machine load.
     solver
-        "scip", "highs", "cbc" or "cp-sat".
+        "scip", "highs", "cbc" or "cp-sat": the tier sub-MIPs' backend; the blocks' restricted
+        and full MIPs use HiGHS (highspy) for "scip" and "highs", the backend itself otherwise.
     seed
         Solver random seed.
     mip_gap
