@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from netplan.errors import InputError
+from netplan.errors import InfeasibleError, InputError
 from netplan.siting import StreamModel
 from netplan.siting._mip import Budget, clock, make_solver, nonzeros, run
 from netplan.siting._tt_build import build, hint_from, read
@@ -168,8 +168,6 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
     for m in models:
         sd, problems = prepare(m)
         if problems:
-            from netplan.errors import InfeasibleError
-
             raise InfeasibleError("the siting model has no feasible plan", unservable=problems)
         datas.append(sd)
     comps = _components(share, names)
@@ -194,20 +192,10 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
     plans = read(h, datas)
     cover_status, nodes = res.status, res.nodes
     # phase 2: the cheapest plan of that coverage (same model, coverage row, from phase 1's plan)
-    covered = _covered(datas[s], plans[s], on)
-    hint = list(mip.variables())
-    vals = [v.solution_value() for v in hint]
-    keep = mip.Constraint(covered - 1e-6, INF, "keep_coverage")
-    for v, g in gain:
-        keep.SetCoefficient(v, g)
-    obj = mip.Objective()
-    obj.Clear()
-    for v, c in row:
-        obj.SetCoefficient(v, c)
-    obj.SetMinimization()
+    _cheapest_objective(mip, row, gain, _covered(datas[s], plans[s], on))
     res2 = run(mip, solver_name=solver, time_limit_s=max(1.0, budget.left_s()), mip_gap=mip_gap,
                seed=seed, node_limit=budget.nodes(nz, (1 - phase_share) * budget.work),
-               hint=(hint, vals))
+               hint=_current(mip))
     if res2.has_solution:
         plans = read(h, datas)
         nodes += res2.nodes
@@ -226,6 +214,24 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
     return MaxCoverResult(sol, covered, ub, covered / total if total else 1.0,
                           ub / total if total else 1.0, cost, status, gap, nodes, clock() - c0,
                           cost_gap=res2.gap if res2.has_solution else math.nan)
+
+
+def _current(mip: Any) -> tuple[list, list]:
+    """Every variable and its value in the last solve (a MIP start for the next one)."""
+    vs = list(mip.variables())
+    return vs, [v.solution_value() for v in vs]
+
+
+def _cheapest_objective(mip: Any, row: list, gain: list, covered: float) -> None:
+    """Phase 2's model: the row coverage >= ``covered`` and the cost row as the objective (min)."""
+    keep = mip.Constraint(covered - 1e-6, INF, "keep_coverage")
+    for v, g in gain:
+        keep.SetCoefficient(v, g)
+    obj = mip.Objective()
+    obj.Clear()
+    for v, c in row:
+        obj.SetCoefficient(v, c)
+    obj.SetMinimization()
 
 
 def _start_hint(h: Any, datas: list, comps: list, start: dict[str, Any] | None,
@@ -375,9 +381,10 @@ def extras_of(scenario: Any, streams: Sequence[str]) -> dict[str, StreamExtras]:
     return out
 
 
-def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: float,
+def budget_plan(scenario: Any, *, stream: str, on: str, budget_cny_yr: float,
                 time_limit_s: float | None = None, start_layout: Any = None) -> tuple[Any, MaxCoverResult]:
-    """Plan ``scenario`` for the best ``stream`` ``indicator`` within ``budget_cny_yr``.
+    """Plan ``scenario`` for the most of ``stream`` served (``on`` = "count" of villages or
+    "weight" of tonnage) within ``budget_cny_yr``.
 
     ``scenario`` is the variant to plan (``points.variant`` with the swept target 0);
     ``start_layout`` a plan on the same candidates (e.g. the curve's that fits the budget) as the
@@ -390,8 +397,6 @@ def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: fl
     (netplan.planner.Plan or None, MaxCoverResult)
         No plan when the budget buys no coverage of a stream planned alone (nothing opens).
     """
-    from netplan.analysis.points import COVERAGE_ON
-    from netplan.errors import InfeasibleError
     from netplan.planner import (
         build_stream_models,
         candidate_sites,
@@ -417,7 +422,7 @@ def budget_plan(scenario: Any, *, stream: str, indicator: str, budget_cny_yr: fl
         from netplan.siting_adapter import start_plans
 
         start = start_plans(start_layout, models, index, cands, supply)
-    res = max_coverage(models, stream=stream, on=COVERAGE_ON[indicator], budget_cny_yr=budget_cny_yr,
+    res = max_coverage(models, stream=stream, on=on, budget_cny_yr=budget_cny_yr,
                        share=share, extras=extras_of(scenario, [m.name for m in models]),
                        time_limit_s=limit, solver=scenario.solver, seed=scenario.seed, start=start)
     if res.solution is None:

@@ -249,7 +249,7 @@ def _solve_budget(sc: Scenario, job: PointJob) -> dict[str, Any]:
     assert job.stream and job.indicator and job.budget_cny_yr is not None
     b = float(job.budget_cny_yr)
     sc = variant(sc, job.stream, job.indicator, 0.0, alone=job.alone, time_limit_s=job.time_limit_s)
-    plan, res = budget_plan(sc, stream=job.stream, indicator=job.indicator, budget_cny_yr=b,
+    plan, res = budget_plan(sc, stream=job.stream, on=COVERAGE_ON[job.indicator], budget_cny_yr=b,
                             time_limit_s=job.time_limit_s, start_layout=job.start_layout)
     what = "villages" if COVERAGE_ON[job.indicator] == "count" else "tonnage"
     proof = ("proven the most" if res.status == "optimal"
