@@ -28,9 +28,11 @@ from netplan.siting._tt_prep import StreamData
 #: demo county takes 0.1-2 CPU s, so this only stops a pathological one, and on a busy machine
 #: a CPU-second-sized limit would end LPs early and make the bound depend on load)
 LP_WALL_MS = 600_000
-#: Largest number of path variables for which the count-split bound is tried (demo straw: 6 k,
-#: CLP ~2 CPU s per LP; beyond ~20 k the LP takes tens of seconds)
-MAX_PATH_VARS = 20_000
+#: Largest number of path variables for which the count-split bound is tried. Its path-link LP
+#: is solved to the end (work, not the clock, decides it), so this caps its cost: demo straw
+#: 3.2 k (1.1 CPU s), domestic waste 5.2 k (1.8 CPU s); manure's 11.8 k took 14-26 CPU s, more
+#: than its share of a 60 s demo, and the Lagrangian bound is higher there anyway
+MAX_PATH_VARS = 8_000
 
 
 def path_link_count(sd: StreamData) -> int:
