@@ -150,8 +150,10 @@ def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: b
         return res, ([got] if got is not None else []) + starts
     work = budget.work
     limit = Budget(work, 0.0).nodes(nonzeros(mip))
-    if highs_engine(opts.solver):
-        # single source, HiGHS: node limit (deterministic), CPU seconds as the safety stop
+    if highs_engine(opts.solver) and starts:
+        # single source from a start plan, HiGHS: node limit (deterministic), CPU seconds as
+        # the safety stop; without a start, SCIP (its primal heuristics find first plans where
+        # HiGHS's few nodes may not: demo_hills manure)
         res, got = solve_highs(mip, h, sub, max(0.5, 0.9 * budget.left_s()), opts.mip_gap,
                                hint=hint, seed=opts.seed, node_limit=limit)
         budget.spent(work * min(1.0, res.nodes / limit))

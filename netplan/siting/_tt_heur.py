@@ -349,7 +349,7 @@ def restricted(datas, keep, comps, site_fixed_cost, solver: str, budget: Budget,
         return got, res
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
-    if highs_engine(solver):
+    if highs_engine(solver) and plans is not None:   # from a plan; else SCIP finds first ones
         res, got = solve_highs(mip, hr, subs, _safety(budget), 1e-4, hint=hint, seed=seed,
                                node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
         return got, res
