@@ -26,7 +26,12 @@ link ends at :math:`i`'s tier-:math:`t` site :math:`k` and starts at a tier-:mat
 another's (flow conservation, :math:`\sum_k u_{jk} = y_j`, township rules) and keeping only
 :math:`\sum_k z^t_{ik} = s_i`, capacities, the coverage target and
 :math:`\sum_k C_{tk} y_{tk} \ge D` (the tonnage :math:`D` that must be served passes every tier)
-gives a relaxation whose optimum is at most the plan's cost. Relaxing
+gives a relaxation whose optimum is at most the plan's cost. *Path charging* (the second
+variant, :func:`_tiers` with ``path``): the links above the first tier are all charged at the top
+tier instead, at :math:`P_{il} := \min` over chains :math:`j \to k \to l` from a first-tier site
+:math:`j` that :math:`i` can reach, of :math:`\sum_{t \ge 2} r_t d / 1000` — the plan's own chain
+is one of them, so again no more than what the plan pays; the middle tiers then carry only fixed
+costs. Both variants are bounds; :func:`lagrangian_bound` returns the larger. Relaxing
 :math:`\sum_k z^t_{ik} = s_i` with multipliers :math:`\lambda^t_i` (free) splits it into
 
 * per tier and site: :math:`v_{tk} = F_{tk} - \max\{\sum_i (\lambda^t_i - c^t_{ik}) z_{ik} :
@@ -34,8 +39,11 @@ gives a relaxation whose optimum is at most the plan's cost. Relaxing
   (the LP of the knapsack: a lower bound of the 0-1 one), pairs with :math:`q_i > C_{tk}`
   dropped (no plan uses them);
 * per tier the open set: :math:`\min \sum_k v_{tk} y_{tk}` over :math:`y \in \{0,1\}` with forced
-  sites open and, either, :math:`\sum_k C_{tk} y_{tk} \ge D` (its LP: fractional last site), or
-  the at-most-per-township rule (each is a relaxation; the larger value is taken);
+  sites open and one of: :math:`\sum_k C_{tk} y_{tk} \ge D` (exact by DP in units of the
+  capacities' common divisor, :math:`\lceil D/g \rceil` being what integer units must reach; its
+  LP, fractional last site, when that is too large), at least :math:`n_t` open sites
+  (``_tt_build.min_open``), or the at-most-per-township rule — each drops the other rules, so
+  each is a relaxation, and the largest value is taken;
 * the served set: :math:`\min \sum_i (\sum_t \lambda^t_i - \pi q_i) s_i` with must-serve demands
   at 1 and the coverage target (LP of the covering knapsack for a tonnage target, exact for a
   village count),
