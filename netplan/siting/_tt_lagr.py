@@ -198,7 +198,8 @@ def _cover_finite(tr: _Tier, v: np.ndarray, cand: np.ndarray, rest: float, y: np
     """Cover ``rest`` t/yr with sites ``cand`` (finite capacities, ``v >= 0``), see :func:`_cover`."""
     y = y.copy()
     unit = tr.unit
-    r = int(math.ceil(rest / unit - 1e-9)) if unit else 0
+    # whole capacity units a plan must reach (less a tolerance: the coverage row allows 1e-6 t)
+    r = int(math.ceil((rest - 1e-6 * max(1.0, rest)) / unit)) if unit else 0
     if unit and 0 < r <= DP_MAX and len(cand) * r <= DP_WORK:
         dp = np.full(r + 1, np.inf)
         dp[0] = 0.0
