@@ -154,13 +154,40 @@ def greedy_single(sub: StreamData):
 
 def heuristic(sd: StreamData, solver: str, budget: Budget, seed: int = 0) -> StreamPlan | None:
     """A feasible plan for one stream, or None if a sub-model fails; each tier's sub-MIP gets a
-    third of ``budget`` as a node limit (deterministic)."""
+    third of ``budget`` as a node limit (deterministic).
+
+    When a site cannot forward its load (single sourcing: its load fits no open site of the
+    tier above, e.g. demo_hills manure, a station none of the centres can take), the tiers below
+    that one are re-planned with their capacities at 85 % and then 70 % (smaller loads pack into
+    the tier above); the plan stays feasible for the real capacities."""
+    fail: list[int] = []
+    cache: dict = {}   # the demand tier's sub-model is the same in every pass
+    for scale in (1.0, 0.85, 0.7):
+        sd_s = sd
+        if fail and fail[-1] >= 2:
+            tiers = [dataclasses.replace(td, cap=td.cap * scale) if 1 <= t < fail[-1] else td
+                     for t, td in enumerate(sd.tiers)]
+            sd_s = dataclasses.replace(sd, tiers=tiers)
+        elif fail:
+            return None
+        plan = _heuristic_once(sd_s, solver, budget, seed, fail, cache)
+        if plan is not None:
+            return plan
+    return None
+
+
+def _heuristic_once(sd: StreamData, solver: str, budget: Budget, seed: int,
+                    fail: list[int], cache: dict) -> StreamPlan | None:
+    """One pass of :func:`heuristic`; appends the tier whose items could not all be forwarded
+    to ``fail`` when that is why it returns None (``cache`` keeps the demand tier's result)."""
     T = len(sd.tiers)
     oc = onward_cost(sd)
     work = budget.work
     t0 = sd.tiers[0]
     sub0 = dataclasses.replace(sd, tiers=[dataclasses.replace(t0, extra=oc[0][t0.pb])])
-    r = _solve_single(sub0, solver, budget.split(1.0 / T), seed)
+    if "r0" not in cache:
+        cache["r0"] = _solve_single(sub0, solver, budget.split(1.0 / T), seed)
+    r = cache["r0"]
     if r is None:
         return None
     single = sd.single_source
@@ -191,6 +218,7 @@ def heuristic(sd: StreamData, solver: str, budget: Budget, seed: int = 0) -> Str
         if r is None:
             return None
         if (r[1] < 0).any():   # an open site could not forward its load: give up
+            fail.append(t)
             return None
         a = np.full(sd.tiers[t - 1].n, -1, dtype=int)
         a[items] = r[1]
