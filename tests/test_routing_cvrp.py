@@ -226,3 +226,22 @@ def test_reader_explicit_lower_row(tmp_path):
                  "DEMAND_SECTION\n1 0\n2 1\n3 1\nDEPOT_SECTION\n1\n-1\nEOF\n")
     inst = read_vrp(p)
     assert inst.distance.tolist() == [[0, 4, 7], [4, 0, 2], [7, 2, 0]]
+
+
+def test_pyvrp_stop_counts_cpu_seconds_not_wall_time():
+    """The routing stop counts the solving thread's CPU seconds: waiting (a busy machine) does not
+    end the search, work does; with max_iterations the iteration count stops it first."""
+    import time
+
+    from netplan.routing.cvrp import CpuRuntime, pyvrp_stop
+
+    stop = CpuRuntime(0.05)
+    assert stop(0.0) is False
+    time.sleep(0.2)                      # wall time passes, no CPU: not stopped
+    assert stop(0.0) is False
+    t0 = time.thread_time()
+    while time.thread_time() - t0 < 0.08:
+        pass
+    assert stop(0.0) is True
+    both = pyvrp_stop(60.0, 3)
+    assert [both(0.0) for _ in range(4)] == [False, False, False, True]

@@ -62,7 +62,8 @@ def _ortools(d, t, svc, q, caps, dur, udc, udur, fixed, copies, time_limit_s):
 
 def _pyvrp(d, t, svc, q, caps, dur, udc, udur, fixed, copies, time_limit_s, seed, max_iterations):
     from pyvrp import Model
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
+
+    from netplan.routing.cvrp import pyvrp_stop
 
     m = Model()
     n1 = len(q)
@@ -83,10 +84,8 @@ def _pyvrp(d, t, svc, q, caps, dur, udc, udur, fixed, copies, time_limit_s, seed
             for j, b in enumerate(locs):
                 if i != j:
                     m.add_edge(a, b, distance=dl[i][j], duration=tl[i][j], profile=p)
-    stop = MaxRuntime(time_limit_s)
-    if max_iterations is not None:
-        stop = MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit_s)])
-    res = m.solve(stop=stop, seed=seed, display=False, collect_stats=False)
+    res = m.solve(stop=pyvrp_stop(time_limit_s, max_iterations), seed=seed, display=False,
+                  collect_stats=False)
     if not res.is_feasible():
         return None
     return [(int(r.vehicle_type()), [a.idx + 1 for a in r.schedule() if a.is_client()])

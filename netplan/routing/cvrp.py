@@ -308,8 +308,6 @@ def _solve_pyvrp(d: np.ndarray, q: np.ndarray, cap: int, t: np.ndarray | None,
                  svc: np.ndarray | None, dur: int | None, k: int, time_limit_s: float,
                  seed: int, max_iterations: int | None) -> list[list[int]] | None:
     from pyvrp import Model
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
-
     m = Model()
     n1 = len(q)
     locs = [m.add_location(x=0, y=0) for _ in range(n1)]
@@ -329,10 +327,33 @@ def _solve_pyvrp(d: np.ndarray, q: np.ndarray, cap: int, t: np.ndarray | None,
         for j, b in enumerate(locs):
             if i != j:
                 m.add_edge(a, b, distance=row[j], duration=trow[j] if trow is not None else 0)
-    stop = MaxRuntime(time_limit_s)
-    if max_iterations is not None:
-        stop = MultipleCriteria([MaxRuntime(time_limit_s), MaxIterations(max_iterations)])
-    res = m.solve(stop=stop, seed=seed, display=False, collect_stats=False)
+    res = m.solve(stop=pyvrp_stop(time_limit_s, max_iterations), seed=seed, display=False,
+                  collect_stats=False)
     if not res.is_feasible():
         return None
     return [[a.idx + 1 for a in r.schedule() if a.is_client()] for r in res.best.routes()]
+
+
+class CpuRuntime:
+    """PyVRP stopping criterion: ``limit_s`` CPU seconds of the solving thread (not wall time,
+    so a busy machine does not cut the search short and change the routes)."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = float(limit_s)
+        self._start: float | None = None
+
+    def __call__(self, best_cost: float) -> bool:
+        if self._start is None:
+            self._start = time.thread_time()
+        return time.thread_time() - self._start > self.limit_s
+
+
+def pyvrp_stop(time_limit_s: float, max_iterations: int | None):
+    """PyVRP's stop: ``max_iterations`` (the work that decides the routes, so the same inputs
+    and seed give the same routes on an idle and a loaded machine) or ``time_limit_s`` CPU
+    seconds, whichever comes first."""
+    from pyvrp.stop import MaxIterations, MultipleCriteria
+
+    if max_iterations is None:
+        return CpuRuntime(time_limit_s)
+    return MultipleCriteria([CpuRuntime(time_limit_s), MaxIterations(max_iterations)])
