@@ -59,13 +59,13 @@ def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent
     """Best extra bound of a one-stream single-source block (CNY/yr; -inf when none applies):
     the tier-decoupled Lagrangian bound of ``_tt_lagr`` (a fixed number of subgradient
     iterations: deterministic, ~1 CPU s on the demo county), then, while its gap to
-    ``incumbent`` is above ``gap``, :func:`count_split_bound`. Each starts only before
-    ``deadline`` (the block's CPU safety stop), so a bound never eats the later blocks' time;
+    ``incumbent`` is above ``gap``, :func:`count_split_bound`, which starts only before
+    ``deadline`` (the block's CPU safety stop) so that it never eats the later blocks' time;
     such a stop can only leave a weaker bound, never change a plan."""
-    # past the block's CPU safety stop no extra bound starts (it would starve the later blocks)
-    if len(sub) != 1 or not sub[0].single_source or clock() >= deadline:
+    if len(sub) != 1 or not sub[0].single_source:
         return -math.inf
-    bound = lagrangian_bound(sub[0], incumbent)
+    bound = lagrangian_bound(sub[0], incumbent)   # fixed work (~0.5-1 CPU s), always
+    # past the block's CPU safety stop no LP bound starts (it would starve the later blocks)
     if rel_gap(incumbent, bound) > gap and clock() < deadline:
         bound = max(bound, count_split_bound(sub, local, site_fixed_cost, incumbent, deadline))
     return bound
