@@ -9,7 +9,7 @@
    multi-source ones);
 3. :func:`local_search` — multi-source blocks whose MIP stopped early: ``_tt_ils``;
 4. :func:`block_bound` — the best of the MIP bound, the LP value and (single-source) the
-   count-split LP bound of ``_tt_bound``.
+   Lagrangian and count-split LP bounds of ``_tt_bound.single_source_bound``.
 
 The cheapest plan is returned with that bound. Single-source phases stop on work (nodes, LP
 counts), so their plan does not depend on machine load; CPU seconds only stop an overrun.

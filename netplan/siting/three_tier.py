@@ -81,8 +81,10 @@ onward cost to the top tier; a zero-objective feasibility solve when it finds no
 proves infeasibility; the LP-guided restricted MIP; or a feasible warm ``start`` in the tier
 heuristic's place), then the block's MIP from the cheapest start,
 then (multi-source blocks stopped early) the local search, and finally the bound: the best of the
-MIP's bound, the LP value and, for a single-source stream, the LP with demand-level path links
-split on the open count of its costliest tier (``_tt_bound``). Streams not linked through
+MIP's bound, the LP value and, for a single-source stream, the tier-decoupled Lagrangian bound
+(``_tt_lagr``, a fixed number of subgradient iterations) and, while the block has CPU time left,
+the LP with demand-level path links split on the open count of its costliest tier
+(``_tt_bound.single_source_bound``). Streams not linked through
 ``share`` form independent blocks, solved one after another, each with its share (by model size)
 of the work left. The restricted and full MIPs of single-source blocks are solved by HiGHS
 (highspy, node limit) when ``solver`` is "scip" or "highs" (``_tt_split.highs_engine``: on the
