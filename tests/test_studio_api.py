@@ -46,7 +46,8 @@ def studio(tmp_path_factory):
     county, scen = make_base(tmp_path_factory)
     tmp = tmp_path_factory.mktemp("studio")
     start = start_layout(scen, tmp)
-    app = create_app(scen, start, save_dir=tmp / "saved")
+    # default_runs: not the working tree's maps/ (CI runs `make demo` first, which writes maps/demo)
+    app = create_app(scen, start, save_dir=tmp / "saved", default_runs=tmp / "runs")
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, scen, tmp / "saved"
 

@@ -21,8 +21,9 @@ def demo(tmp_path_factory):
     from netplan.studio.load import create_app
 
     scen = data_file("scenarios", "demo.toml")
-    app = create_app(scen, data_file("demo", "layout_proposed.csv"),
-                     save_dir=tmp_path_factory.mktemp("studio_roads"))
+    tmp = tmp_path_factory.mktemp("studio_roads")
+    app = create_app(scen, data_file("demo", "layout_proposed.csv"), save_dir=tmp,
+                     default_runs=tmp / "runs")   # not the working tree's maps/ (CI's make demo)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client, app.state.studio, scen
 

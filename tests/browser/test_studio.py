@@ -32,7 +32,7 @@ def studio_url(tmp_path_factory):
 
     _county, scen = make_base(tmp_path_factory)
     tmp = tmp_path_factory.mktemp("studio_browser")
-    app = create_app(scen, start_layout(scen, tmp), save_dir=tmp / "saved")
+    app = create_app(scen, start_layout(scen, tmp), save_dir=tmp / "saved", default_runs=tmp / "runs")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
