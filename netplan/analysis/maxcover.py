@@ -51,6 +51,7 @@ from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_plan import colocation_groups, price
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
+from netplan.siting.three_tier import share_components
 
 INF = math.inf
 
@@ -170,7 +171,7 @@ def max_coverage(models: Sequence[StreamModel], *, stream: str, on: str, budget_
         if problems:
             raise InfeasibleError("the siting model has no feasible plan", unservable=problems)
         datas.append(sd)
-    comps = _components(share, names)
+    comps = share_components(share, names)
     mip = make_solver(solver)
     h = build(mip, datas, comps, None)
     s = names.index(stream)
@@ -269,27 +270,6 @@ def _cost(datas: list, priced: Any, plans: list, extras: dict[str, StreamExtras]
             blocks = np.ceil(ex.block_per_t * ex.capture * ss.load_t[1] - 1e-9).clip(0)
             cost += ex.block_cny_yr * float(blocks.sum())
     return float(cost)
-
-
-def _components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
-    """One block of all streams: the co-location components (>= 2 members) as ``build`` wants
-    them; streams outside every group are their own components (all in the one MIP)."""
-    pos = {n: i for i, n in enumerate(names)}
-    parent = list(range(len(names)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            a = parent[a]
-        return a
-
-    for grp in share:
-        idx = [pos[n] for n in grp if n in pos]
-        for a in idx[1:]:
-            parent[find(a)] = find(idx[0])
-    comps: dict[int, list[int]] = {}
-    for i in range(len(names)):
-        comps.setdefault(find(i), []).append(i)
-    return [c for c in comps.values() if len(c) >= 2]
 
 
 def _rows(mip: Any, h: Any, datas: list, s: int, on: str, budget: float,

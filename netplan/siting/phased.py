@@ -74,7 +74,7 @@ from netplan.siting._tt_build import Handles, build, hint_from, read
 from netplan.siting._tt_plan import StreamPlan, colocation_groups, price
 from netplan.siting._tt_prep import StreamData, prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
-from netplan.siting.three_tier import StreamModel
+from netplan.siting.three_tier import StreamModel, share_components
 
 __all__ = ["Need", "Phase", "PhaseInfeasible", "PhasedSolution", "YearResult", "phase_weights",
            "phased"]
@@ -183,7 +183,7 @@ def phased(streams: StreamModel | Sequence[StreamModel], phases: Sequence[Phase]
     names = [m.name for m in models]
     phases = _checked(phases, names)
     weights = phase_weights([p.year for p in phases], discount_rate, horizon_year)
-    comps = _components(share, names)
+    comps = share_components(share, names)
     datas = [_phase_datas(models, ph) for ph in phases]
     caps = [_capex_arrays(m, capex, sd) for m, sd in zip(models, datas[0], strict=True)]
     budget = Budget.cpu(time_limit_s, work)
@@ -283,24 +283,6 @@ def _capex_arrays(m: StreamModel, capex: Mapping, sd: StreamData) -> list[np.nda
             raise InputError(msg, field="capex")
         out.append(a)
     return out
-
-
-def _components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
-    """Connected groups (>= 2 streams) of the ``share`` relation, as stream positions."""
-    pos = {n: i for i, n in enumerate(names)}
-    comp = list(range(len(names)))
-    for grp in share:
-        if isinstance(grp, str):
-            msg = f"share must be a list of tuples of stream names, got the string {grp!r}"
-            raise InputError(msg, field="share")
-        idx = [pos[n] for n in grp if n in pos]
-        for a in idx[1:]:
-            old, new = comp[a], comp[idx[0]]
-            comp = [new if c == old else c for c in comp]
-    groups: dict[int, list[int]] = {}
-    for i, c in enumerate(comp):
-        groups.setdefault(c, []).append(i)
-    return [g for g in groups.values() if len(g) >= 2]
 
 
 def _obj_vars(sv) -> list:

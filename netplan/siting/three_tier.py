@@ -354,7 +354,7 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
 
 def _blocks(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
     """Independent models: the ``share`` components, then every other stream alone."""
-    comps = _share_components(share, names)
+    comps = share_components(share, names)
     in_comp = {i for c in comps for i in c}
     blocks = comps + [[i] for i in range(len(names)) if i not in in_comp]
     blocks.sort(key=min)
@@ -390,8 +390,9 @@ def _size(sd) -> int:
     return sum(len(td.pa) for td in sd.tiers) + len(sd.w)
 
 
-def _share_components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
-    """Union the share groups into components of stream indices (≥ 2 members each)."""
+def share_components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
+    """Union the share groups into components of stream indices (≥ 2 members each), as
+    ``_tt_build.build`` wants them; also used by the phased and max-coverage models."""
     pos = {n: i for i, n in enumerate(names)}
     parent = list(range(len(names)))
 
