@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -160,3 +161,22 @@ def test_lagrangian_bound_is_deterministic_and_skips_multi_source():
                      single_source=False)
     sdm, _ = prepare(ms)
     assert lagrangian_bound(sdm, 5_000.0) == -math.inf
+
+
+def test_min_cover_dp_matches_enumeration():
+    """The shared 0-1 cover DP (SSCFLP and three-tier Lagrangian bounds) equals brute force."""
+    from netplan.siting._sscflp_lagr import min_cover_dp
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 7))
+        v, u, r = rng.random(n) * 10, rng.integers(1, 6, n), int(rng.integers(1, 15))
+        best = min((v[np.array(ys, bool)].sum() for ys in itertools.product([0, 1], repeat=n)
+                    if u[np.array(ys, bool)].sum() >= r), default=math.inf)
+        cost, chosen = min_cover_dp(v, u, r)
+        if math.isfinite(best):
+            assert cost == pytest.approx(best)
+        else:
+            assert math.isinf(cost)
+        if math.isfinite(cost):
+            assert u[chosen].sum() >= r and v[chosen].sum() == pytest.approx(cost)

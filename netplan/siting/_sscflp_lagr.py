@@ -20,6 +20,7 @@ towards the best known plan cost; the iteration count is the deterministic work 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,6 +111,30 @@ def knapsack(profit: np.ndarray, weight: np.ndarray, cap: float,
     return val, take
 
 
+
+def min_cover_dp(v: np.ndarray, units: np.ndarray, r: int) -> tuple[float, np.ndarray]:
+    """Exact 0-1 min-cost cover by DP over capacity units: min :math:`\\sum v_k y_k` s.t.
+    :math:`\\sum u_k y_k \\ge r` (``v >= 0``, ``units`` whole capacity units per item).
+    Returns the cost (inf when the items cannot reach ``r``) and the chosen positions (bool)."""
+    dp = np.full(r + 1, np.inf)
+    dp[0] = 0.0
+    keep = np.zeros((len(v), r + 1), dtype=bool)
+    idx = np.arange(r + 1)
+    for n in range(len(v)):
+        new = dp[np.maximum(idx - int(units[n]), 0)] + v[n]
+        better = new < dp - 1e-12
+        keep[n] = better
+        dp = np.where(better, new, dp)
+    chosen = np.zeros(len(v), dtype=bool)
+    if not np.isfinite(dp[r]):
+        return math.inf, chosen
+    c = r
+    for n in range(len(v) - 1, -1, -1):
+        if keep[n, c]:
+            chosen[n] = True
+            c = max(c - int(units[n]), 0)
+    return float(dp[r]), chosen
+
 def cover_knapsack(v: np.ndarray, cap: np.ndarray, need: float, forced: np.ndarray,
                    allowed: np.ndarray, exact: bool) -> tuple[float, np.ndarray]:
     """Min :math:`\\sum v_j y_j` s.t. :math:`\\sum C_j y_j \\ge` ``need``, forced sites open.
@@ -125,24 +150,11 @@ def cover_knapsack(v: np.ndarray, cap: np.ndarray, need: float, forced: np.ndarr
     cand = np.flatnonzero(allowed & ~y)
     r = int(np.ceil(rest - 1e-9))
     if exact and r <= DP_MAX:
-        dp = np.full(r + 1, np.inf)
-        dp[0] = 0.0
-        keep = np.zeros((len(cand), r + 1), dtype=bool)
-        idx = np.arange(r + 1)
-        for t, j in enumerate(cand):
-            src = np.maximum(idx - int(round(cap[j])), 0)
-            new = dp[src] + v[j]
-            better = new < dp - 1e-12
-            keep[t] = better
-            dp = np.where(better, new, dp)
-        if not np.isfinite(dp[r]):
+        cost, chosen = min_cover_dp(v[cand], np.round(cap[cand]).astype(int), r)
+        if not math.isfinite(cost):
             return np.inf, y
-        c = r
-        for t in range(len(cand) - 1, -1, -1):
-            if keep[t, c]:
-                y[cand[t]] = True
-                c = max(c - int(round(cap[cand[t]])), 0)
-        return val + float(dp[r]), y
+        y[cand[chosen]] = True
+        return val + cost, y
     order = cand[np.argsort(v[cand] / cap[cand], kind="stable")]
     for j in order:
         if rest <= 1e-9:

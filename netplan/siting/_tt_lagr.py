@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netplan.siting._sscflp_lagr import min_cover_dp
 from netplan.siting._tt_build import min_open
 from netplan.siting._tt_prep import StreamData
 
@@ -201,23 +202,11 @@ def _cover_finite(tr: _Tier, v: np.ndarray, cand: np.ndarray, rest: float, y: np
     # whole capacity units a plan must reach (less a tolerance: the coverage row allows 1e-6 t)
     r = int(math.ceil((rest - 1e-6 * max(1.0, rest)) / unit)) if unit else 0
     if unit and 0 < r <= DP_MAX and len(cand) * r <= DP_WORK:
-        dp = np.full(r + 1, np.inf)
-        dp[0] = 0.0
-        keep = np.zeros((len(cand), r + 1), dtype=bool)
-        idx = np.arange(r + 1)
-        for n, k in enumerate(cand):
-            new = dp[np.maximum(idx - int(round(tr.cap[k] / unit)), 0)] + v[k]
-            better = new < dp - 1e-12
-            keep[n] = better
-            dp = np.where(better, new, dp)
-        if not np.isfinite(dp[r]):
+        cost, chosen = min_cover_dp(v[cand], np.round(tr.cap[cand] / unit).astype(int), r)
+        if not math.isfinite(cost):
             return math.inf, y
-        c = r
-        for n in range(len(cand) - 1, -1, -1):
-            if keep[n, c]:
-                y[cand[n]] = 1.0
-                c = max(c - int(round(tr.cap[cand[n]] / unit)), 0)
-        return val + float(dp[r]), y
+        y[cand[chosen]] = 1.0
+        return val + cost, y
     order = cand[np.argsort(v[cand] / tr.cap[cand], kind="stable")]
     for k in order:
         f = min(1.0, rest / tr.cap[k])
