@@ -237,3 +237,22 @@ def test_station_capacity_per_day(tmp_path) -> None:
     from netplan._paths import data_file
     demo = load_scenario(data_file("scenarios", "demo.toml")).streams["domestic_waste"]
     assert demo.tiers["township_station"].capacity_t == 150 * 365 and demo.collection_vehicle == "compactor"
+
+
+def test_validate_names_a_missing_rhythm_column_before_any_plan(tmp_path) -> None:
+    """`netplan validate --scenario` reports a rounds_by_village column that neither county table
+    has (and bad sorting_villages ids) — not `netplan plan` after minutes of siting."""
+    from netplan._paths import data_file
+    from netplan.inputs import validate_folder
+
+    demo = data_file("demo")
+    p = tmp_path / "v.toml"
+    p.write_text(f'name = "v"\ncounty = "{demo.as_posix()}"\n[streams.domestic_waste]\ncapture_rate = 1.0\n'
+                 'rounds_by_village = { column = "nosuch", rounds = { "镇" = 183 } }\n'
+                 'sorting_villages = ["V-not-a-village"]\n'
+                 f"village_point = {TIER}\ntownship_station = {TIER}\ncounty_center = {TIER}\n",
+                 encoding="utf-8")
+    report = validate_folder(demo, scenario=p, roads=False)
+    text = " ".join(str(e) for e in report.errors)
+    assert not report.ok and "nosuch" in text and "rounds_by_village" in text
+    assert "V-not-a-village" in text

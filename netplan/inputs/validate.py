@@ -153,6 +153,7 @@ def validate_folder(folder: str | Path, *, scenario: str | Path | None = None,
 
     snap = max_snap_m
     scenario_problems: list[Problem] = []
+    sc = None
     if scenario is not None:
         from netplan.scenario import load_scenario
 
@@ -166,9 +167,27 @@ def validate_folder(folder: str | Path, *, scenario: str | Path | None = None,
                     merged.setdefault(k, {}).update(v)
                 columns = merged
         except InputError as exc:
+            sc = None
             scenario_problems.extend(exc.problems)
     county, problems = load(folder, columns=columns)
     problems.extend(scenario_problems)
+    if sc is not None and county is not None:
+        problems.extend(_stream_column_problems(sc, county))
     if roads and county is not None:
         problems.extend(road_problems(county, max_snap_m=snap or 1000.0))
     return ValidationReport(Path(folder), _order(problems), county)
+
+
+def _stream_column_problems(sc: Any, county: County) -> list[Problem]:
+    """What a stream's ``rounds_by_village`` / ``sorting_villages`` names in the county tables
+    (a column, village ids, cells): checked here, not first after the siting of ``netplan plan``."""
+    from netplan.indicators import sorting_villages, village_rounds
+
+    out: list[Problem] = []
+    for sp in sc.streams.values():
+        for check in (village_rounds, sorting_villages):
+            try:
+                check(sp, county)
+            except InputError as exc:
+                out.extend(exc.problems)
+    return out
