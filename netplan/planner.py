@@ -57,10 +57,17 @@ def _noop(msg: str) -> None:
 
 
 def load_inputs(scenario: Scenario) -> County:
-    """Read the scenario's county folder."""
+    """Read the scenario's county folder; the columns and village ids the scenario's streams name
+    in it are checked now, before any siting (:func:`netplan.inputs.validate.stream_column_problems`)."""
+    from netplan.errors import InputError
     from netplan.inputs import load_county
+    from netplan.inputs.validate import stream_column_problems
 
-    return load_county(scenario.county_dir, columns=scenario.columns or None)
+    county = load_county(scenario.county_dir, columns=scenario.columns or None)
+    problems = stream_column_problems(scenario, county)
+    if problems:
+        raise InputError(problems=problems)
+    return county
 
 
 def road_network(scenario: Scenario, county: County) -> Any:

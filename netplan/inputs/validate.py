@@ -172,13 +172,13 @@ def validate_folder(folder: str | Path, *, scenario: str | Path | None = None,
     county, problems = load(folder, columns=columns)
     problems.extend(scenario_problems)
     if sc is not None and county is not None:
-        problems.extend(_stream_column_problems(sc, county))
+        problems.extend(stream_column_problems(sc, county))
     if roads and county is not None:
         problems.extend(road_problems(county, max_snap_m=snap or 1000.0))
     return ValidationReport(Path(folder), _order(problems), county)
 
 
-def _stream_column_problems(sc: Any, county: County) -> list[Problem]:
+def stream_column_problems(sc: Any, county: County) -> list[Problem]:
     """What a stream's ``rounds_by_village`` / ``sorting_villages`` names in the county tables
     (a column, village ids, cells): checked here, not first after the siting of ``netplan plan``."""
     from netplan.indicators import sorting_villages, village_rounds
