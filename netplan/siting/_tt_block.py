@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from netplan.errors import InfeasibleError, SolverTimeout
-from netplan.siting import _tt_ils
+from netplan.siting import _tt_ils, _tt_lns
 from netplan.siting._mip import Budget, RunResult, clock, make_solver, nonzeros, rel_gap, run
 from netplan.siting._tt_bound import lp_bound, single_source_bound
 from netplan.siting._tt_build import build, hint_from, read
@@ -68,6 +68,7 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
     t0 = clock()
+    lns = _tt_lns.reserve(sub, budget)    # one-stream single-source: LNS work and CPU kept back
     starts, lp_val = find_starts(sub, local, label, opts, budget, start)
     t1 = clock()
     res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
@@ -78,6 +79,11 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
         raise InfeasibleError(infeasible_msg(label, helps), unservable=[])
     groups = colocation_groups(sub, local, opts.site_fixed_cost)
     priced = [price(sub, groups, p) for p in plans]
+    if priced and lns is not None:
+        extra = _tt_lns.improve_block(sub[0], min(priced, key=lambda p: p.total_cny).plans[0],
+                                      lns, budget, opts.seed, proven=res.status == "optimal")
+        if extra is not None:
+            priced.append(price(sub, groups, [extra]))
     if priced and multi and opts.heuristic_share > 0 and _tt_ils.applies(sub) \
             and res.status != "optimal":
         extra = local_search(sub, priced, max(res.bound, lp_val), math.isfinite(lp_val), opts,
