@@ -1,5 +1,5 @@
-"""Lower bounds of a :func:`three_tier` block beyond the MIP's own: LP relaxations (CLP) and
-the Lagrangian bound of ``_tt_lagr``.
+"""Lower bounds of a :func:`three_tier` block beyond the MIP's own: LP relaxations (CLP), the
+Lagrangian bound of ``_tt_lagr`` and the top-tier branch-and-bound of ``_tt_topbb``.
 
 :func:`lp_bound` is the block's LP value; :func:`single_source_bound` the best of the
 Lagrangian bound (every site's opening integral; strongest where the LP spreads upper-tier sites
@@ -23,6 +23,7 @@ from netplan.siting._mip import clock, rel_gap
 from netplan.siting._tt_build import build
 from netplan.siting._tt_lagr import lagrangian_bound
 from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_topbb import top_tier_bound
 
 #: Wall-clock safety limit of one LP solve (CLP through pywraplp counts wall time; an LP of the
 #: demo county takes 0.1-2 CPU s, so this only stops a pathological one, and on a busy machine
@@ -55,20 +56,29 @@ def lp_bound(sub: list[StreamData], local, site_fixed_cost, *, path_cuts: bool =
 
 
 def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,
-                        deadline: float, *, gap: float = 1e-4) -> float:
-    """Best extra bound of a one-stream single-source block (CNY/yr; -inf when none applies):
-    the tier-decoupled Lagrangian bound of ``_tt_lagr`` (a fixed number of subgradient
-    iterations: deterministic, ~1 CPU s on the demo county), then, while its gap to
-    ``incumbent`` is above ``gap``, :func:`count_split_bound`, which starts only before
-    ``deadline`` (the block's CPU safety stop) so that it never eats the later blocks' time;
-    such a stop can only leave a weaker bound, never change a plan."""
+                        deadline: float, *, gap: float = 1e-4, work: float = 0.0) -> float:
+    """Best extra bound of a one-stream single-source block (CNY/yr; -inf when none applies).
+
+    The tier-decoupled Lagrangian bound of ``_tt_lagr`` (a fixed number of subgradient
+    iterations: deterministic, ~0.5-1.5 CPU s on the demo county), then, while its gap to
+    ``incumbent`` is above ``gap`` and only before ``deadline`` (the block's CPU safety stop,
+    so that it never eats the later blocks' time): with ``work`` > 0 the branch-and-bound over
+    the top tier's open variables of ``_tt_topbb`` (``work`` units, about CPU seconds, turned
+    into a node count: deterministic), on the path-link LP where that is small
+    (:data:`MAX_PATH_VARS`); else :func:`count_split_bound`. A stop on ``deadline`` can only
+    leave a weaker bound, never change a plan."""
     if len(sub) != 1 or not sub[0].single_source:
         return -math.inf
-    bound = lagrangian_bound(sub[0], incumbent)   # fixed work (~0.5-1 CPU s), always
+    bound = lagrangian_bound(sub[0], incumbent)   # fixed work (~0.5-1.5 CPU s), always
     # past the block's CPU safety stop no LP bound starts (it would starve the later blocks)
-    if rel_gap(incumbent, bound) > gap and clock() < deadline:
-        bound = max(bound, count_split_bound(sub, local, site_fixed_cost, incumbent, deadline))
-    return bound
+    if rel_gap(incumbent, bound) <= gap or clock() >= deadline:
+        return bound
+    if work > 0:
+        small = len(sub[0].tiers) >= 2 and path_link_count(sub[0]) <= MAX_PATH_VARS
+        top = top_tier_bound(sub[0], local, site_fixed_cost, incumbent, work=work,
+                             deadline=deadline, path_links=small)
+        return max(bound, top.bound)
+    return max(bound, count_split_bound(sub, local, site_fixed_cost, incumbent, deadline))
 
 
 def count_split_bound(sub: list[StreamData], local, site_fixed_cost, incumbent: float,

@@ -36,8 +36,10 @@ costs. Both variants are bounds; :func:`lagrangian_bound` returns the larger. Re
 
 * per tier and site: :math:`v_{tk} = F_{tk} - \max\{\sum_i (\lambda^t_i - c^t_{ik}) z_{ik} :
   \sum_i q_i z_{ik} \le C_{tk}, 0 \le z \le 1\}` with :math:`c^t_{ik} = q_i r_t m^t_{ik}/1000`
-  (the LP of the knapsack: a lower bound of the 0-1 one), pairs with :math:`q_i > C_{tk}`
-  dropped (no plan uses them);
+  (the LP of the knapsack: a lower bound of the 0-1 one; at the first tier, in the last
+  iterations, the 0-1 knapsack itself with the weights rounded down to a grid of the capacity,
+  :func:`_knapsack01`, also a lower bound), pairs with :math:`q_i > C_{tk}` dropped (no plan
+  uses them);
 * per tier the open set: :math:`\min \sum_k v_{tk} y_{tk}` over :math:`y \in \{0,1\}` with forced
   sites open and one of: :math:`\sum_k C_{tk} y_{tk} \ge D` (exact by DP in units of the
   capacities' common divisor, :math:`\lceil D/g \rceil` being what integer units must reach; its
@@ -77,6 +79,12 @@ STALL = 10
 #: Largest cover DP (capacity units, and units x candidates) solved exactly; beyond, its LP
 DP_MAX = 20_000
 DP_WORK = 2_000_000
+#: Capacity grid of the first tier's exact 0-1 knapsacks (weights rounded down to cap / grid)
+KNAP_GRID = 200
+#: Subgradient iterations with the first tier's 0-1 knapsacks after the LP-knapsack ones
+EXACT_ITERS = 150
+#: Smallest relative lift of ``L`` at the LP-knapsack multipliers for which they run
+EXACT_LIFT = 1e-5
 
 
 @dataclass
@@ -163,6 +171,54 @@ def _site_values(tr: _Tier, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         take[idx] = frac
         gain = np.bincount(s, weights=p * frac, minlength=tr.n)
     return tr.fixed - gain, take
+
+
+def _knapsack01(tr: _Tier, lam: np.ndarray, grid: int = KNAP_GRID
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Per site ``v = F - max 0-1 knapsack profit`` with the weights rounded *down* to
+    ``cap / grid`` (every set that fits still fits, so the profit is at least the true 0-1 optimum
+    and ``v`` a valid site value), by one DP over all sites at once, or the LP knapsack's ``v``
+    where that is larger (also valid); and the per-pair take."""
+    prof = lam[tr.dem] - tr.cost
+    idx = np.flatnonzero((prof > 0) & np.isfinite(tr.cap[tr.site]))
+    take = np.zeros(len(tr.dem))
+    if len(idx) == 0:
+        v, t = _site_values(tr, lam)
+        return v, t
+    s = tr.site[idx]
+    order = np.argsort(s, kind="stable")
+    idx, s = idx[order], s[order]
+    rank = np.arange(len(s)) - np.searchsorted(s, s, side="left")    # item number at its site
+    sites = np.unique(s)
+    row = np.searchsorted(sites, s)
+    unit = tr.cap[sites] / grid
+    wt = np.floor(tr.q[idx] / unit[row] + 1e-9).astype(int)
+    dp = np.zeros((len(sites), grid + 1))
+    cols = np.arange(grid + 1)
+    keep = np.zeros((int(rank.max()) + 1, len(sites), grid + 1), dtype=bool)
+    for r in range(int(rank.max()) + 1):
+        at = np.flatnonzero(rank == r)
+        rr, w_r, p_r = row[at], wt[at], prof[idx[at]]
+        src = cols[None, :] - w_r[:, None]
+        new = np.where(src >= 0, dp[rr][np.arange(len(rr))[:, None], np.maximum(src, 0)]
+                       + p_r[:, None], -np.inf)
+        better = new > dp[rr] + 1e-9
+        keep[r, rr] = better
+        dp[rr] = np.where(better, new, dp[rr])
+    gain = np.zeros(tr.n)
+    gain[sites] = dp[:, grid]
+    c = np.full(len(sites), grid)
+    for r in range(int(rank.max()), -1, -1):      # backtrack the chosen items
+        at = np.flatnonzero(rank == r)
+        rr = row[at]
+        on = keep[r, rr, c[rr]]
+        take[idx[at[on]]] = 1.0
+        c[rr[on]] -= wt[at[on]]
+    # both are valid site values: per site the larger (the LP knapsack where the rounding made
+    # the 0-1 one looser, and where no finite capacity or no profitable item left it out)
+    v_lp, t_lp = _site_values(tr, lam)
+    lp = ~np.isin(np.arange(tr.n), sites) | (v_lp >= tr.fixed - gain)
+    return np.where(lp, v_lp, tr.fixed - gain), np.where(lp[tr.site], t_lp, take)
 
 
 def _cover_unit(cap: np.ndarray) -> float | None:
@@ -278,15 +334,16 @@ def _served(sd: StreamData, coef: np.ndarray) -> np.ndarray:
     return s
 
 
-def _evaluate(sd: StreamData, trs: list[_Tier], lam: list[np.ndarray]
+def _evaluate(sd: StreamData, trs: list[_Tier], lam: list[np.ndarray], exact: bool = False
               ) -> tuple[float, list[np.ndarray]]:
-    """``L(lambda)`` and its subgradient per tier (``s_i - sum_k z^t_ik``)."""
+    """``L(lambda)`` and its subgradient per tier (``s_i - sum_k z^t_ik``); ``exact``: the first
+    tier's knapsacks 0-1 (:func:`_knapsack01`) instead of their LP."""
     coef = sum(lam) - sd.penalty * sd.w
     s = _served(sd, coef)
     val = sd.penalty * float(sd.w.sum()) + float(coef @ s)
     grads = []
-    for tr, lt in zip(trs, lam, strict=True):
-        v, take = _site_values(tr, lt)
+    for t, (tr, lt) in enumerate(zip(trs, lam, strict=True)):
+        v, take = _knapsack01(tr, lt) if exact and t == 0 else _site_values(tr, lt)
         z, y = _open_set(tr, v, sd.need_t)
         val += z
         got = np.bincount(tr.dem, weights=take * y[tr.site], minlength=len(sd.w))
@@ -294,23 +351,37 @@ def _evaluate(sd: StreamData, trs: list[_Tier], lam: list[np.ndarray]
     return val, grads
 
 
-def lagrangian_bound(sd: StreamData, incumbent: float, iters: int = ITERS) -> float:
+def lagrangian_bound(sd: StreamData, incumbent: float, iters: int = ITERS,
+                     exact_iters: int = EXACT_ITERS) -> float:
     """Tier-decoupled Lagrangian lower bound of one single-source stream (module doc), CNY/yr.
 
     The better of the two ways of charging the transport (per tier, or the whole path at the top
     tier; see :func:`_tiers`), each after ``iters`` subgradient iterations with Polyak steps
-    towards ``incumbent`` (the best plan's cost). The iteration count is the whole work (no
+    towards ``incumbent`` (the best plan's cost) on LP knapsacks, then ``exact_iters`` more from
+    the best multipliers with the first tier's knapsacks 0-1 (:func:`_knapsack01`: farms as heavy
+    as a point's capacity make its LP knapsack weak) where that lifts ``L`` at those multipliers
+    by ``EXACT_LIFT``. The iteration counts are the whole work (no
     clock), so the bound is the same on an idle and on a loaded machine. Returns -inf for a
     multi-source stream or without a finite incumbent.
     """
     if not sd.single_source or not math.isfinite(incumbent) or len(sd.w) == 0:
         return -math.inf
-    best = max(_ascent(sd, _tiers(sd, path), incumbent, iters) for path in (False, True))
+    best = -math.inf
+    for path in (False, True):
+        trs = _tiers(sd, path)
+        val, lam = _ascent(sd, trs, incumbent, iters)
+        # the 0-1 knapsacks cost ~10x the LP ones: only where they lift L at these multipliers
+        if exact_iters > 0 and _evaluate(sd, trs, lam, True)[0] > val + EXACT_LIFT * abs(val):
+            val = max(val, _ascent(sd, trs, incumbent, exact_iters, lam, exact=True)[0])
+        best = max(best, val)
     return best if math.isfinite(best) else -math.inf
 
 
-def _ascent(sd: StreamData, trs: list[_Tier], incumbent: float, iters: int) -> float:
-    """Best ``L(lambda)`` of ``iters`` subgradient steps from the amortised-cost multipliers."""
+def _ascent(sd: StreamData, trs: list[_Tier], incumbent: float, iters: int,
+            start: list[np.ndarray] | None = None, *, exact: bool = False
+            ) -> tuple[float, list[np.ndarray]]:
+    """Best ``L(lambda)`` of ``iters`` subgradient steps from ``start`` (default: the
+    amortised-cost multipliers) and the multipliers that gave it."""
     n_dem = len(sd.w)
     lam = []
     for tr in trs:        # start: the cheapest cost per demand with fixed costs spread per tonne
@@ -318,12 +389,13 @@ def _ascent(sd: StreamData, trs: list[_Tier], incumbent: float, iters: int) -> f
         lo = np.full(n_dem, np.inf)
         np.minimum.at(lo, tr.dem, tr.cost + tr.q * per_t)
         lam.append(np.where(np.isfinite(lo), lo, 0.0))
-    best = -math.inf
+    lam = lam if start is None else start
+    best, best_lam = -math.inf, lam
     alpha, stall = STEP, 0
     for _ in range(iters):
-        val, grads = _evaluate(sd, trs, lam)
+        val, grads = _evaluate(sd, trs, lam, exact)
         if val > best + 1e-9 * max(1.0, abs(val)):
-            best, stall = val, 0
+            best, best_lam, stall = val, lam, 0
         else:
             stall += 1
             if stall >= STALL:
@@ -333,4 +405,4 @@ def _ascent(sd: StreamData, trs: list[_Tier], incumbent: float, iters: int) -> f
             break             # relaxed solution feasible for the coupling rows, or converged
         step = alpha * max(incumbent - val, 1e-6 * abs(incumbent)) / norm
         lam = [lt + step * g for lt, g in zip(lam, grads, strict=True)]
-    return best
+    return best, best_lam

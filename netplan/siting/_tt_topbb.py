@@ -30,12 +30,17 @@ import highspy
 import numpy as np
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
-from netplan.siting._mip import clock
+from netplan.siting._mip import REF_NONZEROS, clock
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
 
-#: Node LPs of :func:`top_tier_bound` by default (recyclables on the demo county: ~30)
+#: Node LPs of :func:`top_tier_bound` by default (recyclables on the demo county: ~50 to
+#: close the tree)
 MAX_NODES = 60
+#: Node LPs per work unit on an LP of ``_mip.REF_NONZEROS`` coefficients (warm-started node
+#: LPs of the demo county: straw with path links, 44 k coefficients, ~0.25 CPU s; manure 28 k,
+#: ~0.27 s; recyclables 65 k, ~0.6 s); node cost grows about linearly with the LP's size
+NODES_PER_UNIT = 2.0
 #: Top-tier ``y`` closer than this to 0 or 1 count as integral
 INT_TOL = 1e-6
 #: Wall-clock backstop of one node LP, s (a loaded machine stretches wall time; the CPU
@@ -185,7 +190,8 @@ def _branch_set(y: np.ndarray, near: np.ndarray, single: bool) -> frozenset:
 
 
 def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
-                   max_nodes: int = MAX_NODES, deadline: float = math.inf,
+                   max_nodes: int = MAX_NODES, work: float | None = None,
+                   deadline: float = math.inf,
                    path_links: bool = False, branching: str = "sets",
                    warm: bool = True) -> TopBound:
     """Branch-and-bound over the top tier's ``y`` of one single-source stream (module doc).
@@ -198,6 +204,9 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
         Cost of the best plan known, CNY/yr (nodes whose LP reaches it are dropped).
     max_nodes
         Node LPs to solve at most (the work; deterministic).
+    work
+        Instead of ``max_nodes``: work units (about CPU seconds, see ``_mip.Budget``), turned
+        into node LPs by the LP's size (:data:`NODES_PER_UNIT`), at least one (the root).
     deadline
         :func:`~netplan.siting._mip.clock` value past which no node LP starts (safety stop).
     path_links
@@ -210,6 +219,9 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
     if not sd.single_source or len(sd.w) == 0:
         return TopBound(-math.inf, -math.inf, 0, False)
     node = _NodeLP(sd, local, site_fixed_cost, path_links)
+    if work is not None:
+        max_nodes = max(1, int(work * NODES_PER_UNIT * REF_NONZEROS
+                               / max(node.hs.getNumNz(), 1000)))
     near = _closeness(sd, node.site)
     everyone = frozenset(range(len(node.cols)))
     heap: list[tuple[float, int, tuple, object]] = [(-math.inf, 0, (), None)]
@@ -220,7 +232,7 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
         root = val if not trail else root
         if math.isnan(val):                      # LP failed: keep the parent's value for it
             leaves.append(parent)
-        elif val < incumbent and np.minimum(y, 1.0 - y).max() <= INT_TOL:
+        elif val < incumbent and float(np.minimum(y, 1.0 - y).max(initial=0.0)) <= INT_TOL:
             leaves.append(val)                   # top tier integral: the subtree's bound
         elif val < incumbent:
             total = float(y.sum())

@@ -1,0 +1,114 @@
+"""The top-tier branch-and-bound bound (``_tt_topbb``) and the first tier's 0-1 knapsacks of the
+Lagrangian bound (``_tt_lagr._knapsack01``) are valid: checked against the optimum by full
+enumeration of tiny three-tier models (generator and enumeration of test_tt_bound_lagr)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from unittest import mock
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_tt_bound_lagr import _model, _optimum, _spread_model
+
+from netplan.siting import _tt_lagr
+from netplan.siting._mip import clock
+from netplan.siting._tt_bound import lp_bound, single_source_bound
+from netplan.siting._tt_prep import prepare
+from netplan.siting._tt_topbb import top_tier_bound
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), n_dem=st.integers(2, 4), n1=st.integers(1, 3),
+       n2=st.integers(1, 2), n3=st.integers(1, 3), target=st.sampled_from([0.0, 0.6, 1.0]),
+       nodes=st.integers(1, 12), branching=st.sampled_from(["var", "count", "sets"]),
+       path_links=st.booleans())
+def test_top_tier_bound_never_exceeds_the_enumerated_optimum(seed, n_dem, n1, n2, n3, target,
+                                                             nodes, branching, path_links):
+    """At any node budget, with every branching rule and either LP, the top-tier bound (and
+    ``single_source_bound`` with work, and the Lagrangian bound with the 0-1 knapsacks always
+    on) is at most the optimum found by trying every assignment, and at least the root LP."""
+    m = _model(seed, n_dem, n1, n2, n3, target)
+    sd, problems = prepare(m)
+    opt = _optimum(m)
+    if problems or not math.isfinite(opt):
+        return
+    tol = 1e-6 * max(1.0, opt)
+    inc = opt * 1.3 + 1.0
+    r = top_tier_bound(sd, [], None, inc, max_nodes=nodes, branching=branching,
+                       path_links=path_links)
+    assert r.bound <= opt + tol
+    assert r.bound >= min(r.root, inc) - tol
+    assert list(r.trail) == sorted(r.trail)          # the bound never falls as nodes are solved
+    if r.closed:                                     # a finished tree: the relaxation's optimum
+        assert r.bound == pytest.approx(min(r.trail[-1], inc))
+    assert single_source_bound([sd], [], None, inc, clock() + 60.0, work=0.05) <= opt + tol
+    with mock.patch.object(_tt_lagr, "EXACT_LIFT", -math.inf):
+        assert _tt_lagr.lagrangian_bound(sd, inc, iters=40, exact_iters=20) <= opt + tol
+
+
+def test_top_tier_bound_closes_the_gap_the_lp_leaves_where_it_splits_a_centre():
+    """Hand check (test_tt_bound_lagr's two-village model): the LP opens each centre half and
+    hauls nothing far (under 1,150 CNY/yr); the optimum opens one centre for both villages,
+    1,200; branching on the centres' ``y`` proves it in a few node LPs."""
+    m = _spread_model()
+    sd, _ = prepare(m)
+    opt = _optimum(m)
+    assert opt == 1200.0
+    lp = lp_bound([sd], [], None)
+    assert lp < 1150.0
+    for branching in ("var", "count", "sets"):
+        r = top_tier_bound(sd, [], None, 5_000.0, branching=branching)
+        assert r.root == pytest.approx(lp)
+        assert r.closed and r.bound == pytest.approx(opt)
+        assert r.nodes <= 5
+    # with the best plan as incumbent every node at its cost is pruned: the bound is the plan's
+    assert top_tier_bound(sd, [], None, opt).bound == pytest.approx(opt)
+    # one node LP (the root) is all a tiny work budget buys: the bound is then the LP's
+    one = top_tier_bound(sd, [], None, 5_000.0, work=1e-9)
+    assert one.nodes == 1 and one.bound == pytest.approx(lp)
+
+
+def test_top_tier_bound_is_deterministic():
+    """Same inputs and node budget, same bound and trail (work is a node count)."""
+    m = _model(7, 4, 3, 2, 3, 0.6)
+    sd, _ = prepare(m)
+    a = top_tier_bound(sd, [], None, 10_000.0, max_nodes=6)
+    b = top_tier_bound(sd, [], None, 10_000.0, max_nodes=6)
+    assert a == b
+
+
+def test_knapsack01_is_valid_and_never_weaker_than_the_lp_knapsack():
+    """Per site, the rounded-down 0-1 knapsack's profit is at least the exact 0-1 optimum (found
+    by enumeration), the site value never below the LP knapsack's, and the take adds up to the
+    profit."""
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        n_dem, n_site = int(rng.integers(1, 7)), int(rng.integers(1, 4))
+        dem, site = (a.ravel() for a in np.meshgrid(np.arange(n_dem), np.arange(n_site)))
+        keep = rng.random(len(dem)) < 0.8
+        dem, site = dem[keep], site[keep]
+        q = rng.integers(1, 40, n_dem).astype(float)
+        cap = rng.integers(20, 60, n_site).astype(float)
+        ok = q[dem] <= cap[site]
+        dem, site = dem[ok], site[ok]
+        tr = _tt_lagr._Tier(dem=dem, site=site, cost=rng.random(len(dem)) * 30, q=q[dem],
+                            fixed=np.full(n_site, 50.0), cap=cap,
+                            forced=np.zeros(n_site, bool), group=None, gmax=None, n=n_site)
+        lam = rng.random(n_dem) * 40
+        v01, take = _tt_lagr._knapsack01(tr, lam, grid=int(rng.integers(3, 50)))
+        v_lp, _ = _tt_lagr._site_values(tr, lam)
+        prof = lam[dem] - tr.cost
+        for k in range(n_site):
+            pos = np.flatnonzero(site == k)
+            best = max(prof[pos][np.array(c, bool)].sum()
+                       for c in itertools.product([0, 1], repeat=len(pos))
+                       if q[dem[pos]][np.array(c, bool)].sum() <= cap[k])
+            assert 50.0 - v01[k] >= best - 1e-9          # valid: no 0-1 packing gains more
+            assert v01[k] >= v_lp[k] - 1e-9              # and never weaker than the LP's
+            assert (take[pos] * prof[pos]).sum() == pytest.approx(50.0 - v01[k])
+            if v01[k] > v_lp[k] + 1e-9:                  # the 0-1 packing: whole items
+                assert np.all((take[pos] == 0) | (take[pos] == 1))
