@@ -112,3 +112,22 @@ def test_knapsack01_is_valid_and_never_weaker_than_the_lp_knapsack():
             assert (take[pos] * prof[pos]).sum() == pytest.approx(50.0 - v01[k])
             if v01[k] > v_lp[k] + 1e-9:                  # the 0-1 packing: whole items
                 assert np.all((take[pos] == 0) | (take[pos] == 1))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_projecting_out_the_upper_links_keeps_the_lp_value(seed):
+    """The node LP without the upper tiers' ``u`` (``_projected_links``) has the value of the
+    LP with them, at the root and with a centre forced open or shut."""
+    from netplan.siting._tt_topbb import _NodeLP
+
+    m = _model(seed, 5, 3, 3, 3, [0.0, 0.6, 1.0][seed % 3])
+    sd, problems = prepare(m)
+    if problems:
+        return
+    for path_links in (False, True):
+        full = _NodeLP(sd, [], None, path_links, project=False)
+        proj = _NodeLP(sd, [], None, path_links, project=True)
+        assert proj.hs.getNumNz() < full.hs.getNumNz()
+        for cons in ((), ((frozenset([0]), 1, 1),), ((frozenset([0]), 0, 0),)):
+            a, b = full.solve(cons, math.inf)[0], proj.solve(cons, math.inf)[0]
+            assert a == pytest.approx(b, rel=1e-7, abs=1e-6) or (math.isinf(a) and math.isinf(b))

@@ -43,6 +43,7 @@ MAX_NODES = 60
 NODES_PER_UNIT = 2.0
 #: Top-tier ``y`` closer than this to 0 or 1 count as integral
 INT_TOL = 1e-6
+INF = math.inf
 #: Wall-clock backstop of one node LP, s (a loaded machine stretches wall time; the CPU
 #: deadline, checked between nodes, is the real safety stop)
 LP_WALL_S = 600.0
@@ -73,27 +74,41 @@ class TopBound:
     trail: tuple[float, ...] = ()
 
 
-def to_highs(mip: pywraplp.Solver, *, relax: bool = True) -> highspy.Highs:
+def to_highs(mip: pywraplp.Solver, *, relax: bool = True, drop: np.ndarray | None = None,
+             extra: list[tuple[float, float, list[int], list[float]]] = ()) -> highspy.Highs:
     """A ``highspy.Highs`` holding the model built in ``mip`` (columns in ``Variable.index()``
-    order; ``relax``: every column continuous), single thread, silent."""
+    order; ``relax``: every column continuous), single thread, silent. ``drop``: columns whose
+    rows are left out (the columns stay, fixed at 0); ``extra``: rows (lower, upper, column
+    indices, coefficients) added."""
     pr = linear_solver_pb2.MPModelProto()
     mip.ExportModelToProto(pr)
     var = pr.variable
     n = len(var)
-    cols, rows, vals = [], [], []
-    for r, con in enumerate(pr.constraint):
-        cols.append(np.asarray(con.var_index, dtype=np.int64))
-        rows.append(np.full(len(con.var_index), r, dtype=np.int64))
+    gone = np.zeros(n, dtype=bool) if drop is None else np.isin(np.arange(n), drop)
+    cols, rows, vals, r_lo, r_hi = [], [], [], [], []
+    for con in pr.constraint:
+        idx = np.asarray(con.var_index, dtype=np.int64)
+        if gone[idx].any():
+            continue
+        cols.append(idx)
         vals.append(np.asarray(con.coefficient, dtype=float))
+        r_lo.append(con.lower_bound)
+        r_hi.append(con.upper_bound)
+    for lo, hi, idx, val in extra:
+        cols.append(np.asarray(idx, dtype=np.int64))
+        vals.append(np.asarray(val, dtype=float))
+        r_lo.append(lo)
+        r_hi.append(hi)
+    rows = [np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cols)]
     cols_a = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     order = np.argsort(cols_a, kind="stable")
     lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, len(pr.constraint)
+    lp.num_col_, lp.num_row_ = n, len(cols)
     lp.col_cost_ = np.array([v.objective_coefficient for v in var])
     lp.col_lower_ = np.array([v.lower_bound for v in var])
-    lp.col_upper_ = np.array([v.upper_bound for v in var])
-    lp.row_lower_ = np.array([c.lower_bound for c in pr.constraint])
-    lp.row_upper_ = np.array([c.upper_bound for c in pr.constraint])
+    lp.col_upper_ = np.where(gone, lp.col_lower_, np.array([v.upper_bound for v in var]))
+    lp.row_lower_ = np.array(r_lo, dtype=float)
+    lp.row_upper_ = np.array(r_hi, dtype=float)
     lp.a_matrix_.start_ = np.searchsorted(cols_a[order], np.arange(n + 1)).astype(np.int32)
     lp.a_matrix_.index_ = (np.concatenate(rows)[order] if rows else cols_a).astype(np.int32)
     lp.a_matrix_.value_ = np.concatenate(vals)[order] if vals else np.zeros(0)
@@ -108,18 +123,52 @@ def to_highs(mip: pywraplp.Solver, *, relax: bool = True) -> highspy.Highs:
     return hs
 
 
+def _projected_links(sd: StreamData, sv, path_links: bool) -> tuple[np.ndarray, list]:
+    r"""The link variables ``u`` of the tiers above the first projected out of the LP (same LP
+    value, about half its columns): with :math:`u_{jk} \in [f_{jk}/M_j, \bar u_{jk}]`
+    (:math:`\bar u_{jk} = y_k`, or 1 where :math:`k` is forced) and :math:`\sum_k u_{jk} = y_j`,
+    such ``u`` exist iff :math:`f_{jk} \le M_j \bar u_{jk}`, :math:`\sum_k f_{jk} \le M_j y_j`
+    and :math:`y_j \le \sum_k \bar u_{jk}`. Returns the ``u`` columns (their rows to drop)
+    and those rows. The station tier's ``u`` stay where the path links use them."""
+    drop, extra = [], []
+    for t in range(2 if path_links else 1, len(sd.tiers)):
+        td, prev = sd.tiers[t], sd.tiers[t - 1]
+        us, fs, y_to, y_from = sv.u[t - 1], sv.f[t - 1], sv.y[t], sv.y[t - 1]
+        drop.extend(u.index() for u in us)
+        out: dict[int, list[int]] = {}
+        for p, (a, b) in enumerate(zip(td.pa.tolist(), td.pb.tolist(), strict=True)):
+            out.setdefault(a, []).append(p)
+            m = float(prev.flow_ub[a])
+            if not td.forced[b]:
+                extra.append((-INF, 0.0, [fs[p].index(), y_to[b].index()], [1.0, -m]))
+        for a, ps in out.items():
+            if y_from[a] is None:
+                continue
+            m = float(prev.flow_ub[a])
+            extra.append((-INF, 0.0, [fs[p].index() for p in ps] + [y_from[a].index()],
+                          [1.0] * len(ps) + [-m]))
+            free = [p for p in ps if not td.forced[td.pb[p]]]
+            n_one = len(ps) - len(free)
+            extra.append((-INF, float(n_one), [y_from[a].index()]
+                          + [y_to[td.pb[p]].index() for p in free], [1.0] + [-1.0] * len(free)))
+    return np.array(drop, dtype=np.int64), extra
+
+
 class _NodeLP:
     """The block's LP with rows ``lo <= sum_{k in A} y_k <= hi`` over sets ``A`` of the top tier's
     candidates (the branchings), re-bounded per node; warm-started dual simplex."""
 
-    def __init__(self, sd: StreamData, local, site_fixed_cost, path_links: bool) -> None:
+    def __init__(self, sd: StreamData, local, site_fixed_cost, path_links: bool,
+                 project: bool = True) -> None:
         mip = pywraplp.Solver.CreateSolver("CLP")
         h = build(mip, [sd], local, site_fixed_cost, path_links=path_links)
         top = h.streams[0].y[-1]
         self.site = np.array([k for k, v in enumerate(top) if v is not None], dtype=int)
         self.cols = np.array([top[k].index() for k in self.site], dtype=np.int32)
         self.offset = h.offset
-        self.hs = to_highs(mip)
+        drop, extra = (_projected_links(sd, h.streams[0], path_links) if project
+                       else (None, []))
+        self.hs = to_highs(mip, drop=drop, extra=extra)
         self.hs.setOptionValue("simplex_strategy", 1)      # dual simplex: warm starts
         self.hs.setOptionValue("presolve", "off")
         self.rows: dict[frozenset, int] = {}
