@@ -1,23 +1,29 @@
-r"""Lower bound of a single-source :func:`three_tier` stream by branch-and-bound over the top
-tier's open variables only.
+r"""Lower bound of a single-source :func:`three_tier` stream by branch-and-bound over the sites'
+open variables ``y`` only, the top tier (county centres) first.
 
 Why: the LP of the compact model (``_tt_build.build``) spreads each county centre over several
 candidates near the stations (recyclables on the demo county: two centres' worth of fixed cost
 over 13 candidates, haulage 45 % below any plan's); the relaxation in which only the top tier's
 ``y`` are integral is far stronger (recyclables 2.84 M against the LP's 2.64 M), and the top tier
-is small (1-21 candidates, 2-7 open), so a branch-and-bound over those ``y`` alone, with the LP at
-each node, reaches it in a few dozen nodes.
+is small (1-21 candidates, 2-7 open), so a branch-and-bound over those ``y``, with the LP at each
+node, reaches it in a few dozen nodes; once a node's centres are integral it branches on the
+stations' ``y``, then the points' (recyclables: 0.75 % under the best plan after 320 nodes).
 
-Validity: every plan opens an integral set of top-tier sites, so it lies in one leaf of the
-tree (the branchings: the open count ``\sum_k y_k \le n`` / ``\ge n + 1``, and ``y_k = 0`` /
-``y_k = 1``), whose LP value is at most the plan's cost. At any stop the smallest LP value over
-the nodes not yet branched (a child carries its parent's value until it is solved) is at most
+Validity: every plan opens an integral set of sites, so it lies in one leaf of the tree (the
+branchings: a tier's open count ``\sum_k y_k \le n`` / ``\ge n + 1``, and over a set ``A`` of
+its candidates ``\sum_{k \in A} y_k \le a`` / ``\ge a + 1``), whose LP value is at most the
+plan's cost. At any stop the smallest LP value over the nodes not yet branched (a child carries
+its parent's value until it is solved) and the leaves (every branched ``y`` integral) is at most
 every plan's cost; nodes whose LP is infeasible or at least ``incumbent`` hold no cheaper plan
 and are dropped, so the bound returned is ``min(that, incumbent)``.
 
-Work: a fixed number of node LPs (``max_nodes``; HiGHS dual simplex warm-started from the
-previous node's basis, single thread), so the bound is the same on an idle and a loaded machine;
-the CPU ``deadline`` is only a safety stop (a stop there returns a weaker, still valid bound).
+Node LPs: HiGHS dual simplex warm-started from the parent's basis, single thread, on the LP
+without the upper tiers' link variables ``u`` (projected out exactly, :func:`_projected_links`:
+half the columns).
+
+Work: a fixed number of node LPs (``max_nodes``, or ``work`` units turned into nodes by the LP's
+size), so the bound is the same on an idle and a loaded machine; the CPU ``deadline`` is only a
+safety stop (a stop there returns a weaker, still valid bound).
 """
 
 from __future__ import annotations
@@ -34,13 +40,13 @@ from netplan.siting._mip import REF_NONZEROS, clock
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
 
-#: Node LPs of :func:`top_tier_bound` by default (recyclables on the demo county: ~50 to
-#: close the tree)
+#: Node LPs of :func:`top_tier_bound` by default
 MAX_NODES = 60
-#: Node LPs per work unit on an LP of ``_mip.REF_NONZEROS`` coefficients (warm-started node
-#: LPs of the demo county: straw with path links, 44 k coefficients, ~0.25 CPU s; manure 28 k,
-#: ~0.27 s; recyclables 65 k, ~0.6 s); node cost grows about linearly with the LP's size
-NODES_PER_UNIT = 2.0
+#: Node LPs per work unit on an LP of ``_mip.REF_NONZEROS`` coefficients; node cost grows about
+#: linearly with the LP's size. Demo county, 320 nodes over every tier: straw (path-link LP,
+#: 43 k coefficients) 24 CPU s, recyclables (58 k) 29 s, manure (26 k) 38 s; the root and the
+#: first nodes cost most (0.3-1 s each), deep nodes 0.05-0.1 s
+NODES_PER_UNIT = 8.0
 #: Top-tier ``y`` closer than this to 0 or 1 count as integral
 INT_TOL = 1e-6
 INF = math.inf
@@ -65,6 +71,8 @@ class TopBound:
         True when the tree was finished (``bound`` is the relaxation's optimum, or the incumbent).
     trail
         The bound after each node LP (CNY/yr), for measuring what a node budget buys.
+    trail_s
+        CPU seconds spent up to each node LP (the LP's build included).
     """
 
     bound: float
@@ -72,6 +80,7 @@ class TopBound:
     nodes: int
     closed: bool
     trail: tuple[float, ...] = ()
+    trail_s: tuple[float, ...] = ()
 
 
 def to_highs(mip: pywraplp.Solver, *, relax: bool = True, drop: np.ndarray | None = None,
@@ -155,16 +164,22 @@ def _projected_links(sd: StreamData, sv, path_links: bool) -> tuple[np.ndarray, 
 
 
 class _NodeLP:
-    """The block's LP with rows ``lo <= sum_{k in A} y_k <= hi`` over sets ``A`` of the top tier's
+    """The block's LP with rows ``lo <= sum_{k in A} y_k <= hi`` over sets ``A`` of one tier's
     candidates (the branchings), re-bounded per node; warm-started dual simplex."""
 
     def __init__(self, sd: StreamData, local, site_fixed_cost, path_links: bool,
-                 project: bool = True) -> None:
+                 project: bool = True, n_tiers: int = 1) -> None:
         mip = pywraplp.Solver.CreateSolver("CLP")
         h = build(mip, [sd], local, site_fixed_cost, path_links=path_links)
-        top = h.streams[0].y[-1]
-        self.site = np.array([k for k, v in enumerate(top) if v is not None], dtype=int)
-        self.cols = np.array([top[k].index() for k in self.site], dtype=np.int32)
+        #: per branched tier (top first): (tier, candidate indices, positions in ``cols``)
+        self.tiers: list[tuple[int, np.ndarray, slice]] = []
+        cols: list[int] = []
+        for t in range(len(sd.tiers) - 1, max(len(sd.tiers) - 1 - n_tiers, -1), -1):
+            ys = h.streams[0].y[t]
+            site = np.array([k for k, v in enumerate(ys) if v is not None], dtype=int)
+            self.tiers.append((t, site, slice(len(cols), len(cols) + len(site))))
+            cols.extend(ys[k].index() for k in site)
+        self.cols = np.array(cols, dtype=np.int32)
         self.offset = h.offset
         drop, extra = (_projected_links(sd, h.streams[0], path_links) if project
                        else (None, []))
@@ -185,8 +200,8 @@ class _NodeLP:
     def solve(self, cons: tuple, cutoff: float, basis=None) -> tuple[float, np.ndarray, object]:
         """LP value under the branching rows ``cons`` ((members, lo, hi), ...), CNY/yr: inf if
         infeasible or at least ``cutoff`` (dual simplex stopped there), nan if it failed; the
-        top tier's ``y``; and the final basis. ``basis``: a start (the parent node's), rows
-        added since then basic."""
+        branched tiers' ``y`` (``cols`` order); and the final basis. ``basis``: a start (the
+        parent node's), rows added since then basic."""
         if basis is not None:
             rs = list(basis.row_status)
             rs += [highspy.HighsBasisStatus.kBasic] * (self.hs.getNumRow() - len(rs))
@@ -210,11 +225,11 @@ class _NodeLP:
                 self.hs.getBasis())
 
 
-def _closeness(sd: StreamData, site: np.ndarray) -> np.ndarray:
-    """Between the top tier's candidates ``site``, the shortest way through a common lower-tier
+def _closeness(sd: StreamData, t: int, site: np.ndarray) -> np.ndarray:
+    """Between tier ``t``'s candidates ``site``, the shortest way through a common lower-tier
     site (sum of the two pair lengths; inf where none): who stands in for whom."""
-    td = sd.tiers[-1]
-    n_prev = sd.tiers[-2].n if len(sd.tiers) > 1 else len(sd.w)
+    td = sd.tiers[t]
+    n_prev = sd.tiers[t - 1].n if t > 0 else len(sd.w)
     d = np.full((n_prev, td.n), np.inf)
     d[td.pa, td.pb] = td.pd
     d = d[:, site]
@@ -238,12 +253,29 @@ def _branch_set(y: np.ndarray, near: np.ndarray, single: bool) -> frozenset:
     return frozenset([k])            # no fractional sum on the way: the single candidate
 
 
+def _choose(node: _NodeLP, y: np.ndarray, near: list[np.ndarray], branching: str) -> frozenset:
+    """Positions in ``node.cols`` to branch on: in the highest branched tier with a fractional
+    ``y``, all its candidates while their open count is fractional (unless ``branching`` is
+    "var"), else :func:`_branch_set`."""
+    for (_, _, sl), nr in zip(node.tiers, near, strict=True):
+        yt = y[sl]
+        if float(np.minimum(yt, 1.0 - yt).max(initial=0.0)) <= INT_TOL:
+            continue
+        total = float(yt.sum())
+        if branching != "var" and abs(total - round(total)) > INT_TOL:
+            return frozenset(range(sl.start, sl.stop))
+        return frozenset(sl.start + k for k in _branch_set(yt, nr, branching != "sets"))
+    msg = "no fractional y to branch on"
+    raise ValueError(msg)
+
+
 def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
                    max_nodes: int = MAX_NODES, work: float | None = None,
                    deadline: float = math.inf,
                    path_links: bool = False, branching: str = "sets",
-                   warm: bool = True) -> TopBound:
-    """Branch-and-bound over the top tier's ``y`` of one single-source stream (module doc).
+                   warm: bool = True, n_tiers: int | None = None) -> TopBound:
+    """Branch-and-bound over the sites' ``y`` of one single-source stream, top tier first
+    (module doc).
 
     Parameters
     ----------
@@ -264,17 +296,23 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
         "var": on the most fractional ``y``; "count": on the open count (``sum y <= n`` /
         ``>= n + 1``) while it is fractional, then as "var"; "sets": the count, then on sets of
         neighbouring candidates (``sum_A y <= a`` / ``>= a + 1``, :func:`_branch_set`).
+    warm
+        Start each node LP from its parent's basis (else from the last one solved).
+    n_tiers
+        Tiers whose ``y`` are branched on, from the top down (a lower one once those above are
+        integral at the node); None: every tier.
     """
     if not sd.single_source or len(sd.w) == 0:
         return TopBound(-math.inf, -math.inf, 0, False)
-    node = _NodeLP(sd, local, site_fixed_cost, path_links)
+    c0 = clock()
+    node = _NodeLP(sd, local, site_fixed_cost, path_links,
+                   n_tiers=len(sd.tiers) if n_tiers is None else n_tiers)
     if work is not None:
         max_nodes = max(1, int(work * NODES_PER_UNIT * REF_NONZEROS
                                / max(node.hs.getNumNz(), 1000)))
-    near = _closeness(sd, node.site)
-    everyone = frozenset(range(len(node.cols)))
+    near = [_closeness(sd, t, site) for t, site, _ in node.tiers]
     heap: list[tuple[float, int, tuple, object]] = [(-math.inf, 0, (), None)]
-    seq, root, leaves, trail = 1, -math.inf, [], []
+    seq, root, leaves, trail, trail_s = 1, -math.inf, [], [], []
     while heap and len(trail) < max_nodes and clock() < deadline and heap[0][0] < incumbent:
         parent, _, cons, basis = heapq.heappop(heap)
         val, y, basis = node.solve(cons, incumbent, basis if warm else None)
@@ -282,16 +320,15 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
         if math.isnan(val):                      # LP failed: keep the parent's value for it
             leaves.append(parent)
         elif val < incumbent and float(np.minimum(y, 1.0 - y).max(initial=0.0)) <= INT_TOL:
-            leaves.append(val)                   # top tier integral: the subtree's bound
+            leaves.append(val)                   # branched tiers integral: the subtree's bound
         elif val < incumbent:
-            total = float(y.sum())
-            members = (everyone if branching != "var" and abs(total - round(total)) > INT_TOL
-                       else _branch_set(y, near, branching != "sets"))
+            members = _choose(node, y, near, branching)
             a = math.floor(float(y[sorted(members)].sum()) + INT_TOL)
             for lo, hi in ((0, a), (a + 1, len(members))):
                 heapq.heappush(heap, (val, seq, (*cons, (members, lo, hi)), basis))
                 seq += 1
         trail.append(min([incumbent, *leaves, *(e[0] for e in heap)]))
+        trail_s.append(clock() - c0)
     closed = not heap or heap[0][0] >= incumbent
     bound = min([incumbent, *leaves, *(e[0] for e in heap)])
-    return TopBound(bound, root, len(trail), closed, tuple(trail))
+    return TopBound(bound, root, len(trail), closed, tuple(trail), tuple(trail_s))
