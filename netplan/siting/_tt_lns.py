@@ -37,21 +37,28 @@ from netplan.siting._tt_split import solve_highs
 log = logging.getLogger(__name__)
 
 #: Share of a one-stream single-source block's work (and CPU time) kept for :func:`improve`.
-LNS_SHARE = 0.5
+LNS_SHARE = 0.7
 #: Work units of the upper-tiers neighbourhood (the demand tier fixed, every tier above free),
 #: tried after each round of regions without improvement.
 TOP_UNITS = 3.0
+#: Share of the LNS work for the upper-tiers neighbourhood tried first, when that buys at least
+#: TOP_MIN_NODES node-equivalents (on the demo fewer find nothing: HiGHS is still at its root).
+TOP_SHARE = 0.6
+TOP_MIN_NODES = 50
 #: Candidates of the tier below the top per region neighbourhood (grows by one after a round
 #: of regions without improvement).
 REGION_SIZE = 2
 #: Work units (node limit) per region neighbourhood, and the least a sub-MIP is charged.
 HOOD_UNITS = 1.0
-MIN_UNITS = 0.1
+MIN_UNITS = 0.05
 #: Node-equivalents (what ``_tt_split.solve_highs`` reports: nodes, or interrupt-callback calls
 #: where its root takes more) times model nonzeros per work unit. Measured on the demo county's
 #: neighbourhood MIPs (4-30 k nonzeros) at 60 CPU s: 0.06-0.26 M per CPU s, ~0.15 M on average
 #: over the four single-source blocks, so a unit is about a CPU second as elsewhere.
 NZ_NODES_PER_UNIT = 0.15e6
+#: Nonzeros per work unit of restricting, building and exporting a neighbourhood's model
+#: (Python; ~0.1 CPU s for 5 k nonzeros on the demo), charged on top of its nodes.
+BUILD_NZ_PER_UNIT = 50_000
 
 
 def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
@@ -159,7 +166,7 @@ def reserve(sub: list[StreamData], budget: Budget) -> Budget | None:
     """For a one-stream single-source block, take ``LNS_SHARE`` of ``budget``'s work and of its
     CPU time left for :func:`improve_block` (the block's deadline moves earlier by that time, so
     the phases before cannot spend it); None for other blocks."""
-    if not applies(sub):
+    if not applies(sub) or LNS_SHARE <= 0:
         return None
     lns = budget.split(LNS_SHARE)
     budget.spent(lns.work)
@@ -192,6 +199,10 @@ def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> 
     c0, work0 = clock(), budget.work
     best, best_c = plan, cost(sd, plan)
     start_c = best_c
+    if T >= 2:   # the upper-tiers neighbourhood first when the work buys it enough nodes
+        fo, fs = _upper(sd)
+        best, best_c = _hood(sd, best, best_c, fo, fs, TOP_SHARE * budget.work, budget, seed,
+                             min_nodes=TOP_MIN_NODES)
     r = max(0, T - 2)
     td = sd.tiers[r]
     prox = proximity(sd, r)
@@ -213,20 +224,27 @@ def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> 
         if best_c < c_round:
             continue
         if T >= 2:   # a round without improvement: the upper-tiers neighbourhood, then larger regions
-            fo = [np.zeros(sd.tiers[0].n, dtype=bool)] + [np.ones(t.n, dtype=bool)
-                                                          for t in sd.tiers[1:]]
-            fs = [np.zeros(len(sd.w), dtype=bool)] + [np.zeros(t.n, dtype=bool)
-                                                      for t in sd.tiers[:-1]]
-            best, best_c = _hood(sd, best, best_c, fo, fs, TOP_UNITS, budget, seed)
+            fo, fs = _upper(sd)
+            best, best_c = _hood(sd, best, best_c, fo, fs, TOP_UNITS, budget, seed,
+                                 min_nodes=TOP_MIN_NODES)
         k += 1
     log.info("%s: LNS %.0f -> %.0f CNY/yr, %.1f work units, %.1f CPU s", sd.name, start_c, best_c,
              work0 - budget.work, clock() - c0)
     return best if best_c < start_c - 1e-6 * max(1.0, abs(start_c)) else None
 
 
+def _upper(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(free_open, free_src)`` of the upper-tiers neighbourhood: every tier above the first
+    free, the demand tier (open points, demands' links) fixed."""
+    fo = [np.zeros(sd.tiers[0].n, dtype=bool)] + [np.ones(t.n, dtype=bool) for t in sd.tiers[1:]]
+    fs = [np.zeros(len(sd.w), dtype=bool)] + [np.zeros(t.n, dtype=bool) for t in sd.tiers[:-1]]
+    return fo, fs
+
+
 def _hood(sd: StreamData, best: StreamPlan, best_c: float, fo, fs, units: float,
-          budget: Budget, seed: int) -> tuple[StreamPlan, float]:
-    """Solve one neighbourhood from ``best`` with ``units`` of work; the better plan and its cost."""
+          budget: Budget, seed: int, min_nodes: int = 1) -> tuple[StreamPlan, float]:
+    """Solve one neighbourhood from ``best`` with ``units`` of work (skipped, free, when they buy
+    fewer than ``min_nodes`` node-equivalents); the better plan and its cost."""
     units = min(units, budget.work)
     if units <= 0 or budget.left_s() <= 0.2:
         return best, best_c
@@ -234,10 +252,14 @@ def _hood(sd: StreamData, best: StreamPlan, best_c: float, fo, fs, units: float,
     mip = make_solver("highs")
     h = build(mip, [sub], [], None)
     nz = nonzeros(mip)
-    limit = max(1, int(units * NZ_NODES_PER_UNIT / nz))
+    limit = int(units * NZ_NODES_PER_UNIT / nz)
+    if limit < max(1, min_nodes):
+        if limit < 1:   # the work left buys no node: it is spent
+            budget.spent(units)
+        return best, best_c
     res, got = solve_highs(mip, h, [sub], max(0.5, budget.left_s()), 1e-6,
                            hint=hint_from(h, [sub], [best]), seed=seed, node_limit=limit)
-    budget.spent(max(MIN_UNITS, res.nodes * nz / NZ_NODES_PER_UNIT))
+    budget.spent(max(MIN_UNITS, res.nodes * nz / NZ_NODES_PER_UNIT) + nz / BUILD_NZ_PER_UNIT)
     log.debug("hood: nz %d limit %d %s nodes %d obj %.0f cpu %.2f", nz, limit, res.status,
               res.nodes, res.objective, res.solve_time_s)
     if not got:
