@@ -36,6 +36,10 @@ from netplan.siting._tt_split import highs_engine, solve_highs, weak_links
 
 log = logging.getLogger(__name__)
 
+#: Share of a one-stream single-source block's work and CPU time kept for its lower bound (the
+#: top-tier branch-and-bound of ``_tt_topbb``; the plan phases get the rest)
+BOUND_SHARE = 0.25
+
 
 @dataclass(frozen=True)
 class Options:
@@ -68,7 +72,12 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
     t0 = clock()
-    lns = _tt_lns.reserve(sub, budget)    # one-stream single-source: LNS work and CPU kept back
+    deadline = budget.deadline
+    bnd = _bound_reserve(sub, budget)     # one-stream single-source: bound work kept back
+    lns = _tt_lns.reserve(sub, budget)    # one-stream single-source: LNS work kept back
+    # the reserves keep work, not CPU time: every phase keeps the block's CPU safety stop (an
+    # earlier stop would end the starts or the MIP on the clock and the plan would depend on load)
+    budget.deadline = deadline
     starts, lp_val = find_starts(sub, local, label, opts, budget, start)
     t1 = clock()
     res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
@@ -94,6 +103,8 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
         _no_plan(sub, local, label, opts, budget, res)
     best = min(priced, key=lambda p: p.total_cny)
     t2 = clock()
+    if bnd is not None:                   # the bound's share of the work back
+        budget.work += bnd.work
     bound = block_bound(sub, local, best.total_cny, res, lp_val, opts, budget)
     log.info("%s: bound %.1f CPU s", label, clock() - t2)
     status = res.status if res.status in ("optimal", "feasible", "time_limit") else "time_limit"
@@ -193,8 +204,21 @@ def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, 
     bound = max(res.bound, lp_val)
     if rel_gap(objective, bound) > opts.mip_gap:
         bound = max(bound, single_source_bound(sub, local, opts.site_fixed_cost, objective,
-                                               budget.deadline, gap=opts.mip_gap))
+                                               budget.deadline, gap=opts.mip_gap,
+                                               work=budget.work))
+    budget.spent(budget.work)
     return min(bound, objective) if math.isfinite(bound) else -math.inf
+
+
+def _bound_reserve(sub: list[StreamData], budget: Budget) -> Budget | None:
+    """For a one-stream single-source block, take :data:`BOUND_SHARE` of ``budget``'s work for
+    the lower bound (``_tt_bound.single_source_bound``'s top-tier branch-and-bound), so the plan
+    phases cannot spend it. None for other blocks."""
+    if len(sub) != 1 or not sub[0].single_source or BOUND_SHARE <= 0:
+        return None
+    bnd = budget.split(BOUND_SHARE)
+    budget.spent(bnd.work)
+    return bnd
 
 
 def _no_plan(sub, local, label: str, opts: Options, budget: Budget, res: RunResult) -> None:
