@@ -21,8 +21,8 @@ Node LPs: HiGHS dual simplex warm-started from the parent's basis, single thread
 without the upper tiers' link variables ``u`` (projected out exactly, :func:`_projected_links`:
 half the columns).
 
-Work: a fixed number of node LPs (``max_nodes``, or ``work`` units turned into nodes by the LP's
-size), so the bound is the same on an idle and a loaded machine; the CPU ``deadline`` is only a
+Work: a fixed number of node LPs (``max_nodes``) or of simplex iterations (``work`` units), so
+the bound is the same on an idle and a loaded machine; the CPU ``deadline`` is only a
 safety stop (a stop there returns a weaker, still valid bound).
 """
 
@@ -36,18 +36,18 @@ import highspy
 import numpy as np
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
-from netplan.siting._mip import REF_NONZEROS, clock
+from netplan.siting._mip import clock
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
 
-#: Node LPs of :func:`top_tier_bound` by default
+#: Node LPs of :func:`top_tier_bound` when neither ``max_nodes`` nor ``work`` is given
 MAX_NODES = 60
-#: Node LPs per work unit on an LP of ``_mip.REF_NONZEROS`` coefficients; node cost grows about
-#: linearly with the LP's size. Demo county, 320 nodes over every tier: straw (path-link LP,
-#: 43 k coefficients) 24 CPU s, recyclables (58 k) 29 s, manure (26 k) 38 s; the root and the
-#: first nodes cost most (0.3-1 s each), deep nodes 0.05-0.1 s
-NODES_PER_UNIT = 8.0
-#: Top-tier ``y`` closer than this to 0 or 1 count as integral
+#: Dual simplex iterations per work unit (about one CPU second): on the demo county's node LPs
+#: (26-81 k coefficients, 5-28 k rows) one iteration took 230-380 CPU us whatever the size
+#: (120 nodes: straw 44 k iterations in 10.1 s, manure 38 k in 11.8 s, recyclables 30 k in
+#: 11.5 s; domestic waste's 11 nodes 15 k in 5.2 s)
+ITERS_PER_UNIT = 3_000
+#: A ``y`` closer than this to 0 or 1 counts as integral
 INT_TOL = 1e-6
 INF = math.inf
 #: Wall-clock backstop of one node LP, s (a loaded machine stretches wall time; the CPU
@@ -187,6 +187,7 @@ class _NodeLP:
         self.hs.setOptionValue("simplex_strategy", 1)      # dual simplex: warm starts
         self.hs.setOptionValue("presolve", "off")
         self.rows: dict[frozenset, int] = {}
+        self.iters = 0          # simplex iterations of every node LP so far (deterministic work)
 
     def row(self, members: frozenset) -> int:
         """HiGHS row of ``sum_{k in members} y_k`` (added free on first use)."""
@@ -215,6 +216,7 @@ class _NodeLP:
             self.hs.changeRowBounds(self.row(members), float(lo), float(hi))
         self.hs.setOptionValue("objective_bound", float(cutoff - self.offset))
         self.hs.run()
+        self.iters += int(self.hs.getInfo().simplex_iteration_count)
         st = self.hs.getModelStatus()
         if st in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kObjectiveBound):
             return math.inf, np.zeros(len(self.cols)), None
@@ -270,7 +272,7 @@ def _choose(node: _NodeLP, y: np.ndarray, near: list[np.ndarray], branching: str
 
 
 def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
-                   max_nodes: int = MAX_NODES, work: float | None = None,
+                   max_nodes: int | None = None, work: float | None = None,
                    deadline: float = math.inf,
                    path_links: bool = False, branching: str = "sets",
                    warm: bool = True, n_tiers: int | None = None) -> TopBound:
@@ -284,10 +286,11 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
     incumbent
         Cost of the best plan known, CNY/yr (nodes whose LP reaches it are dropped).
     max_nodes
-        Node LPs to solve at most (the work; deterministic).
+        Node LPs to solve at most (default :data:`MAX_NODES` when ``work`` is not given).
     work
-        Instead of ``max_nodes``: work units (about CPU seconds, see ``_mip.Budget``), turned
-        into node LPs by the LP's size (:data:`NODES_PER_UNIT`), at least one (the root).
+        Work units (about CPU seconds, see ``_mip.Budget``): no node LP starts once the node
+        LPs so far took ``work`` x :data:`ITERS_PER_UNIT` simplex iterations; the root always
+        runs. Both stops count work, not time: the bound does not depend on machine load.
     deadline
         :func:`~netplan.siting._mip.clock` value past which no node LP starts (safety stop).
     path_links
@@ -307,13 +310,14 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
     c0 = clock()
     node = _NodeLP(sd, local, site_fixed_cost, path_links,
                    n_tiers=len(sd.tiers) if n_tiers is None else n_tiers)
-    if work is not None:
-        max_nodes = max(1, int(work * NODES_PER_UNIT * REF_NONZEROS
-                               / max(node.hs.getNumNz(), 1000)))
+    if max_nodes is None:
+        max_nodes = MAX_NODES if work is None else 1 << 30
+    iters = math.inf if work is None else work * ITERS_PER_UNIT
     near = [_closeness(sd, t, site) for t, site, _ in node.tiers]
     heap: list[tuple[float, int, tuple, object]] = [(-math.inf, 0, (), None)]
     seq, root, leaves, trail, trail_s = 1, -math.inf, [], [], []
-    while heap and len(trail) < max_nodes and clock() < deadline and heap[0][0] < incumbent:
+    while (heap and len(trail) < max_nodes and (not trail or node.iters < iters)
+           and clock() < deadline and heap[0][0] < incumbent):
         parent, _, cons, basis = heapq.heappop(heap)
         val, y, basis = node.solve(cons, incumbent, basis if warm else None)
         root = val if not trail else root
