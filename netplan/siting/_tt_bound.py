@@ -65,8 +65,8 @@ def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent
     so that it never eats the later blocks' time): with ``work`` > 0 the branch-and-bound over
     the sites' open variables (centres first, then stations, then points) of ``_tt_topbb``
     (``work`` units, about CPU seconds, counted in simplex iterations: deterministic), on the
-    path-link LP where that is small (:data:`MAX_PATH_VARS`); else :func:`count_split_bound`. A stop on ``deadline`` can only
-    leave a weaker bound, never change a plan."""
+    path-link LP where that is small (:data:`MAX_PATH_VARS`); else :func:`count_split_bound`.
+    A stop on ``deadline`` can only leave a weaker bound, never change a plan."""
     if len(sub) != 1 or not sub[0].single_source:
         return -math.inf
     bound = lagrangian_bound(sub[0], incumbent)   # fixed work (~0.5-1.5 CPU s), always
