@@ -76,7 +76,7 @@ def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent
     if work > 0:
         small = len(sub[0].tiers) >= 2 and path_link_count(sub[0]) <= MAX_PATH_VARS
         top = top_tier_bound(sub[0], local, site_fixed_cost, incumbent, work=work,
-                             deadline=deadline, path_links=small)
+                             deadline=deadline, path_links=small, gap=gap)
         return max(bound, top.bound)
     return max(bound, count_split_bound(sub, local, site_fixed_cost, incumbent, deadline))
 

@@ -275,7 +275,8 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
                    max_nodes: int | None = None, work: float | None = None,
                    deadline: float = math.inf,
                    path_links: bool = False, branching: str = "sets",
-                   warm: bool = True, n_tiers: int | None = None) -> TopBound:
+                   warm: bool = True, n_tiers: int | None = None,
+                   gap: float = 0.0) -> TopBound:
     """Branch-and-bound over the sites' ``y`` of one single-source stream, top tier first
     (module doc).
 
@@ -304,6 +305,8 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
     n_tiers
         Tiers whose ``y`` are branched on, from the top down (a lower one once those above are
         integral at the node); None: every tier.
+    gap
+        Stop once the bound is within this relative gap of ``incumbent``.
     """
     if not sd.single_source or len(sd.w) == 0:
         return TopBound(-math.inf, -math.inf, 0, False)
@@ -317,7 +320,8 @@ def top_tier_bound(sd: StreamData, local, site_fixed_cost, incumbent: float, *,
     heap: list[tuple[float, int, tuple, object]] = [(-math.inf, 0, (), None)]
     seq, root, leaves, trail, trail_s = 1, -math.inf, [], [], []
     while (heap and len(trail) < max_nodes and (not trail or node.iters < iters)
-           and clock() < deadline and heap[0][0] < incumbent):
+           and clock() < deadline and heap[0][0] < incumbent
+           and (not trail or trail[-1] < incumbent - gap * abs(incumbent))):
         parent, _, cons, basis = heapq.heappop(heap)
         val, y, basis = node.solve(cons, incumbent, basis if warm else None)
         root = val if not trail else root
