@@ -165,25 +165,34 @@ def applies(sub: list[StreamData]) -> bool:
 def reserve(sub: list[StreamData], budget: Budget) -> Budget | None:
     """For a one-stream single-source block, take ``LNS_SHARE`` of ``budget``'s work and of its
     CPU time left for :func:`improve_block` (the block's deadline moves earlier by that time, so
-    the phases before cannot spend it); None for other blocks."""
+    the phases before cannot spend it); None for other blocks.
+
+    The returned budget's ``deadline`` holds the CPU seconds reserved (a duration: the search's
+    safety stop counts them from its own start, see :func:`improve_block`)."""
     if not applies(sub) or LNS_SHARE <= 0:
         return None
     lns = budget.split(LNS_SHARE)
     budget.spent(lns.work)
-    budget.deadline = clock() + (1.0 - LNS_SHARE) * budget.left_s()
+    lns.deadline = LNS_SHARE * budget.left_s()
+    budget.deadline -= lns.deadline
     return lns
 
 
 def improve_block(sd: StreamData, plan: StreamPlan, lns: Budget, budget: Budget,
                   seed: int = 0, *, proven: bool = False) -> StreamPlan | None:
     """:func:`improve` on the reserved budget ``lns`` (from :func:`reserve`; not when ``plan`` is
-    ``proven`` optimal), then give the block ``budget`` back its deadline and the work left."""
-    budget.deadline = max(budget.deadline, lns.deadline)
+    ``proven`` optimal), then give the block ``budget`` the work left.
+
+    The search's safety stop is the reserved CPU seconds from its start, also when the phases
+    before overran the block's share (a stop there would make the plan depend on machine load);
+    the block gets its reserved time back (its deadline moves later past an overrun)."""
+    reserved_s = lns.deadline
+    lns = Budget(lns.work, clock() + reserved_s)
     try:
         return None if proven else improve(sd, plan, lns, seed)
     finally:
+        budget.deadline = max(budget.deadline + reserved_s, clock())
         budget.work += lns.work
-        lns.work = 0.0
 
 
 def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> StreamPlan | None:
