@@ -21,7 +21,7 @@ from ortools.linear_solver import pywraplp
 
 from netplan.siting._mip import clock, rel_gap
 from netplan.siting._tt_build import build
-from netplan.siting._tt_lagr import lagrangian_bound
+from netplan.siting._tt_lagr import EXACT_ITERS, lagrangian_bound
 from netplan.siting._tt_prep import StreamData
 from netplan.siting._tt_topbb import top_tier_bound
 
@@ -60,7 +60,8 @@ def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent
     """Best extra bound of a one-stream single-source block (CNY/yr; -inf when none applies).
 
     The tier-decoupled Lagrangian bound of ``_tt_lagr`` (a fixed number of subgradient
-    iterations: deterministic, ~0.5-1.5 CPU s on the demo county), then, while its gap to
+    iterations: deterministic, ~0.5 CPU s on the demo county, ~1 s more for its 0-1 knapsack
+    iterations, which start only before ``deadline``), then, while its gap to
     ``incumbent`` is above ``gap`` and only before ``deadline`` (the block's CPU safety stop,
     so that it never eats the later blocks' time): with ``work`` > 0 the branch-and-bound over
     the sites' open variables (centres first, then stations, then points) of ``_tt_topbb``
@@ -69,7 +70,10 @@ def single_source_bound(sub: list[StreamData], local, site_fixed_cost, incumbent
     A stop on ``deadline`` can only leave a weaker bound, never change a plan."""
     if len(sub) != 1 or not sub[0].single_source:
         return -math.inf
-    bound = lagrangian_bound(sub[0], incumbent)   # fixed work (~0.5-1.5 CPU s), always
+    # fixed work (~0.5 CPU s), always; its 0-1 knapsack iterations (~1 s more) only before the
+    # block's CPU safety stop
+    bound = lagrangian_bound(sub[0], incumbent,
+                             exact_iters=EXACT_ITERS if clock() < deadline else 0)
     # past the block's CPU safety stop no LP bound starts (it would starve the later blocks)
     if rel_gap(incumbent, bound) <= gap or clock() >= deadline:
         return bound
