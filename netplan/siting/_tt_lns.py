@@ -36,8 +36,10 @@ from netplan.siting._tt_split import solve_highs
 
 log = logging.getLogger(__name__)
 
-#: Share of a one-stream single-source block's work (and CPU time) kept for :func:`improve`.
+#: Share of a one-stream single-source block's work kept for :func:`improve`, and the CPU
+#: seconds per work unit of its safety stop.
 LNS_SHARE = 0.7
+SAFETY_S_PER_UNIT = 4.0
 #: Work units of the upper-tiers neighbourhood (the demand tier fixed, every tier above free),
 #: tried after each round of regions without improvement.
 TOP_UNITS = 3.0
@@ -185,35 +187,28 @@ def applies(sub: list[StreamData]) -> bool:
 
 
 def reserve(sub: list[StreamData], budget: Budget) -> Budget | None:
-    """For a one-stream single-source block, take ``LNS_SHARE`` of ``budget``'s work and of its
-    CPU time left for :func:`improve_block` (the block's deadline moves earlier by that time, so
-    the phases before cannot spend it); None for other blocks.
-
-    The returned budget's ``deadline`` holds the CPU seconds reserved (a duration: the search's
-    safety stop counts them from its own start, see :func:`improve_block`)."""
+    """For a one-stream single-source block, take ``LNS_SHARE`` of ``budget``'s work for
+    :func:`improve_block` (work only: the phases before keep the block's CPU safety stop);
+    None for other blocks."""
     if not applies(sub) or LNS_SHARE <= 0:
         return None
     lns = budget.split(LNS_SHARE)
     budget.spent(lns.work)
-    lns.deadline = LNS_SHARE * budget.left_s()
-    budget.deadline -= lns.deadline
     return lns
 
 
 def improve_block(sd: StreamData, plan: StreamPlan, lns: Budget, budget: Budget,
                   seed: int = 0, *, proven: bool = False) -> StreamPlan | None:
-    """:func:`improve` on the reserved budget ``lns`` (from :func:`reserve`; not when ``plan`` is
+    """:func:`improve` on the reserved work ``lns`` (from :func:`reserve`; not when ``plan`` is
     ``proven`` optimal), then give the block ``budget`` the work left.
 
-    The search's safety stop is the reserved CPU seconds from its start, also when the phases
-    before overran the block's share (a stop there would make the plan depend on machine load);
-    the block gets its reserved time back (its deadline moves later past an overrun)."""
-    reserved_s = lns.deadline
-    lns = Budget(lns.work, clock() + reserved_s)
+    The search's CPU safety stop is its own, ``SAFETY_S_PER_UNIT`` CPU seconds per work unit
+    from its start (it takes 1.0-1.6 on the demo), also when the phases before overran the
+    block's share: a stop at the block's deadline would make the plan depend on machine load."""
+    lns = Budget(lns.work, clock() + 1.0 + SAFETY_S_PER_UNIT * lns.work)
     try:
         return None if proven else improve(sd, plan, lns, seed)
     finally:
-        budget.deadline = max(budget.deadline + reserved_s, clock())
         budget.work += lns.work
 
 
