@@ -9,8 +9,9 @@ destroys and repairs such a plan:
   its nearest by :func:`proximity`), the points and demands their incumbent paths come from, the
   closed points linked to both and the unserved demands linked in, and every top-tier candidate
   with every station's link up; everything else is fixed at the incumbent (:func:`restrict`);
-- after a round over every seed without improvement, the *upper-tiers* neighbourhood (the
-  demand tier fixed, every tier above free), then regions one candidate larger.
+- the *upper-tiers* neighbourhood (the demand tier fixed, every tier above free): first, when
+  ``TOP_SHARE`` of the work buys it enough nodes, and after every round over all seeds without
+  improvement, followed by regions one candidate larger.
 
 Each neighbourhood is the block's own MIP (``_tt_build.build``) on the restricted data, solved by
 HiGHS (``_tt_split.solve_highs``) from the incumbent under a node limit; a cheaper plan that
@@ -58,7 +59,8 @@ MIN_UNITS = 0.05
 #: Links kept per freed item in a neighbourhood: its NEAREST shortest (and its incumbent one).
 #: Smaller models get further on the same work: at the 60 s demo's LNS work, None / 6 / 5 / 4
 #: gave manure 21.03 / 20.13 / 20.10 / 20.45 M, recyclables 2.916 / 2.911 / 2.906 / 2.893 M,
-#: domestic waste 9.109 / 9.120 / 9.109 / 9.150 M CNY/yr (straw 11.42-11.43 M in every case).
+#: domestic waste 9.109 / 9.120 / 9.109 / 9.150 M CNY/yr (straw 11.42-11.43 M in every case;
+#: measured with TOP_MIN_NODES 50).
 NEAREST: int | None = 6
 #: Node-equivalents (what ``_tt_split.solve_highs`` reports: nodes, or interrupt-callback calls
 #: where its root takes more) times model nonzeros per work unit. Measured on the demo county's
@@ -215,10 +217,11 @@ def improve_block(sd: StreamData, plan: StreamPlan, lns: Budget, budget: Budget,
 def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> StreamPlan | None:
     """A strictly cheaper feasible plan than ``plan`` (CNY/yr) within ``budget``'s work, or None.
 
-    Rounds of region neighbourhoods around the tier-``T-2`` candidates in the order of
-    ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k`` from
-    ``REGION_SIZE``; ``HOOD_UNITS`` of work each); after a round without improvement the
-    upper-tiers neighbourhood (``TOP_UNITS``) and ``k + 1`` (module docstring). Every sub-MIP is
+    The upper-tiers neighbourhood on ``TOP_SHARE`` of the work (when that buys
+    ``TOP_MIN_NODES``), then rounds of region neighbourhoods around the tier-``T-2`` candidates
+    in the order of ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k``
+    from ``REGION_SIZE``; ``HOOD_UNITS`` of work each); after a round without improvement the
+    upper-tiers neighbourhood again (``TOP_UNITS``) and ``k + 1`` (module docstring). Every sub-MIP is
     charged its node-equivalents in work units (at least ``MIN_UNITS``); the search stops when
     the work is spent (the CPU deadline is a safety stop only)."""
     T = len(sd.tiers)
