@@ -65,7 +65,7 @@ class Budget:
     deadline: float
 
     @classmethod
-    def cpu(cls, time_limit_s: float, work: float | None = None, *, load: float = 0.6) -> Budget:
+    def cpu(cls, time_limit_s: float, work: float | None = None, *, load: float = 0.75) -> Budget:
         """A budget for ``time_limit_s`` CPU seconds; work defaults to ``load`` of it (headroom
         for slower CPU seconds on a busy machine before the safety stop would cut in)."""
         return cls(work=load * time_limit_s if work is None else work,

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Share of a one-stream single-source block's work and CPU time kept for its lower bound (the
 #: top-tier branch-and-bound of ``_tt_topbb``; the plan phases get the rest)
-BOUND_SHARE = 0.25
+BOUND_SHARE = 0.35
 
 
 @dataclass(frozen=True)
