@@ -79,20 +79,25 @@ Solving (``_tt_block.solve_block``, per block): start plans (the tier-by-tier he
 ``_tt_heur``: per tier the better of a short sub-MIP and a greedy, costs including the cheapest
 onward cost to the top tier; a zero-objective feasibility solve when it finds none, which also
 proves infeasibility; the LP-guided restricted MIP; or a feasible warm ``start`` in the tier
-heuristic's place), then the block's MIP from the cheapest start,
-then (multi-source blocks stopped early) the local search, and finally the bound: the best of the
-MIP's bound, the LP value and, for a single-source stream, the tier-decoupled Lagrangian bound
-(``_tt_lagr``, a fixed number of subgradient iterations) and, while the block has CPU time left,
-the LP with demand-level path links split on the open count of its costliest tier
-(``_tt_bound.single_source_bound``). Streams not linked through
-``share`` form independent blocks, solved one after another, each with its share (by model size)
-of the work left. The restricted and full MIPs of single-source blocks are solved by HiGHS
-(highspy, node limit) when ``solver`` is "scip" or "highs" (``_tt_split.highs_engine``: on the
-demo county its root closes more of the gap per CPU second than SCIP's; BENCHMARKS.md); the tier
-sub-MIPs use ``solver``. Everything that changes a single-source plan stops on **work** (MIP node
-limits from ``_mip.Budget``, a fixed number of LP solves), so the same inputs and seed give the
-same plan on an idle and on a loaded machine; ``time_limit_s`` (CPU seconds) is the safety stop.
-The reported bound is the sum of the blocks' bounds and the status the weakest of theirs.
+heuristic's place), then the block's MIP from the cheapest start, then for a one-stream
+single-source block the large-neighbourhood search of ``_tt_lns`` (regions of stations with what
+they serve and every centre freed, the rest fixed at the incumbent, HiGHS from the incumbent),
+for a multi-source block stopped early the local search of ``_tt_ils``, and finally the bound:
+the best of the MIP's bound, the LP value and, for a single-source stream, the tier-decoupled
+Lagrangian bound (``_tt_lagr``, a fixed number of subgradient iterations, exact 0-1 first-tier
+knapsacks) and the branch-and-bound over the sites' open variables of ``_tt_topbb`` (centres
+first; HiGHS LPs warm-started per node, stopped on simplex iterations), on ``_tt_block.BOUND_SHARE``
+of the block's work (``_tt_bound.single_source_bound``). Streams not linked through ``share`` form
+independent blocks, solved one after another, each with its share (by model size) of the work
+left and twice that share of the CPU time left as its safety stop. The restricted and full MIPs
+of single-source blocks are solved by HiGHS (highspy) when ``solver`` is "scip" or "highs"
+(``_tt_split.highs_engine``); the tier sub-MIPs use ``solver``. Everything that changes a
+single-source plan stops on **work** (``_mip.Budget``, 0.75 of ``time_limit_s`` by default): MIP
+node limits, HiGHS runs also interrupted after a number of interrupt-callback calls per node (its
+root is not counted in nodes; the calls come at fixed points of its single-threaded search), LNS
+neighbourhood counts, a fixed number of LP solves — so the same inputs and seed give the same plan
+on an idle and on a loaded machine; ``time_limit_s`` (CPU seconds) is the safety stop. The
+reported bound is the sum of the blocks' bounds and the status the weakest of theirs.
 
 Infeasible inputs are diagnosed before solving (no candidate within radius, a demand heavier than
 every reachable site, total capacity short of what must be served, a township rule no candidate
