@@ -7,12 +7,16 @@
 2. :func:`full_mip` — the whole block's MIP from the cheapest start (HiGHS with a node limit for
    single-source blocks, ``_tt_split.highs_engine``; HiGHS on the model without implied rows for
    multi-source ones);
-3. :func:`local_search` — multi-source blocks whose MIP stopped early: ``_tt_ils``;
-4. :func:`block_bound` — the best of the MIP bound, the LP value and (single-source) the
-   Lagrangian and count-split LP bounds of ``_tt_bound.single_source_bound``.
+3. ``_tt_lns.improve_block`` — one-stream single-source blocks: the large-neighbourhood search
+   on the work kept back for it before the starts (``_tt_lns.LNS_SHARE``);
+4. :func:`local_search` — multi-source blocks whose MIP stopped early: ``_tt_ils``;
+5. :func:`block_bound` — the best of the MIP bound, the LP value and (single-source) the
+   Lagrangian bound and the top-tier branch-and-bound of ``_tt_bound.single_source_bound``, on
+   the work kept back for it (:data:`BOUND_SHARE`).
 
-The cheapest plan is returned with that bound. Single-source phases stop on work (nodes, LP
-counts), so their plan does not depend on machine load; CPU seconds only stop an overrun.
+The cheapest plan is returned with that bound. Single-source phases stop on work (nodes, HiGHS
+callback calls, neighbourhood and LP counts), so their plan does not depend on machine load; CPU
+seconds only stop an overrun.
 """
 
 from __future__ import annotations
