@@ -4,10 +4,14 @@ Strong formulation: :math:`\sum_j x_{ij} = 1`, :math:`x_{ij} \le y_j`,
 :math:`\sum_i q_i x_{ij} \le C_j y_j`, :math:`\sum_j C_j y_j \ge \sum_i q_i` (optional), with
 ``y`` and ``x`` binary. Solved by highspy single-threaded from a MIP start. Stops:
 
-- **work** (deterministic): branch-and-bound nodes (``mip_max_nodes``) and total simplex
-  iterations checked in the interrupt callbacks. KNOWN GAP: HiGHS 1.16 reports
-  ``simplex_iteration_count = -1`` in the MIP interrupt callback, so the iteration limit does not
-  fire there; only the node limit and the CPU stop bound a MIP (BENCHMARKS.md, issue 16);
+- **work** (deterministic): branch-and-bound nodes (``mip_max_nodes``) and a simplex-iteration
+  budget counted in calls of HiGHS's MIP interrupt callback. HiGHS 1.16 reports
+  ``simplex_iteration_count = -1`` inside that callback (and never calls the simplex callback in
+  a MIP), but it calls the MIP callback at fixed points of its single-threaded seeded search, so
+  the call count is work, not time (as in ``_tt_split.solve_highs``): a run stops after
+  ``lp_iter_limit / ITERS_PER_CALL`` calls, the same point on an idle and on a loaded machine.
+  :data:`ITERS_PER_CALL` is calibrated on Yang instances (BENCHMARKS.md, issue 16). A long root
+  LP (no callback calls inside it) is not cut short by this budget;
 - **CPU seconds** (``_mip.clock``): a safety stop only, plus a wall-clock backstop of 20x + 60 s
   (generous: on a machine shared by many jobs a CPU second can take several wall seconds).
 """
@@ -21,6 +25,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from netplan.siting._mip import clock
+
+#: Simplex iterations per MIP interrupt-callback call: an iteration budget ``it`` becomes
+#: ``it / ITERS_PER_CALL * min(1, (REF_COLS / columns)**2)`` calls. HiGHS 1.16 measured on Yang
+#: instances (final ``simplex_iteration_count`` over calls): 9-17 in Y1_p1's kernel MIP
+#: (~3,100 columns, 8 CPU ms a call), 72 in Y2_p1's (~4,800 columns, 34 ms a call), 139 in
+#: Y4_p1's (~7,200 columns, 170 ms a call: the root with its sub-MIPs); region MIPs 8-14. A call
+#: costs about the square of the model's size, hence the second factor, so that a budget costs
+#: about the same CPU time on any model.
+ITERS_PER_CALL = 20.0
+REF_COLS = 3000
 
 
 @dataclass
@@ -106,6 +120,13 @@ def build(fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, fixed: np.ndarray, ca
     return lp, pos
 
 
+def call_budget(lp_iter_limit: int, num_col: int) -> int:
+    """MIP interrupt-callback calls that a budget of ``lp_iter_limit`` simplex iterations buys on
+    a model of ``num_col`` columns (:data:`ITERS_PER_CALL`, :data:`REF_COLS`); at least 3."""
+    scale = min(1.0, (REF_COLS / max(1, num_col)) ** 2)
+    return max(3, math.ceil(max(1, lp_iter_limit) / ITERS_PER_CALL * scale))
+
+
 def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
           start: np.ndarray | None, time_limit_s: float, lp_iter_limit: int,
           node_limit: int, seed: int, cutoff: float = math.inf, mip_gap: float = 1e-6,
@@ -150,31 +171,23 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
             hs.setSolution(cost_cols, np.arange(cost_cols, dtype=np.int32), val)
     stop_at = t0 + max(0.1, time_limit_s)
     flags = {"time": False}
-    work = {"it": 0, "nodes": 0}
+    max_calls = call_budget(lp_iter_limit, lp.num_col_)
+    work = {"calls": 0, "nodes": 0}
     trace: list = []
 
     def _interrupt(e) -> None:
-        d = e.data_out
-        work["it"] = max(work["it"], int(d.simplex_iteration_count))
-        work["nodes"] = max(work["nodes"], int(d.mip_node_count))
-        if work["it"] >= lp_iter_limit:
-            e.interrupt()
+        work["calls"] += 1
+        work["nodes"] = max(work["nodes"], int(e.data_out.mip_node_count))
+        if work["calls"] >= max_calls:
+            e.interrupt()          # work spent (deterministic stop)
         elif clock() >= stop_at:
-            flags["time"] = True
-            e.interrupt()
-
-    def _lp_interrupt(e) -> None:   # inside long root LPs the MIP callback is not called
-        if max(work["it"], int(e.data_out.simplex_iteration_count)) >= lp_iter_limit:
-            e.interrupt()
-        elif clock() >= stop_at:
-            flags["time"] = True
+            flags["time"] = True   # CPU safety stop
             e.interrupt()
 
     def _improved(e) -> None:
         trace.append((clock() - org, float(e.data_out.objective_function_value)))
 
     hs.cbMipInterrupt.subscribe(_interrupt)
-    hs.cbSimplexInterrupt.subscribe(_lp_interrupt)
     hs.cbMipImprovingSolution.subscribe(_improved)
     hs.run()
     info = hs.getInfo()
@@ -182,7 +195,9 @@ def solve(lp, fac: np.ndarray, pi: np.ndarray, pj: np.ndarray, n: int, *,
     has = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     bound = float(info.mip_dual_bound)
     bound = bound if math.isfinite(bound) and abs(bound) < 1e19 else -math.inf
-    it = max(work["it"], int(info.simplex_iteration_count))
+    # work charged: the iterations run, at least the calls' equivalent (both deterministic)
+    it = max(int(info.simplex_iteration_count),
+             math.ceil(lp_iter_limit * min(1.0, work["calls"] / max_calls)))
     nodes = max(work["nodes"], int(info.mip_node_count))
     if not has:
         return MipOut(None, math.inf, bound, False, flags["time"], it, nodes, trace)
