@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -144,3 +145,12 @@ def test_capacitated_single_source_routes_to_engine():
     s = capacitated(cost, q, cap, fixed, weights=np.ones(len(q)), time_limit_s=30)
     assert s.status == "optimal" and s.objective == pytest.approx(8848)
     assert "lagr_iters" in s.info["work"]
+
+
+def test_call_budget_scales_with_model_size():
+    """Iteration budgets become callback calls (HiGHS reports no iterations in the MIP callback):
+    ITERS_PER_CALL per call up to REF_COLS columns, fewer calls (size squared) on larger models."""
+    from netplan.siting._sscflp_mip import ITERS_PER_CALL, REF_COLS, call_budget
+    assert call_budget(20_000, 500) == math.ceil(20_000 / ITERS_PER_CALL)
+    assert call_budget(20_000, 2 * REF_COLS) == math.ceil(20_000 / ITERS_PER_CALL / 4)
+    assert call_budget(0, 10**6) == 3

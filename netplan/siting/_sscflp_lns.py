@@ -1,7 +1,8 @@
 """MIP neighbourhood search and the final strong MIP of the single-source CFLP engine.
 
 See :mod:`netplan.siting.sscflp`. Both solve strong-formulation MIPs with HiGHS
-(:mod:`._sscflp_mip`) on a deterministic simplex-iteration budget.
+(:mod:`._sscflp_mip`) on a deterministic work budget (simplex iterations, converted to
+MIP interrupt-callback calls by :func:`._sscflp_mip.call_budget`).
 """
 
 from __future__ import annotations
