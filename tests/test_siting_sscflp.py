@@ -154,3 +154,17 @@ def test_call_budget_scales_with_model_size():
     assert call_budget(20_000, 500) == math.ceil(20_000 / ITERS_PER_CALL)
     assert call_budget(20_000, 2 * REF_COLS) == math.ceil(20_000 / ITERS_PER_CALL / 4)
     assert call_budget(0, 10**6) == 3
+
+
+def test_no_heuristic_plan_is_not_called_proven():
+    """Total capacity = total demand (42): the Lagrangian heuristic finds no plan; the engine must
+    go on to the MIP (it returned "no_solution" here: inf - bound <= 1e-9 * inf held)."""
+    q = np.array([2.0, 9, 9, 9, 6, 7])
+    cap = np.array([16.0, 6, 20])
+    fixed = np.array([39.0, 22, 12])
+    cost = np.array([[10, 6, 18], [18, 16, 13], [24, np.inf, 21], [5, 19, 5], [25, 3, 2],
+                     [25, 27, 17]], dtype=float)
+    best, _ = _brute(fixed, cap, q, cost)
+    r = solve_sscflp(fixed, cap, q, cost, time_limit_s=10)
+    assert r.status == "optimal"
+    assert r.objective == pytest.approx(best) == pytest.approx(158)

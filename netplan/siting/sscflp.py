@@ -219,7 +219,9 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
     if ins.integral:
         bound = math.ceil(bound - 1e-6)
     best.bound = bound
-    if best.value - bound <= 1e-9 * max(1.0, abs(best.value)) or stop():
+    # (no plan yet: inf - bound <= 1e-9 * inf would hold, so the plan must exist)
+    if (best.assign is not None and best.value - bound <= 1e-9 * max(1.0, abs(best.value))
+            or stop()):
         return _result(ins, best, bound, best.value <= bound + 1e-9, t0, work)
     keep_y, keep_x = _fixing(ins, st, best.value)
     work["sites_fixed"] = int(m - keep_y.sum())
