@@ -149,7 +149,7 @@ def _check(fixed_cost, capacity, demand, cost, forced_open, forbidden) -> _Inst:
 
 
 def _budget(work_limit: float, n: int, m: int) -> dict:
-    """Deterministic work budget; ``work_limit`` scales it (1.0 ~ 30 CPU s on 80 x 400)."""
+    """Deterministic work budget; ``work_limit`` scales it (see :func:`solve_sscflp`)."""
     w = max(0.05, float(work_limit))
     return {"lagr_iters": max(30, int(250 * min(w, 2.0))), "heur_every": 10,
             "probe_pairs": 3000, "probe_lp_iters": int(120_000 * w),
@@ -184,7 +184,8 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         ends on its work budget is reproducible on an idle or a loaded machine.
     work_limit
         Scale of the deterministic work budget (Lagrangian iterations, MIP simplex iterations
-        and nodes); 1.0 is sized for about 30 CPU s on an 80 x 400 instance.
+        counted in HiGHS callback calls, nodes); 1.0 ends on work in 12-28 CPU s on most 30-60 x
+        200-300 Yang instances; on 80 x 400 MIP roots outlast a 30 s safety stop (BENCHMARKS.md).
     seed
         HiGHS random seed.
     warm_start
