@@ -74,29 +74,7 @@ def solve_highs(mip, h: Handles, datas: list[StreamData], time_limit_s: float, m
     Returns ``(RunResult, plans or None)``; status "optimal" only when HiGHS proved the gap.
     """
     t0 = clock()
-    pr = linear_solver_pb2.MPModelProto()
-    mip.ExportModelToProto(pr)
-    var = pr.variable
-    n = len(var)
-    cols, rows, vals = [], [], []
-    for r, con in enumerate(pr.constraint):
-        cols.append(np.asarray(con.var_index, dtype=np.int64))
-        rows.append(np.full(len(con.var_index), r, dtype=np.int64))
-        vals.append(np.asarray(con.coefficient, dtype=float))
-    cols_a = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    order = np.argsort(cols_a, kind="stable")
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, len(pr.constraint)
-    lp.col_cost_ = np.array([v.objective_coefficient for v in var])
-    lp.col_lower_ = np.array([v.lower_bound for v in var])
-    lp.col_upper_ = np.array([v.upper_bound for v in var])
-    lp.row_lower_ = np.array([c.lower_bound for c in pr.constraint])
-    lp.row_upper_ = np.array([c.upper_bound for c in pr.constraint])
-    lp.a_matrix_.start_ = np.searchsorted(cols_a[order], np.arange(n + 1)).astype(np.int32)
-    lp.a_matrix_.index_ = np.concatenate(rows)[order].astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate(vals)[order]
-    lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer
-                       else highspy.HighsVarType.kContinuous for v in var]
+    lp = highs_lp(mip, relax=False)
     hs = highspy.Highs()
     hs.silent()
     hs.passModel(lp)
@@ -160,3 +138,47 @@ def _node_equivalents(nodes: int, calls: int) -> int:
     over :data:`CALLS_PER_NODE` when the root took more (callers charge ``nodes / node_limit`` of
     the work they gave it)."""
     return max(nodes, int(calls / CALLS_PER_NODE))
+
+
+def highs_lp(mip, *, relax: bool = False, drop: np.ndarray | None = None,
+             extra: list[tuple[float, float, list[int], list[float]]] = ()) -> highspy.HighsLp:
+    """The model built in ``mip`` (pywraplp) as a ``highspy.HighsLp``, columns in
+    ``Variable.index()`` order. ``relax``: every column continuous (else the integers stay
+    integer); ``drop``: columns whose rows are left out (the columns stay, fixed at their lower
+    bound); ``extra``: rows ``(lower, upper, column indices, coefficients)`` added."""
+    pr = linear_solver_pb2.MPModelProto()
+    mip.ExportModelToProto(pr)
+    var = pr.variable
+    n = len(var)
+    gone = np.zeros(n, dtype=bool) if drop is None else np.isin(np.arange(n), drop)
+    cols, vals, r_lo, r_hi = [], [], [], []
+    for con in pr.constraint:
+        idx = np.asarray(con.var_index, dtype=np.int64)
+        if gone[idx].any():
+            continue
+        cols.append(idx)
+        vals.append(np.asarray(con.coefficient, dtype=float))
+        r_lo.append(con.lower_bound)
+        r_hi.append(con.upper_bound)
+    for lo, hi, idx, val in extra:
+        cols.append(np.asarray(idx, dtype=np.int64))
+        vals.append(np.asarray(val, dtype=float))
+        r_lo.append(lo)
+        r_hi.append(hi)
+    rows = [np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cols)]
+    cols_a = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+    order = np.argsort(cols_a, kind="stable")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, len(cols)
+    lp.col_cost_ = np.array([v.objective_coefficient for v in var])
+    lp.col_lower_ = np.array([v.lower_bound for v in var])
+    lp.col_upper_ = np.where(gone, lp.col_lower_, np.array([v.upper_bound for v in var]))
+    lp.row_lower_ = np.array(r_lo, dtype=float)
+    lp.row_upper_ = np.array(r_hi, dtype=float)
+    lp.a_matrix_.start_ = np.searchsorted(cols_a[order], np.arange(n + 1)).astype(np.int32)
+    lp.a_matrix_.index_ = (np.concatenate(rows)[order] if rows else cols_a).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate(vals)[order] if vals else np.zeros(0)
+    if not relax:
+        lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer
+                           else highspy.HighsVarType.kContinuous for v in var]
+    return lp

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
-from ortools.linear_solver import linear_solver_pb2, pywraplp
+from ortools.linear_solver import pywraplp
 
 from netplan.siting._mip import clock
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import StreamData
+from netplan.siting._tt_split import highs_lp
 
 #: Node LPs of :func:`top_tier_bound` when neither ``max_nodes`` nor ``work`` is given
 MAX_NODES = 60
@@ -85,50 +86,14 @@ class TopBound:
 
 def to_highs(mip: pywraplp.Solver, *, relax: bool = True, drop: np.ndarray | None = None,
              extra: list[tuple[float, float, list[int], list[float]]] = ()) -> highspy.Highs:
-    """A ``highspy.Highs`` holding the model built in ``mip`` (columns in ``Variable.index()``
-    order; ``relax``: every column continuous), single thread, silent. ``drop``: columns whose
-    rows are left out (the columns stay, fixed at 0); ``extra``: rows (lower, upper, column
-    indices, coefficients) added."""
-    pr = linear_solver_pb2.MPModelProto()
-    mip.ExportModelToProto(pr)
-    var = pr.variable
-    n = len(var)
-    gone = np.zeros(n, dtype=bool) if drop is None else np.isin(np.arange(n), drop)
-    cols, rows, vals, r_lo, r_hi = [], [], [], [], []
-    for con in pr.constraint:
-        idx = np.asarray(con.var_index, dtype=np.int64)
-        if gone[idx].any():
-            continue
-        cols.append(idx)
-        vals.append(np.asarray(con.coefficient, dtype=float))
-        r_lo.append(con.lower_bound)
-        r_hi.append(con.upper_bound)
-    for lo, hi, idx, val in extra:
-        cols.append(np.asarray(idx, dtype=np.int64))
-        vals.append(np.asarray(val, dtype=float))
-        r_lo.append(lo)
-        r_hi.append(hi)
-    rows = [np.full(len(c), r, dtype=np.int64) for r, c in enumerate(cols)]
-    cols_a = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    order = np.argsort(cols_a, kind="stable")
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, len(cols)
-    lp.col_cost_ = np.array([v.objective_coefficient for v in var])
-    lp.col_lower_ = np.array([v.lower_bound for v in var])
-    lp.col_upper_ = np.where(gone, lp.col_lower_, np.array([v.upper_bound for v in var]))
-    lp.row_lower_ = np.array(r_lo, dtype=float)
-    lp.row_upper_ = np.array(r_hi, dtype=float)
-    lp.a_matrix_.start_ = np.searchsorted(cols_a[order], np.arange(n + 1)).astype(np.int32)
-    lp.a_matrix_.index_ = (np.concatenate(rows)[order] if rows else cols_a).astype(np.int32)
-    lp.a_matrix_.value_ = np.concatenate(vals)[order] if vals else np.zeros(0)
-    if not relax:
-        lp.integrality_ = [highspy.HighsVarType.kInteger if v.is_integer
-                           else highspy.HighsVarType.kContinuous for v in var]
+    """A ``highspy.Highs`` holding the model built in ``mip`` (``_tt_split.highs_lp``: columns in
+    ``Variable.index()`` order; ``relax``: every column continuous; ``drop``: columns whose rows
+    are left out, fixed at 0; ``extra``: rows added), single thread, silent."""
     hs = highspy.Highs()
     hs.silent()
     hs.setOptionValue("threads", 1)
     hs.setOptionValue("time_limit", LP_WALL_S)
-    hs.passModel(lp)
+    hs.passModel(highs_lp(mip, relax=relax, drop=drop, extra=extra))
     return hs
 
 
