@@ -171,6 +171,19 @@ def run_plan(scenario: Scenario, *, progress: Progress = _noop, layout: Layout |
                 evaluation=ev, phases=phased)
 
 
+def siting_models(scenario: Scenario) -> tuple[list, tuple[tuple[str, ...], ...]]:
+    """The scenario's siting models as :func:`run_plan` builds them (county, supply, candidates,
+    road distances), and its share groups (every tier's ``[sharing]`` groups): what a benchmark or
+    probe passes to :func:`netplan.siting.three_tier`."""
+    county = load_inputs(scenario)
+    sup = estimate_supply(scenario, county)
+    cands = build_candidates(county)
+    mats = travel_matrices(road_network(scenario, county), sup, cands, scenario)
+    models, _ = build_stream_models(scenario, county, sup, cands, mats)
+    share = tuple(g for groups in scenario.sharing.values() for g in groups)
+    return models, share
+
+
 def with_route_kpis(kpis: pd.DataFrame, routes: gpd.GeoDataFrame, scenario: Scenario) -> pd.DataFrame:
     """Add vehicle-km per year of collection rounds and haulage to the KPI table."""
     rows = []

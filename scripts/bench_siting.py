@@ -99,11 +99,7 @@ def demo(limit_s: float, solver: str) -> None:
 
     root = Path(__file__).resolve().parents[1]
     sc = load_scenario(root / "data/scenarios/demo.toml")
-    county = planner.load_inputs(sc)
-    sup = planner.estimate_supply(sc, county)
-    cands = planner.build_candidates(county)
-    mats = planner.travel_matrices(planner.road_network(sc, county), sup, cands, sc)
-    models, _ = planner.build_stream_models(sc, county, sup, cands, mats)
+    models, _ = planner.siting_models(sc)
     by = {m.name: m for m in models}
     blocks = [[n] for n in ("straw", "manure", "recyclables") if n in by]
     blocks.append([n for n in ("film", "pesticide_packaging") if n in by])
@@ -150,12 +146,7 @@ def demo_limits(limits: list[float], scenario: str, solver: str) -> None:
 
     root = Path(__file__).resolve().parents[1]
     sc = load_scenario(root / f"data/scenarios/{scenario}.toml")
-    county = planner.load_inputs(sc)
-    sup = planner.estimate_supply(sc, county)
-    cands = planner.build_candidates(county)
-    mats = planner.travel_matrices(planner.road_network(sc, county), sup, cands, sc)
-    models, _ = planner.build_stream_models(sc, county, sup, cands, mats)
-    share = tuple(g for groups in sc.sharing.values() for g in groups)
+    models, share = planner.siting_models(sc)
     print(f"three_tier on {scenario}.toml (whole model, solver {solver}, seed {sc.seed}), "
           f"load {os.getloadavg()[0]:.1f}\n")
     print("| limit CPU s | block | objective CNY/yr | bound | gap | status | CPU s |")

@@ -57,11 +57,7 @@ def main() -> None:
 
     root = Path(__file__).resolve().parents[1]
     sc = load_scenario(root / f"data/scenarios/{a.scenario}.toml")
-    county = planner.load_inputs(sc)
-    sup = planner.estimate_supply(sc, county)
-    cands = planner.build_candidates(county)
-    mats = planner.travel_matrices(planner.road_network(sc, county), sup, cands, sc)
-    models, _ = planner.build_stream_models(sc, county, sup, cands, mats)
+    models, _ = planner.siting_models(sc)
     shared = {n for groups in sc.sharing.values() for g in groups for n in g}
     plan = "given plans" if given else f"plan at {a.limit:g} CPU s per block"
     print(f"{a.scenario}.toml, {plan}, load {os.getloadavg()[0]:.1f}\n")
