@@ -105,19 +105,24 @@ def test_lagrangian_and_block_bounds_never_exceed_the_enumerated_optimum(seed, n
                                                                           n3, target):
     """On random tiny three-tier models the Lagrangian bound, the extra single-source bound and
     the LP are each at most the optimum found by trying every assignment."""
+    case = enumerated_case(seed, n_dem, n1, n2, n3, target)
+    if case is None:
+        return
+    sd, opt, tol = case
+    assert lagrangian_bound(sd, opt * 1.3 + 1.0) <= opt + tol
+    assert single_source_bound([sd], [], None, opt * 1.3 + 1.0, clock() + 60.0) <= opt + tol
+    assert lp_bound([sd], [], None) <= opt + tol
+
+
+def enumerated_case(seed: int, n_dem: int, n1: int, n2: int, n3: int, target: float):
+    """A random tiny model (:func:`_model`) prepared, with its optimum by enumeration and the
+    comparison tolerance: ``(StreamData, optimum CNY/yr, tol)``; None when it has no plan."""
     m = _model(seed, n_dem, n1, n2, n3, target)
     sd, problems = prepare(m)
     opt = _optimum(m)
     if problems or not math.isfinite(opt):
-        return
-    tol = 1e-6 * max(1.0, opt)
-    lag = lagrangian_bound(sd, opt * 1.3 + 1.0)
-    assert lag <= opt + tol
-    assert single_source_bound([sd], [], None, opt * 1.3 + 1.0, clock() + 60.0) <= opt + tol
-    lp = lp_bound([sd], [], None)
-    assert lp <= opt + tol
-    # the block bound (three_tier's block_bound takes the max) is then at least the LP value
-    assert max(lp, lag) >= lp
+        return None
+    return sd, opt, 1e-6 * max(1.0, opt)
 
 
 def _spread_model() -> StreamModel:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tt_bound_lagr import _model, _optimum, _spread_model
+from test_tt_bound_lagr import _model, _optimum, _spread_model, enumerated_case
 
 from netplan.siting import _tt_lagr
 from netplan.siting._mip import clock
@@ -33,12 +33,10 @@ def test_top_tier_bound_never_exceeds_the_enumerated_optimum(seed, n_dem, n1, n2
     either LP, the top-tier bound (and
     ``single_source_bound`` with work, and the Lagrangian bound with the 0-1 knapsacks always
     on) is at most the optimum found by trying every assignment, and at least the root LP."""
-    m = _model(seed, n_dem, n1, n2, n3, target)
-    sd, problems = prepare(m)
-    opt = _optimum(m)
-    if problems or not math.isfinite(opt):
+    case = enumerated_case(seed, n_dem, n1, n2, n3, target)
+    if case is None:
         return
-    tol = 1e-6 * max(1.0, opt)
+    sd, opt, tol = case
     inc = opt * 1.3 + 1.0
     r = top_tier_bound(sd, [], None, inc, max_nodes=nodes, branching=branching,
                        path_links=path_links, n_tiers=n_tiers)
