@@ -73,6 +73,18 @@ def run(region: Path, scen: Path, out: Path, workers: int) -> tuple[float, objec
     return t1 - t0, res, time.perf_counter() - t1
 
 
+def _worker_counts(text: str) -> list[int]:
+    """``--workers``: comma-separated positive worker counts, e.g. "1,2"."""
+    try:
+        counts = [int(w) for w in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        msg = f"expected comma-separated positive integers such as 1,2, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return counts
+
+
 def gaps_table(res) -> None:
     """Per county and siting block (streams sharing sites are one block): the plan's cost, its
     proven gap and status, and how many blocks are within 2 % (issue 16)."""
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--counties", type=int, default=10)
     p.add_argument("--time-limit", type=float, default=None,
                    help="siting time limit per county, CPU s (default: demo.toml's)")
-    p.add_argument("--workers", default="1,2",
+    p.add_argument("--workers", default=[1, 2], type=_worker_counts,
                    help="worker counts to run, comma-separated; the first is the anchor")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--disable", nargs="*", default=[],
@@ -135,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     limit = re.search(r"(?m)^time_limit_s = ([0-9.]+)", scen.read_text(encoding="utf-8")).group(1)
     print(f"scenario: demo.toml, siting limit {limit} CPU s, streams off: "
           f"{', '.join(a.disable) or 'none'}")
-    counts = [int(w) for w in a.workers.split(",")]
+    counts = a.workers
 
     rows, results = [], {}
     for w in counts:
