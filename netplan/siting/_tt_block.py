@@ -76,12 +76,10 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
     t0 = clock()
-    deadline = budget.deadline
-    bnd = _bound_reserve(sub, budget)     # one-stream single-source: bound work kept back
-    lns = _tt_lns.reserve(sub, budget)    # one-stream single-source: LNS work kept back
-    # the reserves keep work, not CPU time: every phase keeps the block's CPU safety stop (an
-    # earlier stop would end the starts or the MIP on the clock and the plan would depend on load)
-    budget.deadline = deadline
+    # one-stream single-source: bound and LNS work kept back (work only: every phase keeps the
+    # block's CPU safety stop; an earlier one would end the starts or the MIP on the clock)
+    bnd = _bound_reserve(sub, budget)
+    lns = _tt_lns.reserve(sub, budget)
     starts, lp_val = find_starts(sub, local, label, opts, budget, start)
     t1 = clock()
     res, plans = full_mip(sub, local, starts, lp_val, multi, opts, budget)
