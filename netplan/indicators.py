@@ -283,8 +283,8 @@ def stream_flow(sp: StreamParams, supply: Supply, layout: Layout, county: County
     pt = dp["point_id"].reindex(w.index)
     dist = dp["dist_m"].reindex(w.index).astype(float)
     within = dist.le(radius) if radius is not None else dist.notna()
-    connected = pt.map(ok).fillna(False).astype(bool)
-    covered = within.fillna(False).astype(bool) & connected & (w > 0)
+    connected = pt.map(ok).eq(True)            # unserved (no point) or a broken chain: False
+    covered = within.eq(True) & connected & (w > 0)
     arrive = (w * sp.capture_rate).where(covered, 0.0)
     sites = layout.sites[layout.sites["stream"] == sid].set_index("site_id")
     vp = sites[sites["tier"] == "village_point"]

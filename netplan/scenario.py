@@ -42,9 +42,10 @@ _STREAM_KEYS = {
 _TOP_KEYS = {
     "name", "title", "county", "seed", "time_limit_s", "solver", "roads", "finance", "targets",
     "streams", "sharing", "coefficients", "existing_capex_share", "workday_h", "routing_time_limit_s",
-    "columns", "robust", "phases",
+    "columns", "robust", "phases", "unreachable",
 }
 SOLVERS = ("scip", "highs", "cbc", "cp-sat")
+UNREACHABLE = ("stop", "relax")   # coverage beyond reach: stop with the diagnosis, or plan for the reachable
 COLUMN_FILES = ("villages", "farms", "sites", "townships", "boundary")
 
 
@@ -140,6 +141,10 @@ class Scenario:
     robust: float | None = None  # plan so every target is met in this share of draws (docs/risk.md)
     phases: tuple[PhaseParams, ...] = ()  # [[phases]]: a phased build-out (README, issue 21)
     horizon_year: int | None = None       # [finance] horizon_year: last year a phased plan counts
+    #: a coverage target beyond what the candidates can reach: "stop" (no plan, the villages named),
+    #: "relax" (plan for what lies within reach, the shortfall named: netplan.siting.relax); None = not
+    #: set in the file: "stop" for one county, "relax" in a region batch
+    unreachable: str | None = None
 
     @property
     def stream_ids(self) -> tuple[str, ...]:
@@ -295,13 +300,16 @@ def load_scenario(path: str | Path) -> Scenario:
         workday_h=c.number(raw, "workday_h", "", lo=1, hi=24, default=8.0),
         robust=c.number(raw, "robust", "", lo=0.5, hi=0.999, default=None, allow_none=True),
     )
+    unreachable = raw.get("unreachable")
+    if unreachable is not None and unreachable not in UNREACHABLE:
+        c.err("unreachable", f"expected one of {', '.join(UNREACHABLE)}, got {unreachable!r}")
     if c.problems:
         raise InputError(problems=c.problems)
     return Scenario(
         name=str(name), title=str(raw.get("title", name)), path=p, county_dir=county_dir,
         seed=int(seed), solver=str(solver), roads_file=roads_file, crow_fly=crow,
         targets=targets, streams=streams, sharing=sharing, coefficients=dict(coef), columns=columns,
-        phases=phases, horizon_year=horizon, **nums,
+        phases=phases, horizon_year=horizon, unreachable=unreachable, **nums,
     )
 
 

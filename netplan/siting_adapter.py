@@ -247,6 +247,9 @@ def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataF
     from netplan.siting import three_tier
 
     models, index = build_stream_models(scenario, county, supply, cands, mats, fix)
+    relaxed: dict[str, Any] = {}
+    if scenario.unreachable == "relax":
+        models, relaxed = relax_models(models, index, supply, progress)
     share = [g for groups in scenario.sharing.values() for g in groups]
     progress(f"siting {len(models)} streams (three-tier MIP, {scenario.solver}, "
              f"limit {scenario.time_limit_s:.0f} s)")
@@ -256,7 +259,37 @@ def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataF
                          solver=scenario.solver, seed=scenario.seed, start=warm)
     except InfeasibleError as exc:
         raise _named(exc, index, supply) from None
-    return layout_from_solution(sol, models, index, cands, supply, mats, scenario)
+    layout = layout_from_solution(sol, models, index, cands, supply, mats, scenario)
+    for sid, (r, names) in relaxed.items():
+        d = layout.solve.setdefault(sid, {})
+        d["coverage_planned"] = r.planned
+        d["relaxed"] = r.summary()
+        d["left_out"] = "; ".join(names)
+        if d.get("worth"):
+            d["worth"] = f"{d['worth']}; coverage planned for {r.planned:.1%} ({r.target:.1%} out of reach)"
+    return layout
+
+
+def relax_models(models: list[Any], index: dict[str, dict[str, Any]], supply: Supply,
+                 progress: Progress = _noop) -> tuple[list[Any], dict[str, Any]]:
+    """Each stream's coverage target lowered to what lies within reach (``scenario.unreachable =
+    "relax"``, :func:`netplan.siting.relax.relax_unreachable`); per relaxed stream its
+    :class:`~netplan.siting.relax.Relaxation` and the demands left out, named (id, name, why)."""
+    from netplan.siting.relax import relax_unreachable
+
+    dem = supply.demands
+    out_models, relaxed = [], {}
+    for m in models:
+        m2, r = relax_unreachable(m)
+        out_models.append(m2)
+        if r is None:
+            continue
+        g = index[m.name]["demands"]
+        names = [f"{dem['kind'].iloc[g[i]]} {dem['demand_id'].iloc[g[i]]} {dem['name'].iloc[g[i]]} ({why})"
+                 for i, why in zip(r.left_out, r.reasons, strict=True)]
+        relaxed[m.name] = (r, names)
+        progress(f"warning: {m.name}: {r.summary()}")
+    return out_models, relaxed
 
 
 def start_plans(layout: Layout, models: list[Any], index: dict[str, dict[str, Any]],

@@ -159,3 +159,31 @@ def test_local_cluster_listens_on_loopback_only(client):
                  if c.status == psutil.CONN_LISTEN]
     assert listening
     assert {c.laddr.ip for c in listening} == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize(("line", "want"), [("", "relax"), ('unreachable = "stop"\n', "stop")])
+def test_plan_county_relaxes_unreachable_targets_unless_the_scenario_says_stop(tmp_path, monkeypatch,
+                                                                              line, want):
+    """In a batch a county plans for what it can reach (scenario key unset → "relax"); a scenario
+    that says ``unreachable = "stop"`` keeps the single-county behaviour."""
+    import netplan.planner
+    from netplan._paths import data_file
+    from netplan.batch.runner import plan_county
+
+    seen = {}
+
+    def fake_run_plan(scenario, **kw):
+        seen["unreachable"] = scenario.unreachable
+        raise InputError("stop here")
+
+    monkeypatch.setattr(netplan.planner, "run_plan", fake_run_plan)
+    county = tmp_path / "c"
+    county.mkdir()
+    demo = data_file("scenarios", "demo.toml").read_text(encoding="utf-8")
+    scen = tmp_path / "s.toml"
+    scen.write_text(line + demo.replace('county = "../demo"', f'county = "{county.as_posix()}"'),
+                    encoding="utf-8")
+    job = CountyJob(name="c", county_dir=county, out_dir=tmp_path / "o", input_hash="x")
+    with pytest.raises(InputError, match="stop here"):
+        plan_county(job, scen, maps=False)
+    assert seen["unreachable"] == want

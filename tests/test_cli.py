@@ -28,3 +28,31 @@ def test_database_failure_says_the_files_were_written(tmp_path):
     assert "the outputs were written to" in text and "database" in text
     assert "Traceback" not in r.output
     assert (out / "plan.gpkg").exists() and (out / "kpis.csv").exists()
+
+
+def test_relax_unreachable_plans_for_the_reachable_and_says_so(tmp_path):
+    """Recyclables' stations reach 4 km only: `plan` stops naming the villages (exit 3); with
+    `--relax-unreachable` it plans, prints the shortfall and run.json names the villages left out."""
+    import json
+    import re
+
+    county = tmp_path / "county"
+    shutil.copytree(DATA / "planner", county)
+    sc = scenario_for(tmp_path, county)
+    text = sc.read_text(encoding="utf-8")
+    old = "radius_m = 25000, capacity_t = 20000,"   # recyclables' stations
+    text, n = re.subn(re.escape(old), "radius_m = 4000, capacity_t = 20000,", text)
+    assert n == 1
+    sc.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["plan", str(sc), "--out", str(tmp_path / "a"), "--no-maps"])
+    assert r.exit_code == 3, r.output
+    assert "No feasible plan" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["plan", str(sc), "--out", str(tmp_path / "b"), "--no-maps",
+                                 "--relax-unreachable"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "recyclables: coverage target 100.0% of the villages lies beyond reach: planned for" in text
+    rec = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))["solve"]["recyclables"]
+    assert 0 < rec["coverage_planned"] < 1.0
+    assert "village" in rec["left_out"] and "forward" in rec["left_out"]
+    assert "out of reach" in rec["worth"]

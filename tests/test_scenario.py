@@ -113,3 +113,14 @@ def test_columns_mapping_reaches_the_reader(tmp_path):
     bad.write_text(body + '[columns.roads]\nname = "x"\n', encoding="utf-8")
     with pytest.raises(InputError, match="columns.roads"):
         load_scenario(bad)
+
+
+def test_unreachable_policy(tmp_path):
+    """``unreachable`` is "stop" or "relax" (unset: None, "stop" for one county, "relax" in a
+    batch); anything else names the key."""
+    base = 'name = "t"\ncounty = "county"\n' + _stream("film")
+    assert load_scenario(_write(tmp_path, base)).unreachable is None
+    assert load_scenario(_write(tmp_path, 'unreachable = "relax"\n' + base)).unreachable == "relax"
+    with pytest.raises(InputError) as ei:
+        load_scenario(_write(tmp_path, 'unreachable = "ignore"\n' + base))
+    assert "unreachable" in str(ei.value) and "stop, relax" in str(ei.value)

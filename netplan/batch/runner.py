@@ -259,9 +259,11 @@ def plan_county(job: CountyJob, scenario_path: str | Path, *, maps: bool = True)
 
     base = load_scenario(scenario_path)
     zh = county_identity(job.county_dir, job.name)["county_zh"]
+    # a prefecture's targets beyond one county's reach: that county plans for what it can reach,
+    # the shortfall named (scenario key unreachable, default "relax" in a batch)
     scenario = dataclasses.replace(base, county_dir=Path(job.county_dir), name=job.name,
                                    title=f"{zh} 三级回收网络规划 · {base.name} ({job.name})",
-                                   roads_file=None)
+                                   roads_file=None, unreachable=base.unreachable or "relax")
     plan = run_plan(scenario)
     write_run(plan, job.out_dir, maps=maps)
     solve = {s: {k: v for k, v in d.items() if isinstance(v, str | int | float) or v is None}

@@ -17,7 +17,8 @@ BACKGROUND_HELP = "Map background: offline (no tiles), osm, or amap (Gaode, GCJ-
 
 def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
                     layout_table: Any = None, fix: Path | None = None, db: str | None = None,
-                    background: str = "offline", robust: float | None = None) -> None:
+                    background: str = "offline", robust: float | None = None,
+                    relax_unreachable: bool = False) -> None:
     """Plan (or score ``layout_table``), write the run folder and print the summary.
 
     ``robust`` (or the scenario's ``robust``): plan so every target is met in that share of the
@@ -27,6 +28,10 @@ def plan_and_report(scenario_path: Path, out: Path | None, *, maps: bool = True,
 
     t0 = time.perf_counter()
     scenario = load_scenario(scenario_path)
+    if relax_unreachable:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, unreachable="relax")
     fixed = None
     if fix is not None:
         from netplan.layout_io import read_layout
@@ -106,6 +111,9 @@ def print_solve(solve: dict[str, dict[str, Any]]) -> None:
             out_console.print(f"  {d['block']}: {plan_worth(d['status'], d['gap'])} "
                               f"({d['status']}), {d['objective']:,.0f} CNY/yr, "
                               f"gap {_gap(d['gap'])}, {d['solve_time_s']:.0f} s")
+    for stream, d in solve.items():
+        if d.get("relaxed"):   # scenario unreachable = "relax": the villages are in run.json
+            out_console.print(f"  [yellow]{stream}: {d['relaxed']}[/yellow]", markup=True)
 
 
 @app.command()
@@ -134,11 +142,14 @@ def plan(scenario: Annotated[Path, typer.Argument(help="Scenario TOML file")],
          robust: Annotated[float | None, typer.Option(
              min=0.5, max=0.999, help="Meet every target in this share of the draws of "
              "data/uncertainty.toml (e.g. 0.9); reports the cost of robustness")] = None,
+         relax_unreachable: Annotated[bool, typer.Option(
+             "--relax-unreachable", help="A coverage target beyond the candidates' reach: plan for "
+             "what can be reached and name the villages left out (scenario key unreachable)")] = False,
          ) -> None:
     """Plan the three tiers of every stream for a scenario and write the outputs."""
     check_background(background)
     plan_and_report(scenario, out, maps=not no_maps, fix=fix, db=db, background=background,
-                    robust=robust)
+                    robust=robust, relax_unreachable=relax_unreachable)
 
 
 @app.command()
