@@ -319,6 +319,27 @@ def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
     assert sorted(sol.stream("straw").assignment[0].tolist()) in ([0, 0], [1, 1])
 
 
+def test_last_resort_finds_a_plan_when_every_phase_ran_out(monkeypatch):
+    """A block whose phases end with no plan (a late block after others overran its safety stop:
+    Xiping's household waste in bench_batch) still gets one: the tier-by-tier heuristic on its own
+    work, past the safety stop; the plan is feasible and priced like any other."""
+    import importlib
+
+    from netplan.siting._mip import RunResult
+
+    tt = importlib.import_module("netplan.siting._tt_block")
+    monkeypatch.setattr(tt, "find_starts", lambda *a, **k: ([], -math.inf))
+    monkeypatch.setattr(tt, "full_mip", lambda *a, **k: (
+        RunResult("no_solution", math.nan, 0.0, math.inf, 0.0, False), []))
+    m = StreamModel("straw", np.array([5.0, 5.0]), (
+        Tier(cost=np.zeros((2, 2)), capacity=10.0, fixed_cost=1.0),
+        Tier(cost=np.zeros((2, 1))),
+    ))
+    sol = three_tier(m, time_limit_s=5)
+    assert sol.objective == pytest.approx(1.0)   # the heuristic puts both villages on one point
+    assert (sol.stream("straw").assignment[0] >= 0).all()
+
+
 def test_blocks_report_each_independent_model():
     """Streams not coupled by ``share`` are separate blocks, each with its own objective, bound
     and status; shared streams form one block; block objectives add up to the model's."""

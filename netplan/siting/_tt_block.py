@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 
@@ -102,7 +103,7 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
         if extra is not None:
             priced.append(price(sub, groups, [extra]))
     if not priced:
-        _no_plan(sub, local, label, opts, budget, res)
+        priced = [price(sub, groups, _last_resort(sub, local, label, opts, budget, res))]
     best = min(priced, key=lambda p: p.total_cny)
     t2 = clock()
     if bnd is not None:                   # the bound's share of the work back
@@ -223,7 +224,39 @@ def _bound_reserve(sub: list[StreamData], budget: Budget) -> Budget | None:
     return bnd
 
 
-def _no_plan(sub, local, label: str, opts: Options, budget: Budget, res: RunResult) -> None:
+#: CPU seconds a block that has no plan at all still gets for a zero-objective feasibility solve,
+#: past its safety stop (a block late in the model, after others overran, may have none left:
+#: Xiping's household waste in bench_batch); the solve stops at its first plan (deterministic)
+LAST_RESORT_S = 20.0
+#: work units of the last resort's tier-by-tier heuristic (Xiping's household waste: a plan at 1
+#: unit, 7.6 CPU s)
+LAST_RESORT_WORK = 1.0
+
+
+def _last_resort(sub, local, label: str, opts: Options, budget: Budget,
+                 res: RunResult) -> list[StreamPlan]:
+    """Any feasible plan of a block the phases found none for: the tier-by-tier heuristic on
+    :data:`LAST_RESORT_WORK`, else a zero-objective feasibility solve (raises InfeasibleError if
+    proven impossible), each within :data:`LAST_RESORT_S` CPU s; else SolverTimeout naming the
+    rules whose relaxation gives a plan."""
+    safety = Budget(LAST_RESORT_WORK, clock() + LAST_RESORT_S)
+    plans: list[StreamPlan] | None = []
+    for sd in sub:   # the tier-by-tier heuristic on its own work (it was cut by the clock)
+        plan = heuristic(sd, opts.solver, safety.split(1.0 / len(sub)), opts.seed)
+        if plan is None:
+            plans = None
+            break
+        plans.append(plan)
+    if plans is None:
+        plans = feasible_plan(sub, local, opts.site_fixed_cost, opts.solver,
+                              Budget(0.0, clock() + LAST_RESORT_S), opts.seed, label)
+    if plans is not None:
+        log.info("%s: no plan from the phases; the last resort found one", label)
+        return plans
+    _no_plan(sub, local, label, opts, budget, res)
+
+
+def _no_plan(sub, local, label: str, opts: Options, budget: Budget, res: RunResult) -> NoReturn:
     """Raise SolverTimeout naming the rules whose relaxation gives a plan."""
     helps = what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
     msg = f"no feasible siting plan for {label} found ({opts.solver}), and none was proven impossible either"
