@@ -100,8 +100,8 @@ def gaps_table(res) -> None:
                 per.setdefault(c.name, {})[name] = d
                 if name not in blocks:
                     blocks.append(name)
-    print("| county | " + " | ".join(blocks) + " | blocks within 2 % |")
-    print("|---|" + "---|" * (len(blocks) + 1))
+    print("| county | " + " | ".join(blocks) + " | blocks within 2 % | coverage planned below target |")
+    print("|---|" + "---|" * (len(blocks) + 2))
     ok_all = n_all = 0
     for county, got in per.items():
         cells, ok = [], 0
@@ -116,7 +116,10 @@ def gaps_table(res) -> None:
             cells.append(f"{d.get('objective', float('nan')) / 1e6:.3f} M / {g} ({d.get('status')})")
         ok_all += ok
         n_all += len(got)
-        print(f"| {county} | " + " | ".join(cells) + f" | {ok}/{len(got)} |")
+        solve = next(c.info.get("solve") or {} for c in res.counties if c.name == county)
+        relaxed = ", ".join(f"{s} {100 * d['coverage_planned']:.1f} %" for s, d in solve.items()
+                            if d.get("coverage_planned") is not None) or "-"
+        print(f"| {county} | " + " | ".join(cells) + f" | {ok}/{len(got)} | {relaxed} |")
     print(f"\nblocks within 2 %: {ok_all}/{n_all}")
 
 
