@@ -136,6 +136,17 @@ def load_vehicle_costs(path: str | Path | None = None) -> dict[str, VehicleCost]
     return out
 
 
+def site_units(row: Any, tp: Any) -> int:
+    """Units a new site is built as: its capacity (t/yr) over the tier's ``capacity_t``, rounded up
+    (a village point for an urban 居委会 heavier than one point, ``siting.relax.modular_points``);
+    1 for existing sites and sites at or below the tier's capacity."""
+    cap = pd.to_numeric(getattr(row, "capacity_t", np.nan), errors="coerce")
+    if row.status == "existing" or not np.isfinite(cap) or not np.isfinite(tp.capacity_t) \
+            or tp.capacity_t <= 0 or cap <= tp.capacity_t * (1 + 1e-9):
+        return 1
+    return int(math.ceil(cap / tp.capacity_t - 1e-9))
+
+
 def site_costs(scenario: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     """Capital and operating cost of every open (site, stream, tier), sharing applied.
 
@@ -148,11 +159,12 @@ def site_costs(scenario: Scenario, sites: pd.DataFrame) -> pd.DataFrame:
     for r in sites.itertuples(index=False):
         tp = scenario.streams[r.stream].tiers[r.tier]
         share = scenario.existing_capex_share if r.status == "existing" else 1.0
-        capex = tp.capex_cny * share
+        units = site_units(r, tp)
+        capex = tp.capex_cny * share * units
         rows.append({"site_id": r.site_id, "stream": r.stream, "tier": r.tier, "status": r.status,
                      "capex_cny": capex,
                      "capex_cny_yr": annualised_capex_cny(capex, scenario.discount_rate, tp.lifetime_yr),
-                     "opex_cny_yr": tp.capex_cny * tp.opex_share})
+                     "opex_cny_yr": tp.capex_cny * units * tp.opex_share})
     df = pd.DataFrame(rows, columns=["site_id", "stream", "tier", "status", "capex_cny",
                                      "capex_cny_yr", "opex_cny_yr"])
     own = df["capex_cny_yr"] + df["opex_cny_yr"]

@@ -370,7 +370,9 @@ def layout_from_solution(sol: Any, models: list[Any], index: dict[str, dict[str,
                 par = None
                 if parent is not None and parent[j] >= 0:
                     par = ids[tier_idx[TIERS[ti + 1]][parent[j]]]
-                cap = cands["capacity_t"].iloc[g]
+                # the model's capacity: the site's own, else the scenario's; a village point built
+                # as several units (siting.relax.modular_points) carries their sum
+                cap = np.broadcast_to(np.asarray(m.tiers[ti].capacity, dtype=float), (len(cidx),))[j]
                 site_rows.append({
                     "site_id": ids[g], "stream": sid, "tier": t,
                     "status": cands["status"].iloc[g],

@@ -56,3 +56,35 @@ def test_relax_unreachable_plans_for_the_reachable_and_says_so(tmp_path):
     assert 0 < rec["coverage_planned"] < 1.0
     assert "village" in rec["left_out"] and "forward" in rec["left_out"]
     assert "out of reach" in rec["worth"]
+
+
+def test_relax_builds_a_point_of_several_units_for_villages_heavier_than_one(tmp_path):
+    """Household-waste points hold 50 t/yr only (every village gives more): with
+    `--relax-unreachable` each village's point is built as several units, and sites.csv and
+    costs.csv carry the units' capacity and capital cost (30,000 CNY each)."""
+    import math
+    import re
+
+    import pandas as pd
+
+    county = tmp_path / "county"
+    shutil.copytree(DATA / "planner", county)
+    sc = scenario_for(tmp_path, county)
+    text = sc.read_text(encoding="utf-8")
+    old = "radius_m = 1000, capacity_t = 5000, capex_cny = 30000,"
+    text, n = re.subn(re.escape(old), "radius_m = 1000, capacity_t = 50, capex_cny = 30000,", text)
+    assert n == 1
+    sc.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["plan", str(sc), "--out", str(tmp_path / "b"), "--no-maps",
+                                 "--relax-unreachable"])
+    assert r.exit_code == 0, r.output
+    assert "built as several units" in " ".join(r.output.split())
+    costs = pd.read_csv(tmp_path / "b" / "costs.csv")
+    sites = pd.read_csv(tmp_path / "b" / "layout.csv")
+    pts = costs[(costs["stream"] == "domestic_waste") & (costs["tier"] == "village_point")]
+    assert len(pts) and (pts["capex_cny"] >= 60000).all()
+    for row in pts.itertuples():
+        cell = str(sites.loc[sites["site_id"] == row.site_id, "capacity_t"].iloc[0])
+        cap = float(dict(x.split("=") for x in cell.split(";"))["domestic_waste"]) if "=" in cell \
+            else float(cell)
+        assert row.capex_cny == 30000 * math.ceil(cap / 50 - 1e-9)

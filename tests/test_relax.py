@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -48,15 +50,32 @@ def test_count_target_lowered_to_reachable_villages_and_plan_serves_them():
     assert a[0] >= 0 and a[1] >= 0 and a[2] == -1
 
 
-def test_weight_target_lowered_and_heavy_demand_named():
-    """Demand 1 (300 t) is heavier than any point (capacity 100, single source)."""
+def test_heavy_village_gets_a_point_built_as_several_units():
+    """Demand 1 (300 t) is heavier than any point (capacity 100, single source): the point nearest
+    it may be built as 3 units (capacity 300, fixed cost 3 × 10); the target stays."""
     m = _model([100, 300], [[1, 2], [2, 1]], target=0.9, on="weight")
+    with pytest.raises(InfeasibleError):
+        three_tier(m, time_limit_s=10)
     m2, r = relax_unreachable(m)
-    assert r is not None and r.left_out == (1,)
+    assert r is not None and r.modular == ((1, 1, 3),) and r.left_out == ()
+    assert r.planned == r.target == 0.9
+    assert "built as several units" in r.summary() and "beyond reach" not in r.summary()
+    assert list(m2.tiers[0].capacity) == [100.0, 300.0] and list(m2.tiers[0].fixed_cost) == [10.0, 30.0]
+    sol = three_tier(m2, time_limit_s=10)
+    assert sol.stream("film").assignment[0].tolist() == [0, 1]
+
+
+def test_weight_target_lowered_when_the_heavy_village_has_no_point_within_reach():
+    """Demand 1 (300 t) reaches only point 1, which is forced open (existing): no units can be added,
+    so the target is lowered to demand 0's share and demand 1 is named."""
+    m = _model([100, 300], [[1, 50], [50, 1]], target=0.9, on="weight")
+    m = dataclasses.replace(m, tiers=(dataclasses.replace(m.tiers[0], force_open=np.array([1])),
+                                      *m.tiers[1:]))
+    m2, r = relax_unreachable(m)
+    assert r is not None and r.left_out == (1,) and r.modular == ()
     assert r.planned == pytest.approx(0.25)
     assert "exceeds the capacity" in r.reasons[0]
-    sol = three_tier(m2, time_limit_s=10)
-    assert sol.stream("film").assignment[0][0] >= 0
+    assert three_tier(m2, time_limit_s=10).stream("film").assignment[0][0] >= 0
 
 
 def test_points_that_cannot_forward_leave_their_villages_out():

@@ -50,14 +50,23 @@ class Relaxation:
     left_out: tuple[int, ...]
     reasons: tuple[str, ...]
     left_out_t: float
+    modular: tuple[tuple[int, int, int], ...] = ()
 
     def summary(self) -> str:
         """One line: what was asked, what is planned, how much lies out of reach."""
         what = "of the tonnage" if self.coverage_on == "weight" else "of the villages"
+        parts = []
+        if self.modular:
+            m = len(self.modular)
+            parts.append(f"{m} village point{'s' if m != 1 else ''} may be built as several units for "
+                         "villages heavier than one point holds")
         n = len(self.left_out)
-        return (f"coverage target {self.target:.1%} {what} lies beyond reach: planned for "
-                f"{self.planned:.1%} ({n} demand{'s' if n != 1 else ''}, {self.left_out_t:,.0f} t/yr "
-                "cannot be served by any candidate within the radii and capacities)")
+        if self.planned < self.target:
+            parts.append(f"coverage target {self.target:.1%} {what} lies beyond reach: planned for "
+                         f"{self.planned:.1%} ({n} demand{'s' if n != 1 else ''}, "
+                         f"{self.left_out_t:,.0f} t/yr cannot be served by any candidate within the "
+                         "radii and capacities)")
+        return "; ".join(parts)
 
 
 def relax_unreachable(model) -> tuple[object, Relaxation | None]:
@@ -72,33 +81,82 @@ def relax_unreachable(model) -> tuple[object, Relaxation | None]:
     :func:`three_tier` to report.
     """
     sd, problems = prepare(model)
+    asked_ok, planned, out = _reachable(model, sd)
+    if asked_ok:
+        return model, None
+    modular: tuple[tuple[int, int, int], ...] = ()
+    if sd.single_source:   # villages heavier than one point: that point built as several units
+        model_m, modular = modular_points(model, sd)
+        if modular:
+            model, (sd, problems) = model_m, prepare(model_m)
+            asked_ok, planned, out = _reachable(model, sd)
+    target = float(model.coverage_target)
+    if not asked_ok:
+        model = dataclasses.replace(model, coverage_target=float(planned))
+    why = {p.index: p.reason for p in problems
+           if p.index >= 0 and (p.label or "").startswith(f"{model.name} demand ")}
+    left = np.flatnonzero(out) if not asked_ok else np.zeros(0, dtype=int)
+    reasons = tuple(why.get(int(i), _reason(sd, model, int(i))) for i in left)
+    return model, Relaxation(stream=model.name, coverage_on=model.coverage_on, target=target,
+                             planned=float(model.coverage_target),
+                             left_out=tuple(int(i) for i in left), reasons=reasons,
+                             left_out_t=float(sd.w[left].sum()), modular=modular)
+
+
+def _reachable(model, sd) -> tuple[bool, float, np.ndarray]:
+    """Whether the coverage target can be reached, the reachable share (rounded down to 1e-6 for
+    tonnage) and the demands out of reach that count for it."""
     w = sd.w
     reach = np.zeros(len(w), dtype=bool)
     reach[sd.tiers[0].pa] = True
     if model.coverage_on == "weight":
         total = float(w.sum())
         share = float(w[reach].sum()) / total if total > 0 else 1.0
-        asked_ok = model.coverage_target <= share + 1e-12
-        planned = math.floor(share * 1e6) / 1e6
-        out = ~reach & (w > 0)
-    else:
-        counted = sd.count_mask
-        n = int(counted.sum())
-        k = int((counted & reach).sum())
-        asked_ok = n == 0 or math.ceil(model.coverage_target * n - 1e-9) <= k
-        planned = k / n if n else 1.0
-        out = counted & ~reach
-    if asked_ok:
-        return model, None
-    why = {p.index: p.reason for p in problems
-           if p.index >= 0 and (p.label or "").startswith(f"{model.name} demand ")}
-    left = np.flatnonzero(out)
-    reasons = tuple(why.get(int(i), _reason(sd, model, int(i))) for i in left)
-    relaxed = dataclasses.replace(model, coverage_target=float(planned))
-    return relaxed, Relaxation(stream=model.name, coverage_on=model.coverage_on,
-                               target=float(model.coverage_target), planned=float(planned),
-                               left_out=tuple(int(i) for i in left), reasons=reasons,
-                               left_out_t=float(w[left].sum()))
+        return (model.coverage_target <= share + 1e-12, math.floor(share * 1e6) / 1e6,
+                ~reach & (w > 0))
+    counted = sd.count_mask
+    n = int(counted.sum())
+    k = int((counted & reach).sum())
+    ok = n == 0 or math.ceil(model.coverage_target * n - 1e-9) <= k
+    return ok, (k / n if n else 1.0), counted & ~reach
+
+
+def modular_points(model, sd) -> tuple[object, tuple[tuple[int, int, int], ...]]:
+    """Let the village point nearest a demand heavier than every point within its reach be built as
+    ``k`` units (capacity and fixed cost × ``k``, ``k`` = the fewest that hold the heavy demands
+    choosing it): an urban 居委会 gets several collection houses, a large farm a larger store.
+
+    Only new candidates (not forced open) within the radius that can forward to the tier above
+    are used. Returns the model and ``(demand, candidate, units)`` per heavy demand given one."""
+    t0 = model.tiers[0]
+    cost = np.asarray(t0.cost, dtype=float)
+    n_c = cost.shape[1]
+    cap = np.broadcast_to(np.asarray(t0.capacity, dtype=float), (n_c,)).astype(float)
+    fixed = np.broadcast_to(np.asarray(t0.fixed_cost, dtype=float), (n_c,)).astype(float)
+    td = sd.tiers[0]
+    usable = td.alive & ~td.forced & np.isfinite(cap) & (cap > 0)
+    reach = np.zeros(len(sd.w), dtype=bool)
+    reach[td.pa] = True
+    chosen: dict[int, list[int]] = {}
+    for i in np.flatnonzero(~reach & (sd.w > 0)):
+        near = usable & np.isfinite(cost[i]) & (cost[i] >= 0)
+        if t0.radius is not None:
+            near &= cost[i] <= t0.radius
+        if not near.any():
+            continue
+        cand = np.flatnonzero(near)
+        j = int(cand[np.lexsort((-cap[cand], cost[i, cand]))[0]])   # nearest, then largest
+        chosen.setdefault(j, []).append(int(i))
+    if not chosen:
+        return model, ()
+    out = []
+    for j, heavy in sorted(chosen.items()):
+        k = max(1, math.ceil(float(sd.w[heavy].sum()) / cap[j] - 1e-9))
+        out += [(i, j, k) for i in heavy]
+        cap[j] *= k
+        fixed[j] *= k
+    tiers = (dataclasses.replace(t0, capacity=cap, fixed_cost=fixed), *model.tiers[1:])
+    return dataclasses.replace(model, tiers=tiers), tuple(out)
 
 
 def _reason(sd, model, i: int) -> str:
