@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netplan.siting import StreamModel, Tier, three_tier
+from netplan.siting import StreamModel, Tier, _tt_lns, three_tier
 from netplan.siting._mip import Budget, clock
 from netplan.siting._tt_heur import heuristic
-from netplan.siting._tt_lns import cost, improve, region, restrict
+from netplan.siting._tt_lns import _hood, _lower, _sweep, _upper, cost, improve, region, restrict
 from netplan.siting._tt_plan import StreamPlan, plan_problem
 from netplan.siting._tt_prep import prepare
 
@@ -117,3 +117,51 @@ def test_same_inputs_and_seed_give_the_same_plan():
     for a, b in zip(plans[0].opens + plans[0].assigns, plans[1].opens + plans[1].assigns,
                     strict=True):
         assert np.array_equal(a, b)
+
+
+def test_lower_tiers_neighbourhood_fixes_the_upper_tiers_and_reaches_the_optimum():
+    """Stations and centres already optimal (S0, C0), every demand through P0 (demands 2, 3
+    over 5 km, P1 closed): the lower-tiers neighbourhood (points free, S0 and C0 fixed) opens
+    P1 and reaches the hand-checked optimum 1,240 CNY/yr without touching the tiers above."""
+    sd = prepare(_tiny())[0]
+    start = StreamPlan(
+        opens=[np.array([True, False]), np.array([True, False]), np.array([True, False])],
+        assigns=[np.zeros(4, dtype=int), np.array([0, -1]), np.array([0, -1])])
+    assert plan_problem(sd, start) is None
+    c0 = cost(sd, start)
+    assert c0 == 10 + 100 + 1000 + (20 + 100) + 40 + 40
+    fo, fs = _lower(sd)
+    sub = restrict(sd, start, fo, fs, nearest=1)
+    assert sub.tiers[1].forced.tolist() == [True, False] and not sub.tiers[1].alive[1]
+    assert sub.tiers[2].forced.tolist() == [True, False] and not sub.tiers[2].alive[1]
+    got, c = _hood(sd, start, c0, fo, fs, 5.0, Budget(5.0, clock() + 60.0), seed=0)
+    assert abs(c - 1240.0) < 1e-6 and plan_problem(sd, got) is None
+    assert [np.flatnonzero(o).tolist() for o in got.opens] == [[0, 1], [0], [0]]
+
+
+def test_restricted_links_keep_every_open_candidate_beyond_the_nearest():
+    """With ``nearest=1`` a freed station keeps its nearest centre and, with ``OPEN_LINKS``, its
+    link to every centre open in the plan (domestic waste's one centre is the 7th-14th nearest
+    of most stations on the demo county)."""
+    sd = prepare(_tiny())[0]
+    start = _bad_start()                         # C1 open; S0 closed and freed below
+    fo, fs = _upper(sd)
+    top = restrict(sd, start, fo, fs, nearest=1).tiers[2]
+    assert top.pb[top.pa == 0].tolist() == [0, 1]    # S0: nearest C0 and the open C1
+    assert top.pb[top.pa == 1].tolist() == [0, 1]    # S1: nearest C0 and its own link to C1
+    old = _tt_lns.OPEN_LINKS
+    try:
+        _tt_lns.OPEN_LINKS = False
+        top = restrict(sd, start, fo, fs, nearest=1).tiers[2]
+    finally:
+        _tt_lns.OPEN_LINKS = old
+    assert top.pb[top.pa == 0].tolist() == [0]
+
+
+def test_sweep_from_a_bad_start_reaches_the_optimum():
+    """The tier sweeps alone (lower, upper, ... until both fail) reach 1,240 CNY/yr from the
+    5,360 CNY/yr start."""
+    sd = prepare(_tiny())[0]
+    start = _bad_start()
+    got, c = _sweep(sd, start, cost(sd, start), Budget(5.0, clock() + 60.0), seed=0)
+    assert abs(c - 1240.0) < 1e-6 and plan_problem(sd, got) is None

@@ -70,6 +70,15 @@ NZ_NODES_PER_UNIT = 0.15e6
 #: Nonzeros per work unit of restricting, building and exporting a neighbourhood's model
 #: (Python; ~0.1 CPU s for 5 k nonzeros on the demo), charged on top of its nodes.
 BUILD_NZ_PER_UNIT = 50_000
+#: Keep a freed item's links to every candidate open in the incumbent (besides its NEAREST).
+OPEN_LINKS = True
+#: Tier sweeps before the regions (:func:`_sweep`): their order ("L" lower, "U" upper tiers)
+#: and each one's share of the LNS work.
+SWEEP_ORDER = "UL"
+SWEEP_SHARE = 0.8
+SWEEP_MIN_NODES = 1
+#: Neighbourhood MIPs on the path-link model (``_tt_build.build(path_links=True)``).
+PATH_LINKS = False
 
 
 def _rank(pa: np.ndarray, pd: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -84,7 +93,8 @@ def _rank(pa: np.ndarray, pd: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
-             free_src: list[np.ndarray], nearest: int | None = None) -> StreamData:
+             free_src: list[np.ndarray],
+             nearest: int | None | tuple[int | None, ...] = None) -> StreamData:
     """The model of ``sd`` with everything but a neighbourhood fixed at ``plan``.
 
     ``free_open[t]`` (bool over tier ``t``'s candidates): may open or close; every other
@@ -113,8 +123,9 @@ def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
         keep = alive[td.pb] & (src[td.pa] | inc)
         if prev_alive is not None:
             keep &= prev_alive[td.pa]
-        if nearest is not None:
-            keep &= inc | (_rank(td.pa, td.pd, keep) < nearest)
+        near_t = nearest[min(t, len(nearest) - 1)] if isinstance(nearest, tuple) else nearest
+        if near_t is not None:
+            keep &= inc | (_rank(td.pa, td.pd, keep) < near_t) | (OPEN_LINKS & opened[td.pb])
         pa, pb = td.pa[keep], td.pb[keep]
         ub = np.minimum(np.bincount(pb, weights=prev_ub[pa], minlength=td.n), td.cap)
         ub = np.minimum(ub, float(sd.w.sum()))
@@ -217,21 +228,19 @@ def improve_block(sd: StreamData, plan: StreamPlan, lns: Budget, budget: Budget,
 def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> StreamPlan | None:
     """A strictly cheaper feasible plan than ``plan`` (CNY/yr) within ``budget``'s work, or None.
 
-    The upper-tiers neighbourhood on ``TOP_SHARE`` of the work (when that buys
-    ``TOP_MIN_NODES``), then rounds of region neighbourhoods around the tier-``T-2`` candidates
-    in the order of ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k``
-    from ``REGION_SIZE``; ``HOOD_UNITS`` of work each); after a round without improvement the
-    upper-tiers neighbourhood again (``TOP_UNITS``) and ``k + 1`` (module docstring). Every sub-MIP is
-    charged its node-equivalents in work units (at least ``MIN_UNITS``); the search stops when
-    the work is spent (the CPU deadline is a safety stop only)."""
+    Tier sweeps first (:func:`_sweep`: the lower- and upper-tiers neighbourhoods in turn), then
+    rounds of region neighbourhoods around the tier-``T-2`` candidates in the order of
+    ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k`` from
+    ``REGION_SIZE``; ``HOOD_UNITS`` of work each); after a round without improvement the
+    upper-tiers neighbourhood again (``TOP_UNITS``) and ``k + 1`` (module docstring). Every
+    sub-MIP is charged its node-equivalents in work units (at least ``MIN_UNITS``); the search
+    stops when the work is spent (the CPU deadline is a safety stop only)."""
     T = len(sd.tiers)
     c0, work0 = clock(), budget.work
     best, best_c = plan, cost(sd, plan)
     start_c = best_c
-    if T >= 2:   # the upper-tiers neighbourhood first when the work buys it enough nodes
-        fo, fs = _upper(sd)
-        best, best_c = _hood(sd, best, best_c, fo, fs, TOP_SHARE * budget.work, budget, seed,
-                             min_nodes=TOP_MIN_NODES)
+    if T >= 2:
+        best, best_c = _sweep(sd, best, best_c, budget, seed)
     r = max(0, T - 2)
     td = sd.tiers[r]
     prox = proximity(sd, r)
@@ -262,6 +271,34 @@ def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> 
     return best if best_c < start_c - 1e-6 * max(1.0, abs(start_c)) else None
 
 
+def _sweep(sd: StreamData, best: StreamPlan, best_c: float, budget: Budget,
+           seed: int) -> tuple[StreamPlan, float]:
+    """Tier sweeps: the neighbourhoods of ``SWEEP_ORDER`` ("L" = :func:`_lower`, "U" =
+    :func:`_upper`) in turn, each on ``SWEEP_SHARE`` of the work at the start, until every one
+    has failed once in a row (a neighbourhood re-solved from the same plan gives the same
+    answer) or the work is spent; the better plan and its cost."""
+    units = SWEEP_SHARE * budget.work
+    hoods = {"L": (_lower, 1), "U": (_upper, SWEEP_MIN_NODES)}
+    failed, i = 0, 0
+    while failed < len(SWEEP_ORDER) and budget.work > 0 and budget.left_s() > 0.2:
+        make, min_nodes = hoods[SWEEP_ORDER[i % len(SWEEP_ORDER)]]
+        fo, fs = make(sd)
+        before = best_c
+        best, best_c = _hood(sd, best, best_c, fo, fs, units, budget, seed, min_nodes=min_nodes)
+        failed = 0 if best_c < before else failed + 1
+        i += 1
+    return best, best_c
+
+
+def _lower(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(free_open, free_src)`` of the lower-tiers neighbourhood: the first tier (which points
+    open, every demand's point, every point's link up) free, every tier above fixed."""
+    fo = [np.ones(sd.tiers[0].n, dtype=bool)] + [np.zeros(t.n, dtype=bool) for t in sd.tiers[1:]]
+    fs = [np.ones(len(sd.w), dtype=bool), np.ones(sd.tiers[0].n, dtype=bool)]
+    fs += [np.zeros(t.n, dtype=bool) for t in sd.tiers[1:-1]]
+    return fo, fs
+
+
 def _upper(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(free_open, free_src)`` of the upper-tiers neighbourhood: every tier above the first
     free, the demand tier (open points, demands' links) fixed."""
@@ -279,7 +316,7 @@ def _hood(sd: StreamData, best: StreamPlan, best_c: float, fo, fs, units: float,
         return best, best_c
     sub = restrict(sd, best, fo, fs, NEAREST)
     mip = make_solver("highs")
-    h = build(mip, [sub], [], None)
+    h = build(mip, [sub], [], None, path_links=PATH_LINKS and bool(fs[0].any()))
     nz = nonzeros(mip)
     limit = int(units * NZ_NODES_PER_UNIT / nz)
     if limit < max(1, min_nodes):
