@@ -256,18 +256,37 @@ def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataF
     warm = None if start is None else start_plans(start, models, index, cands, supply)
     try:
         sol = three_tier(models, share=tuple(share), time_limit_s=scenario.time_limit_s,
-                         solver=scenario.solver, seed=scenario.seed, start=warm)
+                         solver=scenario.solver, seed=scenario.seed, start=warm,
+                         coverage_backoff=BACKOFF_STEP if scenario.unreachable == "relax" else 0.0)
     except InfeasibleError as exc:
         raise _named(exc, index, supply) from None
     layout = layout_from_solution(sol, models, index, cands, supply, mats, scenario)
+    asked = {sid: sp.coverage_target for sid, sp in scenario.streams.items()}
     for sid, (r, names) in relaxed.items():
         d = layout.solve.setdefault(sid, {})
         d["coverage_planned"] = r.planned
         d["relaxed"] = r.summary()
         d["left_out"] = "; ".join(names)
-        if d.get("worth"):
-            d["worth"] = f"{d['worth']}; coverage planned for {r.planned:.1%} ({r.target:.1%} out of reach)"
+    target_of = {m.name: m.coverage_target for m in models}
+    for b in sol.blocks:   # targets the back-off lowered further (capacities x single sourcing)
+        for sid, t in zip(b.streams, b.targets, strict=False):
+            if t < target_of[sid] - 1e-12:
+                d = layout.solve.setdefault(sid, {})
+                d["coverage_planned"] = t
+                d["relaxed"] = "; ".join(x for x in (d.get("relaxed"), (
+                    f"no plan holds coverage {target_of[sid]:.1%} with single-sourced sites of these "
+                    f"capacities: planned for {t:.1%}")) if x)
+    for sid, d in layout.solve.items():
+        if "coverage_planned" in d and d.get("worth"):
+            d["worth"] = (f"{d['worth']}; coverage planned for {d['coverage_planned']:.1%} "
+                          f"(target {asked[sid]:.1%} not reachable)")
     return layout
+
+
+#: coverage back-off step of ``unreachable = "relax"``: a block proven infeasible (single sourcing
+#: against capacities) is solved again with its coverage targets this much lower
+#: (``three_tier(coverage_backoff=...)``; E: a planning step of 2 percentage points)
+BACKOFF_STEP = 0.02
 
 
 def relax_models(models: list[Any], index: dict[str, dict[str, Any]], supply: Supply,

@@ -55,7 +55,7 @@ def test_relax_unreachable_plans_for_the_reachable_and_says_so(tmp_path):
     rec = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))["solve"]["recyclables"]
     assert 0 < rec["coverage_planned"] < 1.0
     assert "village" in rec["left_out"] and "forward" in rec["left_out"]
-    assert "out of reach" in rec["worth"]
+    assert "not reachable" in rec["worth"]
 
 
 def test_relax_builds_a_point_of_several_units_for_villages_heavier_than_one(tmp_path):

@@ -296,6 +296,16 @@ def test_infeasible_beyond_the_prechecks_is_proven_not_timed_out():
     assert "a plan exists if loads could split between sites" in str(ei.value)
 
 
+def test_coverage_backoff_lowers_the_target_until_single_sourcing_fits():
+    """The bin-packing model (3 × 6 t, two 10 t points) holds only 12 of 18 t single-sourced:
+    with a back-off of 0.2 the target goes 1.0 → 0.8 (14.4 t, still none) → 0.6 (10.8 t) and two
+    villages are served; the block records the planned target. Without it: InfeasibleError."""
+    sol = three_tier(_bin_packing_model(), time_limit_s=10, coverage_backoff=0.2)
+    assert sol.blocks[0].targets == pytest.approx((0.6,))
+    assert (sol.stream("straw").assignment[0] >= 0).sum() == 2
+    assert sorted(sol.stream("straw").open[0].tolist()) == [0, 1]
+
+
 def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):
     """When the tier-by-tier heuristic finds no plan, a zero-objective solve supplies one and the
     costed MIP still reaches the optimum (two 5 t villages share one 10 t point: cost 1)."""

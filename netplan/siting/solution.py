@@ -115,6 +115,9 @@ class BlockResult:
         Names of the streams solved together.
     objective, bound, gap, status, solve_time_s
         As in :class:`Solution`, for this block alone; CNY/yr, wall seconds.
+    targets
+        Coverage target planned per stream (0–1), lower than the model's where
+        ``three_tier(coverage_backoff=...)`` lowered it; empty = not recorded.
     """
 
     streams: tuple[str, ...]
@@ -123,6 +126,7 @@ class BlockResult:
     gap: float
     status: str
     solve_time_s: float
+    targets: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

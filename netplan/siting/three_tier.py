@@ -107,6 +107,7 @@ naming the demands or groups and why.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -220,6 +221,7 @@ def three_tier(
     lp_start: bool = True,
     work: float | None = None,
     start: ThreeTierSolution | Mapping[str, object] | Sequence[object] | None = None,
+    coverage_backoff: float = 0.0,
 ) -> ThreeTierSolution:
     """Site all tiers of one or several streams in one MIP (formulation in the module docstring).
 
@@ -272,6 +274,12 @@ def three_tier(
         a block uses it only when every stream of the block has one. A start that does not fit
         (other candidates, a target it misses, a capacity it breaks) is ignored and logged, not
         an error. The plan stays deterministic: the same start gives the same plan.
+    coverage_backoff
+        0 (default): a block proven infeasible raises. > 0: its streams' coverage targets are
+        lowered by this much (a share, e.g. 0.02) and the block solved again, at most
+        :data:`MAX_BACKOFFS` times (single sourcing against capacities: many large farms that no
+        set of single-sourced points can hold); the planned targets are in
+        :attr:`BlockResult.targets` (a region batch's ``unreachable = "relax"``).
 
     Returns
     -------
@@ -295,7 +303,8 @@ def three_tier(
                    path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
                    site_fixed_cost=site_fixed_cost)
     budget = Budget.cpu(time_limit_s, work)
-    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget, starts)
+    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget, starts,
+                                        backoff=(models, nearest_links, coverage_backoff))
     return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
 
 
@@ -333,10 +342,16 @@ def _start_plans(start, names: list[str], datas: list) -> list[StreamPlan | None
     return out
 
 
+#: most times a block proven infeasible has its coverage targets lowered (``coverage_backoff``)
+MAX_BACKOFFS = 10
+
+
 def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
-                  budget: Budget, starts: list | None = None) -> tuple[dict, list[BlockResult]]:
+                  budget: Budget, starts: list | None = None,
+                  backoff: tuple = ((), None, 0.0)) -> tuple[dict, list[BlockResult]]:
     """Solve the blocks in order, each with its size share of ``budget`` (spent from it) and
-    the warm start of its streams (``starts``, when every one has a feasible one)."""
+    the warm start of its streams (``starts``, when every one has a feasible one); ``backoff`` =
+    (models, nearest_links, step) lowers a block's coverage targets when it is proven infeasible."""
     starts = starts or [None] * len(datas)
     sizes = [sum(_size(datas[i]) for i in b) for b in blocks]
     outcomes, block_out = {}, []
@@ -352,15 +367,37 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
         t_block_wall = time.perf_counter()
         work0 = b_budget.work
         warm = [starts[i] for i in block]
-        out = solve_block([datas[i] for i in block], ", ".join(names[i] for i in block), opts,
-                          b_budget, start=None if any(p is None for p in warm) else warm)
+        sub = [datas[i] for i in block]
+        for tries in range(MAX_BACKOFFS + 1):
+            try:
+                out = solve_block(sub, ", ".join(names[i] for i in block), opts, b_budget,
+                                  start=None if any(p is None for p in warm) else warm)
+                break
+            except InfeasibleError:
+                lower = _lowered(backoff, block, sub) if tries < MAX_BACKOFFS else None
+                if lower is None:
+                    raise
+                sub, warm = lower, [None] * len(block)
+                log.info("%s: no plan; coverage targets lowered to %s", ", ".join(
+                    names[i] for i in block), ", ".join(f"{sd.target:.1%}" for sd in sub))
         budget.spent(work0 - b_budget.work)
         outcomes[bi] = out
         block_out.append(BlockResult(
             streams=tuple(names[i] for i in block), objective=out.best.total_cny,
             bound=out.bound, gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
-            solve_time_s=time.perf_counter() - t_block_wall))
+            solve_time_s=time.perf_counter() - t_block_wall,
+            targets=tuple(sd.target for sd in sub)))
     return outcomes, block_out
+
+
+def _lowered(backoff: tuple, block: list[int], sub: list) -> list | None:
+    """The block's streams prepared again with their coverage targets lowered by the back-off
+    step, or None (no back-off, or every target already 0)."""
+    models, nearest_links, step = backoff
+    if step <= 0 or all(sd.target <= 0 for sd in sub):
+        return None
+    return [prepare(dataclasses.replace(models[i], coverage_target=max(0.0, sd.target - step)),
+                    nearest_links)[0] for i, sd in zip(block, sub, strict=True)]
 
 def _blocks(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
     """Independent models: the ``share`` components, then every other stream alone."""
