@@ -88,3 +88,36 @@ def test_relax_builds_a_point_of_several_units_for_villages_heavier_than_one(tmp
         cap = float(dict(x.split("=") for x in cell.split(";"))["domestic_waste"]) if "=" in cell \
             else float(cell)
         assert row.capex_cny == 30000 * math.ceil(cap / 50 - 1e-9)
+
+
+def test_relax_reports_a_target_the_backoff_lowered(tmp_path, monkeypatch):
+    """When the coverage back-off lowered a block's target (single sourcing against capacities),
+    run.json says what was planned and the worth line says the target was not reachable."""
+    import dataclasses
+    import json
+
+    import netplan.siting as siting
+
+    real = siting.three_tier
+    seen = {}
+
+    def lowered(*a, **k):
+        seen["backoff"] = k.get("coverage_backoff")
+        sol = real(*a, **k)
+        blocks = tuple(dataclasses.replace(b, targets=tuple(0.5 for _ in b.streams))
+                       if b.streams == ("manure",) else b for b in sol.blocks)
+        return dataclasses.replace(sol, blocks=blocks)
+
+    monkeypatch.setattr(siting, "three_tier", lowered)
+    county = tmp_path / "county"
+    shutil.copytree(DATA / "planner", county)
+    r = CliRunner().invoke(app, ["plan", str(scenario_for(tmp_path, county)), "--out",
+                                 str(tmp_path / "b"), "--no-maps", "--relax-unreachable"])
+    assert r.exit_code == 0, r.output
+    assert seen["backoff"] == 0.02
+    solve = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))["solve"]
+    assert solve["manure"]["coverage_planned"] == 0.5
+    assert "single-sourced sites" in solve["manure"]["relaxed"]
+    assert "target 91.0% not reachable" in solve["manure"]["worth"]
+    assert "coverage_planned" not in solve["straw"]
+    assert "manure: no plan holds coverage 91.0%" in " ".join(r.output.split())
