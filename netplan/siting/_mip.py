@@ -141,6 +141,7 @@ def run(
     threads: int = 1,
     offset: float = 0.0,
     node_limit: int | None = None,
+    scip_params: str = "",
 ) -> RunResult:
     """Solve ``solver`` under a time limit and map the outcome to netplan's status words.
 
@@ -155,6 +156,8 @@ def run(
     node_limit
         Branch-and-bound node limit (SCIP): a deterministic stop, so a plan stopped by it does not
         depend on machine load; the time limit is then only a safety stop.
+    scip_params
+        More SCIP parameters (``name = value`` lines), e.g. deterministic root limits.
     offset
         Constant added to the objective and bound (kept out of the backend, whose handling of
         objective offsets in the reported bound differs).
@@ -179,7 +182,8 @@ def run(
         solver.SetSolverSpecificParametersAsString(
             f"randomization/randomseedshift = {int(seed)}\nlp/threads = {threads}\n"
             "timing/clocktype = 1\n"
-            + (f"limits/nodes = {int(node_limit)}\n" if node_limit is not None else ""))
+            + (f"limits/nodes = {int(node_limit)}\n" if node_limit is not None else "")
+            + scip_params)
     elif key == "cp-sat":
         solver.SetSolverSpecificParametersAsString(
             f"random_seed:{int(seed)} num_workers:{max(1, threads)} "

@@ -10,6 +10,7 @@ of the whole model (co-location is ignored here, which only makes the plan deare
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -19,6 +20,46 @@ from netplan.siting._tt_build import build, hint_from, read
 from netplan.siting._tt_plan import StreamPlan, pair_index, price
 from netplan.siting._tt_prep import StreamData
 from netplan.siting._tt_split import highs_engine, solve_highs, weak_links
+
+log = logging.getLogger(__name__)
+
+
+#: Work units (about CPU seconds of CLP on an idle machine) of a block's LP relaxation per
+#: squared stream size (pairs + demands, summed over the block's streams, each squared: the
+#: streams of a shared-site block are nearly separate LPs). Measured with CLP on the demo and
+#: demo_hills blocks (size -> CPU s): 2,984 -> 0.2; 4,186 -> 0.4; 5,239 -> 0.5-0.6;
+#: 8,103 -> 1.8-2.1; 8,797 -> 1.5-1.7; 13,501 -> 3-4.3; 27,314 -> 8-12; film + packaging
+#: 16,190 + 20,308 -> 11.3; the estimate is ~1x the median, 2x the best case
+LP_UNITS_PER_SIZE2 = 2.1e-8
+#: A HiGHS MIP's root LP (not stopped by its node limit nor by callback calls: the first MIP
+#: callback comes after it) relative to :func:`lp_work`: demo_hills film + packaging, HiGHS dual
+#: simplex 22 CPU s (86,763 iterations) against CLP's 11.3 s
+ROOT_FACTOR = 2.0
+
+
+#: SCIP parameters of the tier sub-MIPs bounding their root by counts, not the clock: at most 5
+#: separation rounds (demo_hills manure's tier-1 root: 20 rounds took 4.3 of its 8.7 CPU s and
+#: moved its bound 0.02 %; with 5 it ends in 5.7 CPU s on a slightly cheaper plan)
+SCIP_ROOT = "separating/maxroundsroot = 5\n"
+
+
+def stream_size(sd: StreamData) -> int:
+    """Pairs of every tier plus demands: the size measure of :func:`lp_work` and of the block
+    shares in ``three_tier``."""
+    return sum(len(td.pa) for td in sd.tiers) + len(sd.w)
+
+
+def lp_work(datas: list[StreamData]) -> float:
+    """Estimated work units of the LP relaxation of a block of ``datas`` (see
+    :data:`LP_UNITS_PER_SIZE2`): a deterministic estimate from sizes, so that whether an LP or a
+    MIP root is tried depends on the model, never on the machine's load."""
+    return LP_UNITS_PER_SIZE2 * sum(float(stream_size(sd)) ** 2 for sd in datas)
+
+
+def root_fits(datas: list[StreamData], work: float) -> bool:
+    """True when a HiGHS MIP on ``datas`` can pay for its root LP with ``work`` units
+    (:data:`ROOT_FACTOR` times :func:`lp_work`)."""
+    return ROOT_FACTOR * lp_work(datas) <= work
 
 
 def onward_cost(sd: StreamData) -> list[np.ndarray]:
@@ -48,7 +89,7 @@ def _solve_single(sub: StreamData, solver: str, budget: Budget, seed: int):
     mip = make_solver(solver)
     h = build(mip, [sub], [], None)
     res = run(mip, solver_name=solver, time_limit_s=_safety(budget), mip_gap=1e-3, seed=seed,
-              offset=h.offset, node_limit=budget.nodes(nonzeros(mip)))
+              offset=h.offset, node_limit=budget.nodes(nonzeros(mip)), scip_params=SCIP_ROOT)
     budget.spent(budget.work)
     greedy = greedy_single(sub)
     if greedy is not None:
@@ -286,7 +327,8 @@ def _safety(budget: Budget) -> float:
 
 def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, solver: str,
               budget: Budget, seed: int = 0, plans: list | None = None,
-              eps: float = 1e-6) -> tuple[list[StreamPlan] | None, float]:
+              eps: float = 1e-6, root_work: float | None = None,
+              ) -> tuple[list[StreamPlan] | None, float]:
     """LP-guided restricted MIP: solve the block's LP relaxation (CLP), then the MIP restricted
     to the candidates the LP opens at all (``y > eps``), the forced ones and those ``plans``
     opens (so the given plan stays feasible and starts the restricted MIP).
@@ -315,7 +357,7 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
              for t, y in enumerate(yt)] for s, yt in enumerate(ys)]
     exact = not any(sd.single_source for sd in datas)
     best, res = restricted(datas, keep, comps, site_fixed_cost, solver,
-                           budget.split(0.5 if exact else 1.0), seed, plans)
+                           budget.split(0.5 if exact else 1.0), seed, plans, root_work=root_work)
     if not exact or (best is None and plans is None):
         return best, lp_bound
     cands = [p for p in (best, plans) if p is not None]
@@ -343,7 +385,8 @@ def lp_guided(datas: list[StreamData], comps: list[list[int]], site_fixed_cost, 
 
 
 def restricted(datas, keep, comps, site_fixed_cost, solver: str, budget: Budget, seed: int,
-               plans: list | None, force: list | None = None, gap: float = 1e-4):
+               plans: list | None, force: list | None = None, gap: float = 1e-4,
+               root_work: float | None = None):
     """The block's MIP on the candidates ``keep[s][t]`` (plus forced ones; ``force[s][t]`` are
     forced open too), started from ``plans`` (which must open only kept candidates).
 
@@ -378,6 +421,12 @@ def restricted(datas, keep, comps, site_fixed_cost, solver: str, budget: Budget,
     hr = build(mip, subs, comps, site_fixed_cost)
     hint = hint_from(hr, subs, plans) if plans is not None else None
     if highs_engine(solver) and plans is not None:   # from a plan; else SCIP finds first ones
+        room = work if root_work is None else min(work, root_work)
+        log.info("restricted MIP: root LP ~%.2f units, room %.2f", ROOT_FACTOR * lp_work(subs),
+                 room)
+        if not root_fits(subs, room):
+            # its root LP alone would outrun the work (and no callback can stop it there)
+            return None, None
         res, got = solve_highs(mip, hr, subs, _safety(budget), 1e-4, hint=hint, seed=seed,
                                node_limit=Budget(work, 0.0).nodes(nonzeros(mip)))
         return got, res
