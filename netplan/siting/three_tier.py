@@ -275,11 +275,9 @@ def three_tier(
         (other candidates, a target it misses, a capacity it breaks) is ignored and logged, not
         an error. The plan stays deterministic: the same start gives the same plan.
     coverage_backoff
-        0 (default): a block proven infeasible raises. > 0: its streams' coverage targets are
-        lowered by this much (a share, e.g. 0.02) and the block solved again, at most
-        :data:`MAX_BACKOFFS` times (single sourcing against capacities: many large farms that no
-        set of single-sourced points can hold); the planned targets are in
-        :attr:`BlockResult.targets` (a region batch's ``unreachable = "relax"``).
+        0: a block proven infeasible raises. > 0: its coverage targets are lowered by this much
+        (e.g. 0.02) and the block solved again, at most :data:`MAX_BACKOFFS` times (single
+        sourcing against capacities); planned targets in :attr:`BlockResult.targets`.
 
     Returns
     -------
