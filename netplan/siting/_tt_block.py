@@ -158,6 +158,15 @@ def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: b
              opts: Options, budget: Budget) -> tuple[RunResult, list[list[StreamPlan]]]:
     """Phase 2: the block's MIP from the cheapest start; returns its result and every plan
     (the MIP's first, then the starts)."""
+    if not multi and starts and highs_engine(opts.solver) and not root_fits(sub, budget.work):
+        # single source, HiGHS: its root LP alone would outrun the work left (no node limit nor
+        # callback stops it; demo_hills film + packaging: 23 CPU s for 8 units): the starts
+        # stand and the MIP's work is dropped (handed to the bound it bought nothing on
+        # demo_hills straw for 3 CPU s more)
+        budget.spent(budget.work)
+        groups = colocation_groups(sub, local, opts.site_fixed_cost)
+        starts = sorted(starts, key=lambda p: price(sub, groups, p).total_cny)
+        return RunResult("feasible", np.nan, -math.inf, math.inf, 0.0, False), starts
     mip = make_solver(opts.solver)
     h = build(mip, sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts,
               links=weak_links(sub) if multi else None)
@@ -179,12 +188,6 @@ def full_mip(sub: list[StreamData], local, starts: list, lp_val: float, multi: b
         # single source from a start plan, HiGHS: node limit (deterministic), CPU seconds as
         # the safety stop; without a start, SCIP (its primal heuristics find first plans where
         # HiGHS's few nodes may not: demo_hills manure)
-        if not root_fits(sub, work):
-            # its root LP alone would outrun the work left (no callback stops it; demo_hills
-            # film + packaging: 23 CPU s for 8 units): the starts stand and the MIP's work is
-            # dropped (handed to the bound it bought nothing on demo_hills straw, 3 CPU s more)
-            budget.spent(work)
-            return RunResult("feasible", np.nan, -math.inf, math.inf, 0.0, False), starts
         res, got = solve_highs(mip, h, sub, max(0.5, 0.9 * budget.left_s()), opts.mip_gap,
                                hint=hint, seed=opts.seed, node_limit=limit)
         budget.spent(work * min(1.0, res.nodes / limit))
