@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netplan.siting import StreamModel, Tier, _tt_lns, three_tier
+from netplan.siting import StreamModel, Tier, three_tier
 from netplan.siting._mip import Budget, clock
 from netplan.siting._tt_heur import heuristic
 from netplan.siting._tt_lns import _hood, _lower, _sweep, _upper, cost, improve, region, restrict
@@ -140,21 +140,16 @@ def test_lower_tiers_neighbourhood_fixes_the_upper_tiers_and_reaches_the_optimum
 
 
 def test_restricted_links_keep_every_open_candidate_beyond_the_nearest():
-    """With ``nearest=1`` a freed station keeps its nearest centre and, with ``OPEN_LINKS``, its
+    """With ``nearest=1`` a freed station keeps its nearest centre and, with ``open_links``, its
     link to every centre open in the plan (domestic waste's one centre is the 7th-14th nearest
     of most stations on the demo county)."""
     sd = prepare(_tiny())[0]
     start = _bad_start()                         # C1 open; S0 closed and freed below
     fo, fs = _upper(sd)
-    top = restrict(sd, start, fo, fs, nearest=1).tiers[2]
+    top = restrict(sd, start, fo, fs, nearest=1, open_links=True).tiers[2]
     assert top.pb[top.pa == 0].tolist() == [0, 1]    # S0: nearest C0 and the open C1
     assert top.pb[top.pa == 1].tolist() == [0, 1]    # S1: nearest C0 and its own link to C1
-    old = _tt_lns.OPEN_LINKS
-    try:
-        _tt_lns.OPEN_LINKS = False
-        top = restrict(sd, start, fo, fs, nearest=1).tiers[2]
-    finally:
-        _tt_lns.OPEN_LINKS = old
+    top = restrict(sd, start, fo, fs, nearest=1).tiers[2]
     assert top.pb[top.pa == 0].tolist() == [0]
 
 

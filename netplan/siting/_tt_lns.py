@@ -11,7 +11,11 @@ destroys and repairs such a plan:
   with every station's link up; everything else is fixed at the incumbent (:func:`restrict`);
 - the *upper-tiers* neighbourhood (the demand tier fixed, every tier above free): first, when
   ``TOP_SHARE`` of the work buys it enough nodes, and after every round over all seeds without
-  improvement, followed by regions one candidate larger.
+  improvement, followed by regions one candidate larger;
+- *tier sweeps* once, after the first ``SWEEP_AFTER`` regions: the upper tiers again and the
+  *lower-tiers* neighbourhood (which points open and every demand's and point's link free, the
+  stations and centres fixed), each freed item keeping its links to every candidate open in the
+  incumbent as well as its nearest (:func:`_sweep`).
 
 Each neighbourhood is the block's own MIP (``_tt_build.build``) on the restricted data, solved by
 HiGHS (``_tt_split.solve_highs``) from the incumbent under a node limit; a cheaper plan that
@@ -70,14 +74,26 @@ NZ_NODES_PER_UNIT = 0.15e6
 #: Nonzeros per work unit of restricting, building and exporting a neighbourhood's model
 #: (Python; ~0.1 CPU s for 5 k nonzeros on the demo), charged on top of its nodes.
 BUILD_NZ_PER_UNIT = 50_000
-#: Keep a freed item's links to every candidate open in the incumbent (besides its NEAREST).
-OPEN_LINKS = True
-#: Tier sweeps before the regions (:func:`_sweep`): their order ("L" lower, "U" upper tiers)
-#: and each one's share of the LNS work.
+#: Tier sweeps (:func:`_sweep`), run once after SWEEP_AFTER region neighbourhoods: their order
+#: ("U" the upper tiers, "L" the lower tiers: points free, stations and centres fixed), each on
+#: SWEEP_SHARE of the work left when the sweeps start, and which of them keep every freed item's links to the
+#: candidates open in the incumbent besides its NEAREST (OPEN_LINKS; ``restrict(open_links=)``:
+#: domestic waste's one centre is the 7th-14th nearest of most stations, its optimum links points
+#: up to their 21st-nearest station). Measured on the demo at the 60 s LNS work, from the same
+#: starts (straw / manure / recyclables / domestic waste, M CNY/yr): before the sweeps 10.986 /
+#: 20.265 / 2.911 / 9.120; sweeps first in place of the upper-tiers neighbourhood
+#: 10.991 / 20.836 / 2.892 / 8.950 (manure's start 22.34 M); after 1 region, share 1.0: 10.986 /
+#: 20.265 / 2.908 / 8.950 but demo_hills straw 5.94 (was 5.85); after 2 regions, share 0.5
+#: (kept): 10.986 / 20.265 / 2.895 / 8.945, demo_hills straw 5.78.
 SWEEP_ORDER = "UL"
-SWEEP_SHARE = 0.8
-SWEEP_MIN_NODES = 1
-#: Neighbourhood MIPs on the path-link model (``_tt_build.build(path_links=True)``).
+SWEEP_SHARE = 0.5
+SWEEP_AFTER = 2
+OPEN_LINKS = "UL"
+#: Neighbourhood MIPs on the path-link model (``_tt_build.build(path_links=True)``, used only
+#: where a neighbourhood frees demands: with the demand tier fixed its path variables equal the
+#: points' links). Not kept: the path variables double a lower-tiers model's nonzeros, so the
+#: same work buys half the nodes; lower-then-upper sweeps at 3 units each gave straw 10.800 vs
+#: 10.776 M, manure 20.539 vs 20.520 M (plain), recyclables and domestic waste the same.
 PATH_LINKS = False
 
 
@@ -93,8 +109,8 @@ def _rank(pa: np.ndarray, pd: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
-             free_src: list[np.ndarray],
-             nearest: int | None | tuple[int | None, ...] = None) -> StreamData:
+             free_src: list[np.ndarray], nearest: int | None = None,
+             open_links: bool = False) -> StreamData:
     """The model of ``sd`` with everything but a neighbourhood fixed at ``plan``.
 
     ``free_open[t]`` (bool over tier ``t``'s candidates): may open or close; every other
@@ -104,7 +120,8 @@ def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
     its link of ``plan`` (a demand may still be left unserved). Items whose candidate may open
     or close, and items sending to a candidate that may close, are freed too, so ``plan`` is a
     plan of the restricted model and every plan of it is one of ``sd``. ``nearest``: a freed
-    item keeps only its ``nearest`` shortest links (and its link of ``plan``).
+    item keeps only its ``nearest`` shortest links (and its link of ``plan``; with ``open_links``
+    also every link to a candidate open in ``plan``).
     """
     tiers = []
     prev_alive = None
@@ -123,9 +140,8 @@ def restrict(sd: StreamData, plan: StreamPlan, free_open: list[np.ndarray],
         keep = alive[td.pb] & (src[td.pa] | inc)
         if prev_alive is not None:
             keep &= prev_alive[td.pa]
-        near_t = nearest[min(t, len(nearest) - 1)] if isinstance(nearest, tuple) else nearest
-        if near_t is not None:
-            keep &= inc | (_rank(td.pa, td.pd, keep) < near_t) | (OPEN_LINKS & opened[td.pb])
+        if nearest is not None:
+            keep &= inc | (_rank(td.pa, td.pd, keep) < nearest) | (open_links & opened[td.pb])
         pa, pb = td.pa[keep], td.pb[keep]
         ub = np.minimum(np.bincount(pb, weights=prev_ub[pa], minlength=td.n), td.cap)
         ub = np.minimum(ub, float(sd.w.sum()))
@@ -228,19 +244,23 @@ def improve_block(sd: StreamData, plan: StreamPlan, lns: Budget, budget: Budget,
 def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> StreamPlan | None:
     """A strictly cheaper feasible plan than ``plan`` (CNY/yr) within ``budget``'s work, or None.
 
-    Tier sweeps first (:func:`_sweep`: the lower- and upper-tiers neighbourhoods in turn), then
-    rounds of region neighbourhoods around the tier-``T-2`` candidates in the order of
-    ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k`` from
-    ``REGION_SIZE``; ``HOOD_UNITS`` of work each); after a round without improvement the
-    upper-tiers neighbourhood again (``TOP_UNITS``) and ``k + 1`` (module docstring). Every
-    sub-MIP is charged its node-equivalents in work units (at least ``MIN_UNITS``); the search
-    stops when the work is spent (the CPU deadline is a safety stop only)."""
+    The upper-tiers neighbourhood on ``TOP_SHARE`` of the work (when that buys
+    ``TOP_MIN_NODES``), then rounds of region neighbourhoods around the tier-``T-2`` candidates
+    in the order of ``np.random.default_rng(seed)`` (each seed with its ``k - 1`` nearest, ``k``
+    from ``REGION_SIZE``; ``HOOD_UNITS`` of work each), with the tier sweeps of :func:`_sweep`
+    once after ``SWEEP_AFTER`` regions; after a round without improvement the upper-tiers
+    neighbourhood again (``TOP_UNITS``) and ``k + 1`` (module docstring). Every sub-MIP is
+    charged its node-equivalents in work units (at least ``MIN_UNITS``); the search stops when
+    the work is spent (the CPU deadline is a safety stop only)."""
     T = len(sd.tiers)
     c0, work0 = clock(), budget.work
     best, best_c = plan, cost(sd, plan)
     start_c = best_c
-    if T >= 2:
-        best, best_c = _sweep(sd, best, best_c, budget, seed)
+    if T >= 2:   # the upper-tiers neighbourhood first when the work buys it enough nodes
+        fo, fs = _upper(sd)
+        best, best_c = _hood(sd, best, best_c, fo, fs, TOP_SHARE * budget.work, budget, seed,
+                             min_nodes=TOP_MIN_NODES)
+    n_regions = 0
     r = max(0, T - 2)
     td = sd.tiers[r]
     prox = proximity(sd, r)
@@ -259,6 +279,9 @@ def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> 
                 continue
             fo, fs = region(sd, best, r, core, top_free=True)
             best, best_c = _hood(sd, best, best_c, fo, fs, HOOD_UNITS, budget, seed)
+            n_regions += 1
+            if n_regions == SWEEP_AFTER and T >= 2:
+                best, best_c = _sweep(sd, best, best_c, budget, seed)
         if best_c < c_round:
             continue
         if T >= 2:   # a round without improvement: the upper-tiers neighbourhood, then larger regions
@@ -274,29 +297,38 @@ def improve(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0) -> 
 def _sweep(sd: StreamData, best: StreamPlan, best_c: float, budget: Budget,
            seed: int) -> tuple[StreamPlan, float]:
     """Tier sweeps: the neighbourhoods of ``SWEEP_ORDER`` ("L" = :func:`_lower`, "U" =
-    :func:`_upper`) in turn, each on ``SWEEP_SHARE`` of the work at the start, until every one
-    has failed once in a row (a neighbourhood re-solved from the same plan gives the same
-    answer) or the work is spent; the better plan and its cost."""
+    :func:`_upper`; with the incumbent's open candidates linked where ``OPEN_LINKS`` says) in
+    turn, each on ``SWEEP_SHARE`` of the work at the start, until every one has failed once in
+    a row (a neighbourhood re-solved from the same plan gives the same answer) or the work is
+    spent; the better plan and its cost."""
     units = SWEEP_SHARE * budget.work
-    hoods = {"L": (_lower, 1), "U": (_upper, SWEEP_MIN_NODES)}
+    hoods = {"L": _lower, "U": _upper}
     failed, i = 0, 0
     while failed < len(SWEEP_ORDER) and budget.work > 0 and budget.left_s() > 0.2:
-        make, min_nodes = hoods[SWEEP_ORDER[i % len(SWEEP_ORDER)]]
-        fo, fs = make(sd)
+        kind = SWEEP_ORDER[i % len(SWEEP_ORDER)]
+        fo, fs = hoods[kind](sd)
         before = best_c
-        best, best_c = _hood(sd, best, best_c, fo, fs, units, budget, seed, min_nodes=min_nodes)
+        best, best_c = _hood(sd, best, best_c, fo, fs, units, budget, seed,
+                             open_links=kind in OPEN_LINKS)
         failed = 0 if best_c < before else failed + 1
         i += 1
     return best, best_c
 
 
+def _band(sd: StreamData, lo: int, hi: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``(free_open, free_src)`` of the tiers ``lo..hi`` free (which candidates open, and every
+    item of the level below each such tier choosing its candidate there), every other tier
+    fixed."""
+    fo = [np.full(td.n, lo <= t <= hi) for t, td in enumerate(sd.tiers)]
+    fs = [np.full(len(sd.w), lo == 0)] + [np.full(td.n, lo <= t + 1 <= hi)
+                                          for t, td in enumerate(sd.tiers[:-1])]
+    return fo, fs
+
+
 def _lower(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """``(free_open, free_src)`` of the lower-tiers neighbourhood: the first tier (which points
     open, every demand's point, every point's link up) free, every tier above fixed."""
-    fo = [np.ones(sd.tiers[0].n, dtype=bool)] + [np.zeros(t.n, dtype=bool) for t in sd.tiers[1:]]
-    fs = [np.ones(len(sd.w), dtype=bool), np.ones(sd.tiers[0].n, dtype=bool)]
-    fs += [np.zeros(t.n, dtype=bool) for t in sd.tiers[1:-1]]
-    return fo, fs
+    return _band(sd, 0, 0)
 
 
 def _upper(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -308,13 +340,14 @@ def _upper(sd: StreamData) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 def _hood(sd: StreamData, best: StreamPlan, best_c: float, fo, fs, units: float,
-          budget: Budget, seed: int, min_nodes: int = 1) -> tuple[StreamPlan, float]:
+          budget: Budget, seed: int, min_nodes: int = 1,
+          open_links: bool = False) -> tuple[StreamPlan, float]:
     """Solve one neighbourhood from ``best`` with ``units`` of work (skipped, free, when they buy
     fewer than ``min_nodes`` node-equivalents); the better plan and its cost."""
     units = min(units, budget.work)
     if units <= 0 or budget.left_s() <= 0.2:
         return best, best_c
-    sub = restrict(sd, best, fo, fs, NEAREST)
+    sub = restrict(sd, best, fo, fs, NEAREST, open_links)
     mip = make_solver("highs")
     h = build(mip, [sub], [], None, path_links=PATH_LINKS and bool(fs[0].any()))
     nz = nonzeros(mip)
