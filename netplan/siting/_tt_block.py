@@ -227,9 +227,12 @@ def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, 
         budget.spent(lp_cost)
     bound = max(res.bound, lp_val)
     if rel_gap(objective, bound) > opts.mip_gap:
+        # the top-tier branch-and-bound's root LP is always solved to its end: only with the
+        # work to pay for it (demo_hills recyclables: 8-10 CPU s of root on 5 units), else the
+        # Lagrangian bound alone
+        top = budget.work if lp_cost <= budget.work else 0.0
         bound = max(bound, single_source_bound(sub, local, opts.site_fixed_cost, objective,
-                                               budget.deadline, gap=opts.mip_gap,
-                                               work=budget.work))
+                                               budget.deadline, gap=opts.mip_gap, work=top))
     budget.spent(budget.work)
     return min(bound, objective) if math.isfinite(bound) else -math.inf
 
