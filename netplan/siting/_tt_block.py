@@ -16,7 +16,9 @@
 
 The cheapest plan is returned with that bound. Single-source phases stop on work (nodes, HiGHS
 callback calls, neighbourhood and LP counts), so their plan does not depend on machine load; CPU
-seconds only stop an overrun.
+seconds only stop an overrun. What no count can stop once started — the block's CLP LP, a HiGHS
+MIP's root LP, the top-tier bound's root LP — is started only when the size estimate
+``_tt_heur.lp_work`` (``root_fits`` for MIP roots) fits the phase's work: a deterministic decision.
 """
 
 from __future__ import annotations
