@@ -60,6 +60,7 @@ class Options:
     heuristic_share: float = 0.6
     lp_start: bool = True
     site_fixed_cost: np.ndarray | None = None
+    diagnose: bool = True   # name the binding rules of an infeasible block (False: a back-off retries)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
     log.info("%s: starts %.1f CPU s, MIP %.1f CPU s (%s, %d nodes)", label, t1 - t0,
              clock() - t1, res.status, res.nodes)
     if res.status == "infeasible":
-        helps = what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
+        helps = (what_would_help(sub, local, opts.site_fixed_cost, opts.solver, opts.seed)
+                 if opts.diagnose else [])
         raise InfeasibleError(infeasible_msg(label, helps), unservable=[])
     groups = colocation_groups(sub, local, opts.site_fixed_cost)
     priced = [price(sub, groups, p) for p in plans]
@@ -141,7 +143,7 @@ def find_starts(sub: list[StreamData], local, label: str, opts: Options, budget:
         # no plan from the heuristic (tight capacities with single sourcing and a village-count
         # target): any feasible plan, or a proof there is none, before the costed MIPs
         plans_f = feasible_plan(sub, local, opts.site_fixed_cost, opts.solver, budget,
-                                opts.seed, label)
+                                opts.seed, label, diagnose=opts.diagnose)
     plans_lp, lp_val = None, -math.inf
     # single source: the LP (CLP, solved to its end) only when the plan phases' work can pay
     # for it (a size estimate: deterministic); the restricted MIP's root only with what is left
@@ -275,7 +277,8 @@ def _last_resort(sub, local, label: str, opts: Options, budget: Budget,
         plans.append(plan)
     if plans is None:
         plans = feasible_plan(sub, local, opts.site_fixed_cost, opts.solver,
-                              Budget(0.0, clock() + LAST_RESORT_S), opts.seed, label)
+                              Budget(0.0, clock() + LAST_RESORT_S), opts.seed, label,
+                              diagnose=opts.diagnose)
     if plans is not None:
         log.info("%s: no plan from the phases; the last resort found one", label)
         return plans

@@ -30,12 +30,13 @@ def infeasible_msg(label: str, helps: Sequence[str] = ()) -> str:
 
 
 def feasible_plan(sub, local, site_fixed_cost, solver: str, budget: Budget, seed: int,
-                  label: str) -> list[StreamPlan] | None:
+                  label: str, *, diagnose: bool = True) -> list[StreamPlan] | None:
     """Any feasible plan of a block: the model with a zero objective (the solver's primal
     heuristics find plans on tight models far sooner without costs to chase).
 
     Stops at its first plan (deterministic) or at the budget's CPU deadline (then None); raises
-    :class:`~netplan.errors.InfeasibleError` when the solver proves there is none.
+    :class:`~netplan.errors.InfeasibleError` when the solver proves there is none (naming the
+    rules whose relaxation helps, unless ``diagnose`` is False).
     """
     mip = make_solver(solver)
     handles = build(mip, sub, local, site_fixed_cost)
@@ -44,7 +45,7 @@ def feasible_plan(sub, local, site_fixed_cost, solver: str, budget: Budget, seed
     res = run(mip, solver_name=solver, time_limit_s=max(1.0, budget.left_s()), mip_gap=1.0,
               seed=seed)
     if res.status == "infeasible":
-        helps = what_would_help(sub, local, site_fixed_cost, solver, seed)
+        helps = what_would_help(sub, local, site_fixed_cost, solver, seed) if diagnose else []
         raise InfeasibleError(infeasible_msg(label, helps), unservable=[])
     return read(handles, sub) if res.has_solution else None
 

@@ -366,9 +366,14 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
         work0 = b_budget.work
         warm = [starts[i] for i in block]
         sub = [datas[i] for i in block]
+        span = b_budget.deadline - clock()
+        # with a back-off, an infeasible block is retried: no diagnosis (its probes cost ~5 s
+        # each), and each retry gets the block's whole work and span again (its plan depends on
+        # work only; the retries may run past time_limit_s)
+        b_opts = dataclasses.replace(opts, diagnose=False) if backoff[2] > 0 else opts
         for tries in range(MAX_BACKOFFS + 1):
             try:
-                out = solve_block(sub, ", ".join(names[i] for i in block), opts, b_budget,
+                out = solve_block(sub, ", ".join(names[i] for i in block), b_opts, b_budget,
                                   start=None if any(p is None for p in warm) else warm)
                 break
             except InfeasibleError:
@@ -376,6 +381,7 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
                 if lower is None:
                     raise
                 sub, warm = lower, [None] * len(block)
+                b_budget = Budget(work=work0, deadline=clock() + span)
                 log.info("%s: no plan; coverage targets lowered to %s", ", ".join(
                     names[i] for i in block), ", ".join(f"{sd.target:.1%}" for sd in sub))
         budget.spent(work0 - b_budget.work)
