@@ -80,8 +80,9 @@ Solving (``_tt_block.solve_block``, per block): start plans (the tier-by-tier he
 onward cost to the top tier; a zero-objective feasibility solve when it finds none, which also
 proves infeasibility; the LP-guided restricted MIP; or a feasible warm ``start`` in the tier
 heuristic's place), then the block's MIP from the cheapest start, then for a one-stream
-single-source block the large-neighbourhood search of ``_tt_lns`` (regions of stations with what
-they serve and every centre freed, the rest fixed at the incumbent, HiGHS from the incumbent),
+single-source block the large-neighbourhood search of ``_tt_lns`` (the upper tiers, regions of
+stations with what they serve and every centre freed, then one sweep of the upper and one of the
+lower tiers; the rest fixed at the incumbent, HiGHS from the incumbent),
 for a multi-source block stopped early the local search of ``_tt_ils``, and finally the bound:
 the best of the MIP's bound, the LP value and, for a single-source stream, the tier-decoupled
 Lagrangian bound (``_tt_lagr``, a fixed number of subgradient iterations, exact 0-1 first-tier
