@@ -277,9 +277,13 @@ def site(scenario: Scenario, county: County, supply: Supply, cands: gpd.GeoDataF
                     f"no plan holds coverage {target_of[sid]:.1%} with single-sourced sites of these "
                     f"capacities: planned for {t:.1%}")) if x)
     for sid, d in layout.solve.items():
-        if "coverage_planned" in d and d.get("worth"):
+        if not d.get("worth") or "coverage_planned" not in d:
+            continue
+        if d["coverage_planned"] < asked[sid] - 1e-9:
             d["worth"] = (f"{d['worth']}; coverage planned for {d['coverage_planned']:.1%} "
                           f"(target {asked[sid]:.1%} not reachable)")
+        elif relaxed.get(sid) and relaxed[sid][0].modular:
+            d["worth"] = f"{d['worth']}; points of several units for villages heavier than one point"
     return layout
 
 

@@ -62,6 +62,7 @@ def test_relax_builds_a_point_of_several_units_for_villages_heavier_than_one(tmp
     """Household-waste points hold 50 t/yr only (every village gives more): with
     `--relax-unreachable` each village's point is built as several units, and sites.csv and
     costs.csv carry the units' capacity and capital cost (30,000 CNY each)."""
+    import json
     import math
     import re
 
@@ -79,6 +80,8 @@ def test_relax_builds_a_point_of_several_units_for_villages_heavier_than_one(tmp
                                  "--relax-unreachable"])
     assert r.exit_code == 0, r.output
     assert "built as several units" in " ".join(r.output.split())
+    dw = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))["solve"]["domestic_waste"]
+    assert "points of several units" in dw["worth"] and "not reachable" not in dw["worth"]
     costs = pd.read_csv(tmp_path / "b" / "costs.csv")
     sites = pd.read_csv(tmp_path / "b" / "layout.csv")
     pts = costs[(costs["stream"] == "domestic_waste") & (costs["tier"] == "village_point")]
