@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netplan.errors import InfeasibleError
+from netplan.errors import InfeasibleError, InputError
 from netplan.siting import StreamModel, Tier, three_tier
 
 
@@ -304,6 +304,9 @@ def test_coverage_backoff_lowers_the_target_until_single_sourcing_fits():
     assert sol.blocks[0].targets == pytest.approx((0.6,))
     assert (sol.stream("straw").assignment[0] >= 0).sum() == 2
     assert sorted(sol.stream("straw").open[0].tolist()) == [0, 1]
+    for bad in (-0.1, 1.5):
+        with pytest.raises(InputError, match="coverage_backoff"):
+            three_tier(_bin_packing_model(), time_limit_s=10, coverage_backoff=bad)
 
 
 def test_feasibility_phase_starts_the_mip_when_the_heuristic_fails(monkeypatch):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from netplan.siting._tt_prep import prepare
+from netplan.siting._tt_prep import StreamData, prepare
+from netplan.siting.three_tier import StreamModel
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Relaxation:
         return "; ".join(parts)
 
 
-def relax_unreachable(model) -> tuple[object, Relaxation | None]:
+def relax_unreachable(model: StreamModel) -> tuple[StreamModel, Relaxation | None]:
     """``model`` (a :class:`~netplan.siting.StreamModel`) with its coverage target lowered to what
     can be reached, or ``model`` itself and None when the target is reachable.
 
@@ -103,7 +104,7 @@ def relax_unreachable(model) -> tuple[object, Relaxation | None]:
                              left_out_t=float(sd.w[left].sum()), modular=modular)
 
 
-def _reachable(model, sd) -> tuple[bool, float, np.ndarray]:
+def _reachable(model: StreamModel, sd: StreamData) -> tuple[bool, float, np.ndarray]:
     """Whether the coverage target can be reached, the reachable share (rounded down to 1e-6 for
     tonnage) and the demands out of reach that count for it."""
     w = sd.w
@@ -121,7 +122,8 @@ def _reachable(model, sd) -> tuple[bool, float, np.ndarray]:
     return ok, (k / n if n else 1.0), counted & ~reach
 
 
-def modular_points(model, sd) -> tuple[object, tuple[tuple[int, int, int], ...]]:
+def modular_points(model: StreamModel, sd: StreamData
+                   ) -> tuple[StreamModel, tuple[tuple[int, int, int], ...]]:
     """Let the village point nearest a demand heavier than every point within its reach be built as
     ``k`` units (capacity and fixed cost × ``k``, ``k`` = the fewest that hold the heavy demands
     choosing it): an urban 居委会 gets several collection houses, a large farm a larger store.
@@ -159,7 +161,7 @@ def modular_points(model, sd) -> tuple[object, tuple[tuple[int, int, int], ...]]
     return dataclasses.replace(model, tiers=tiers), tuple(out)
 
 
-def _reason(sd, model, i: int) -> str:
+def _reason(sd: StreamData, model: StreamModel, i: int) -> str:
     """Why demand ``i`` has no usable tier-1 pair (for demands the diagnosis did not list)."""
     cost = np.asarray(model.tiers[0].cost, dtype=float)[i]
     radius = model.tiers[0].radius

@@ -119,6 +119,7 @@ import numpy as np
 from netplan.errors import InfeasibleError, InputError
 from netplan.siting._mip import Budget, clock, rel_gap
 from netplan.siting._tt_block import Options, solve_block
+from netplan.siting._tt_heur import stream_size
 from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
 from netplan.siting.solution import BlockResult, ThreeTierSolution
@@ -351,8 +352,11 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
     """Solve the blocks in order, each with its size share of ``budget`` (spent from it) and
     the warm start of its streams (``starts``, when every one has a feasible one); ``backoff`` =
     (models, nearest_links, step) lowers a block's coverage targets when it is proven infeasible."""
+    if not 0.0 <= backoff[2] <= 1.0:
+        msg = f"coverage_backoff must be a share in [0, 1], got {backoff[2]}"
+        raise InputError(msg, field="coverage_backoff")
     starts = starts or [None] * len(datas)
-    sizes = [sum(_size(datas[i]) for i in b) for b in blocks]
+    sizes = [sum(stream_size(datas[i]) for i in b) for b in blocks]
     outcomes, block_out = {}, []
     for bi, block in enumerate(blocks):
         # each block gets its share (by model size) of the work and CPU time left
@@ -436,10 +440,6 @@ def _combine(models, datas, blocks, outcomes, block_out, wall_s: float) -> Three
         gap=rel_gap(objective, bound), status=status, solve_time_s=wall_s,
         fixed_cost_cny=fixed, transport_cost_cny=transport, penalty_cny=penalty,
         shared_sites=shared_all, blocks=tuple(block_out))
-
-
-def _size(sd) -> int:
-    return sum(len(td.pa) for td in sd.tiers) + len(sd.w)
 
 
 def share_components(share: Sequence[tuple[str, ...]], names: list[str]) -> list[list[int]]:
