@@ -61,7 +61,7 @@ def final_mip(ins, best, keep_y: np.ndarray, keep_x: np.ndarray, lp_iters: int, 
     return False, out.bound
 
 
-def _site_distance(ins) -> np.ndarray:
+def site_distance(ins) -> np.ndarray:
     """(m, m) mean absolute difference of two sites' cost columns (a proxy for distance)."""
     c = np.where(ins.ok, ins.cost, np.nan)
     mu = np.nanmean(np.where(ins.ok, ins.cost, np.nan), axis=0)
@@ -74,7 +74,7 @@ def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
                time_limit_s: float, work: dict) -> None:
     """MIP neighbourhood search: re-solve exactly the sites nearest each site and their customers.
 
-    A region is a site and its ``size - 1`` nearest sites (by :func:`_site_distance`); the
+    A region is a site and its ``size - 1`` nearest sites (by :func:`site_distance`); the
     customers the best plan serves from them are re-assigned among them, any of the region's
     sites opening or closing (a very large neighbourhood in the sense of Ahuja et al. 2004,
     searched by a small strong MIP). Sweeps over all sites; a sweep without improvement grows
@@ -84,7 +84,7 @@ def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
     if best.assign is None:
         return
     m = len(ins.fixed)
-    dist = _site_distance(ins)
+    dist = site_distance(ins)
     delta = 1.0 - 1e-6 if ins.integral else 1e-7 * max(1.0, abs(best.value))
     cand = keep_y | ins.forced
     count, size = 0, bud["lns_size"]

@@ -49,7 +49,8 @@ from netplan.errors import InputError
 from netplan.siting import _sscflp_heur as heur
 from netplan.siting import _sscflp_lagr as lagr
 from netplan.siting._mip import clock, rel_gap
-from netplan.siting._sscflp_lns import final_mip, kernel_mip, region_lns
+from netplan.siting._sscflp_lns import final_mip, kernel_mip, region_lns, site_distance
+from netplan.siting._sscflp_open import open_search, pool_mip
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,11 @@ def _budget(work_limit: float, n: int, m: int) -> dict:
             "lns_size_max": 24, "lns_lp_iters": 20_000, "lns_nodes": 500,
             "lns_border": 30,
             "final_lp_iters": int(10_000 * w), "final_nodes": int(20_000 * w),
-            "final_pairs": int(4_000 * min(w, 4.0))}
+            "final_pairs": int(4_000 * min(w, 4.0)),
+            "open_evals": int(20_000 * w), "open_iters": int(30 * w), "open_polish": 5,
+            "open_tenure": 7, "open_fresh": False, "kernel": True, "swap_near": 8, "open_mips": 0, "open_lp_iters": 8_000,
+            "gap_near": 8, "open_keep": 5, "pool_lp_iters": 0, "pool_near": 8,
+            "kernel_near": 0}
 
 
 def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
@@ -232,8 +237,19 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         proven, mb = final_mip(ins, best, keep_y, keep_x, bud["probe_lp_iters"], bud, seed, t0,
                                time_limit_s, work)
         bound = max(bound, mb)
-    if not proven and not stop():
-        kernel_mip(ins, best, st.kernel & keep_y, keep_x, bud, seed, t0, time_limit_s, work)
+    kernel = st.kernel.copy()
+    if not proven and not stop() and bud["open_iters"] > 0:
+        for o in open_search(ins, best, keep_y, site_distance(ins), bud, seed, t0,
+                             time_limit_s, work):
+            kernel |= o
+    if not proven and not stop() and bud["kernel_near"] > 0:
+        g = pool_mip(ins, best.assign, kernel & keep_y, bud["kernel_near"],
+                     bud["kernel_lp_iters"], seed, time_limit_s - (clock() - t0), work)
+        best.offer(g)
+        work["kernel_sites"] = int((kernel & keep_y).sum())
+        work["cpu_kernel_s"] = round(clock() - t0, 2)
+    elif not proven and not stop() and bud["kernel"]:
+        kernel_mip(ins, best, kernel & keep_y, keep_x, bud, seed, t0, time_limit_s, work)
         work["cpu_kernel_s"] = round(clock() - t0, 2)
     if not proven and not stop():
         region_lns(ins, best, keep_y, bud, seed, t0, time_limit_s, work)
