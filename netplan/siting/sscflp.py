@@ -50,7 +50,7 @@ from netplan.siting import _sscflp_heur as heur
 from netplan.siting import _sscflp_lagr as lagr
 from netplan.siting._mip import clock, rel_gap
 from netplan.siting._sscflp_lns import final_mip, kernel_mip, region_lns, site_distance
-from netplan.siting._sscflp_open import open_search, pool_mip
+from netplan.siting._sscflp_open import open_search
 
 
 @dataclass(frozen=True)
@@ -160,10 +160,8 @@ def _budget(work_limit: float, n: int, m: int) -> dict:
             "lns_border": 30,
             "final_lp_iters": int(10_000 * w), "final_nodes": int(20_000 * w),
             "final_pairs": int(4_000 * min(w, 4.0)),
-            "open_evals": int(20_000 * w), "open_iters": int(30 * w), "open_polish": 5,
-            "open_tenure": 7, "open_fresh": False, "kernel": True, "swap_near": 8, "open_mips": 0, "open_lp_iters": 8_000,
-            "gap_near": 8, "open_keep": 5, "pool_lp_iters": 0, "pool_near": 8,
-            "kernel_near": 0}
+            "open_iters": int(30 * w), "open_evals": int(10_000 * w), "open_polish": 5,
+            "open_tenure": 7, "swap_near": 8, "open_keep": 5}
 
 
 def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
@@ -239,16 +237,10 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         bound = max(bound, mb)
     kernel = st.kernel.copy()
     if not proven and not stop() and bud["open_iters"] > 0:
-        for o in open_search(ins, best, keep_y, site_distance(ins), bud, seed, t0,
-                             time_limit_s, work):
+        for o in open_search(ins, best, keep_y, site_distance(ins), bud, t0, time_limit_s,
+                             work):
             kernel |= o
-    if not proven and not stop() and bud["kernel_near"] > 0:
-        g = pool_mip(ins, best.assign, kernel & keep_y, bud["kernel_near"],
-                     bud["kernel_lp_iters"], seed, time_limit_s - (clock() - t0), work)
-        best.offer(g)
-        work["kernel_sites"] = int((kernel & keep_y).sum())
-        work["cpu_kernel_s"] = round(clock() - t0, 2)
-    elif not proven and not stop() and bud["kernel"]:
+    if not proven and not stop():
         kernel_mip(ins, best, kernel & keep_y, keep_x, bud, seed, t0, time_limit_s, work)
         work["cpu_kernel_s"] = round(clock() - t0, 2)
     if not proven and not stop():
