@@ -15,13 +15,17 @@ work budget (CPU seconds are only a safety stop):
    search** (shift, swap, close) (:mod:`._sscflp_heur`) -> plans.
 2. **Reduced-cost fixing** from the Lagrangian bound: sites whose opening (or closing), and pairs
    whose use, provably cost more than the best plan are removed (valid for the proof).
-3. **Kernel MIP**: the strong MIP restricted to the sites the relaxation opened in its later
-   iterations plus the best plan's (a global choice of the open set), from the best plan.
-4. **MIP neighbourhood search** (:mod:`._sscflp_lns`): for each site, the strong MIP of its
+3. **Open-set tabu search** (:mod:`._sscflp_open`): close, open or swap one site at a time, each
+   candidate open set evaluated by a fast GAP heuristic (regret fill + shift descent), the best
+   few polished by the local search; non-improving moves allowed, changed sites tabu for a while.
+4. **Kernel MIP**: the strong MIP restricted to the sites the relaxation opened in its later
+   iterations, the best plan's and those of the tabu search's five best open sets (a global
+   choice of the open set), from the best plan.
+5. **MIP neighbourhood search** (:mod:`._sscflp_lns`): for each site, the strong MIP of its
    nearest sites and the customers they serve is re-solved exactly (HiGHS, from the current plan);
    regions grow when a sweep finds nothing -- a very large neighbourhood (Ahuja et al. 2004) that
    opens, closes and swaps sites and re-packs their customers in one move.
-5. **Full strong MIP** over everything not fixed, from the best plan, for the proof (tried first,
+6. **Full strong MIP** over everything not fixed, from the best plan, for the proof (tried first,
    when fixing leaves few pairs; skipped above ``final_pairs`` free pairs, where its root alone
    took 9-14 CPU s on Yang 30-60 x 200 and the budget could not stop it).
 
@@ -31,8 +35,15 @@ a deterministic measure: the same inputs give the same plan on an idle and on a 
 
 Measured: the bucket phase of a kernel search (Guastaroba & Speranza 2014; kernel + buckets of
 sites ranked by Lagrangian values) ended above the neighbourhood search on Yang Y1_p1 and Y4_p1
-at 30 CPU s (30220 / 39846 against 30212 / 39401) and was dropped; the single kernel MIP (3.)
-before the neighbourhood search took Y2_p1 from 28932 to 28585 (optimum 27977).
+at 30 CPU s (30220 / 39846 against 30212 / 39401) and was dropped; the single kernel MIP (4.)
+before the neighbourhood search took Y2_p1 from 28932 to 28585 (optimum 27977). The open-set
+tabu search (3.) before it, its open sets added to the kernel: Y2_p2 30206 -> 29742 (anchor 29798,
+optimum 29704), Y3_p5 31084 -> 30988, Y2_p1 28610 -> 28480. Re-solving the tabu search's best open
+sets as GAP MIPs (open set fixed, nearest-8 links) or their union as one restricted MIP instead of
+the kernel MIP was measured and dropped (Y2_p2 29918 / 29975, Y2_p5 29326 / 29328 against 29742 /
+29263 with the kernel MIP), as were the kernel MIP on each customer's 10 cheapest kernel sites
+(Y2_p5 29213, but Y2_p2 30020 and Y2_p1, Y3_p5 on the safety stop) and a second tabu search after
+the region search (no gain on Y1_p1, Y1_p2, Y2_p2, Y2_p4).
 
 Status is "optimal" only when proven (bound meets objective); the bound is the best of the
 Lagrangian and MIP bounds (rounded up when all data are integers).
