@@ -20,7 +20,7 @@ Then the ``MIP_SETS`` cheapest sets by LP value other than the plan's own are so
 upper-tiers MIP with the top tier restricted to the set (HiGHS, node limit); the cheapest
 feasible plan (``_tt_plan.plan_problem``) below the start is returned.
 
-Work: LP simplex iterations (``ITERS_PER_UNIT`` per unit) and MIP nodes (``_tt_lns``'s
+Work: LP simplex iterations (``ITERS_PER_UNIT`` per unit, fewer on larger LPs) and MIP nodes (``_tt_lns``'s
 nonzeros x nodes per unit) — counts, not time, so the same inputs give the same plan on an idle
 and on a loaded machine; the budget's CPU deadline is only a safety stop.
 """
@@ -50,14 +50,20 @@ from netplan.siting._tt_topbb import _NodeLP
 
 log = logging.getLogger(__name__)
 
-#: Dual simplex iterations per work unit on the upper-tiers LP (demo manure: 0.2-2 k rows; one
-#: local-search round of ~170 LPs took 17 k iterations and 1.1 CPU s, i.e. ~15 k per CPU s)
-ITERS_PER_UNIT = 15_000
+#: Dual simplex iterations per work unit on an upper-tiers LP of ITERS_NZ nonzeros, scaled by
+#: ``(ITERS_NZ / nonzeros) ** 1.25`` for other sizes, and the charge per LP solve (its call
+#: overhead) in iterations. Demo county: manure (8.2 k nonzeros) 75 k iterations in 4.8 CPU s
+#: over 900 LPs (64 us each); domestic waste (30 k nonzeros) ~16 k in 5.7 s over 37 LPs (356 us);
+#: a call that changes little took 2.6 ms on manure (11 iterations; 656 LPs took 2.5 CPU s)
+ITERS_PER_UNIT = 16_000
+ITERS_NZ = 8_200
+ITERS_PER_LP = 10
 #: Share of the work for the LP local search (the rest: the MIPs of the cheapest sets)
-LP_SHARE = 0.7
+LP_SHARE = 0.75
 #: Cheapest sets by LP value solved as MIPs at the end
 MIP_SETS = 3
-#: Node limit of each of those MIPs (demo manure: optimal in 0.1-1.1 CPU s)
+#: Node limit of each of those MIPs (demo manure: optimal in 0.1-1.1 CPU s), at most what
+#: their share of the work buys (``_tt_lns.NZ_NODES_PER_UNIT``)
 MIP_NODES = 400
 
 
@@ -105,7 +111,10 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
     _, site, _ = node.tiers[0]
     pos = {int(k): i for i, k in enumerate(site)}
     served = float(sd.w[plan.assigns[0] >= 0].sum())
-    limit = LP_SHARE * budget.work * ITERS_PER_UNIT    # the root LP's iterations included
+    nz = node.hs.getLp().a_matrix_.start_[-1]
+    per_unit = ITERS_PER_UNIT * (ITERS_NZ / max(nz, 1)) ** 1.25   # iterations per work unit
+    # the root LP's iterations included; each LP also charged its call
+    limit = LP_SHARE * budget.work * per_unit
     seen: dict[frozenset, float] = {}
     state = {"basis": node.solve((), math.inf)[2]}
 
@@ -117,6 +126,7 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
             else:    # warm-started from the current set's basis (one or two sites differ)
                 cons = tuple((frozenset([pos[k]]), int(k in s), int(k in s)) for k in site)
                 seen[s], _, b = node.solve(cons, math.inf, state["basis"])
+                node.iters += ITERS_PER_LP
                 bases[s] = b
         return seen[s]
 
@@ -142,29 +152,31 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
         cur, cur_v = best, best_v
         state["basis"] = bases.get(cur) or state["basis"]
         bases.clear()
-    budget.spent(node.iters / ITERS_PER_UNIT)
+    budget.spent(node.iters / per_unit)
+    lp_s = clock() - c0
     start_set = frozenset(int(k) for k in np.flatnonzero(plan.opens[T - 1]))
     ranked = sorted(((v, sorted(s)) for s, v in seen.items()
                      if math.isfinite(v) and s != start_set))[:MIP_SETS]
     best_p, best_c = None, start_c
-    for _, s in ranked:
+    for i, (_, s) in enumerate(ranked):
         if budget.work <= 0 or budget.left_s() <= 0.2:
             break
-        p = _solve_set(sd, sub, s, budget, seed)
+        p = _solve_set(sd, sub, s, budget, budget.work / (len(ranked) - i), seed)
         if p is None:
             continue
         c = cost(sd, p)
         if c < best_c - 1e-9 * max(1.0, abs(best_c)) and plan_problem(sd, p) is None:
             best_p, best_c = p, c
-    log.info("%s: recentre %.0f -> %.0f CNY/yr, %d LPs, %.2f work units, %.1f CPU s", sd.name,
-             start_c, best_c, len(seen), work0 - budget.work, clock() - c0)
+    log.info("%s: recentre %.0f -> %.0f CNY/yr, %d LPs (%.1f CPU s), %.2f work units, %.1f CPU s",
+             sd.name, start_c, best_c, len(seen), lp_s, work0 - budget.work, clock() - c0)
     return best_p
 
 
-def _solve_set(sd: StreamData, sub: StreamData, s: list[int], budget: Budget,
+def _solve_set(sd: StreamData, sub: StreamData, s: list[int], budget: Budget, units: float,
                seed: int) -> StreamPlan | None:
     """The upper-tiers MIP ``sub`` with the top tier's open set within ``s`` (HiGHS, node limit
-    ``MIP_NODES``; its nodes and build charged to ``budget``); its plan or None."""
+    ``MIP_NODES`` or what ``units`` buy; its nodes and build charged to ``budget``); its plan or
+    None (also when ``units`` buy no node)."""
     mip = make_solver("highs")
     h = build(mip, [sub], [], None)
     keep = set(s)
@@ -172,7 +184,12 @@ def _solve_set(sd: StreamData, sub: StreamData, s: list[int], budget: Budget,
         if v is not None and k not in keep:
             v.SetUb(0.0)
     nz = nonzeros(mip)
+    limit = min(MIP_NODES, int(units * NZ_NODES_PER_UNIT / nz))
+    if limit < 1:
+        budget.spent(units)
+        return None
     res, got = solve_highs(mip, h, [sub], max(0.5, budget.left_s()), 1e-6, seed=seed,
-                           node_limit=MIP_NODES)
+                           node_limit=limit)
+    log.debug("recentre set %s: nz %d limit %d nodes %d %s", s, nz, limit, res.nodes, res.status)
     budget.spent(max(MIN_UNITS, res.nodes * nz / NZ_NODES_PER_UNIT) + nz / BUILD_NZ_PER_UNIT)
     return got[0] if got else None
