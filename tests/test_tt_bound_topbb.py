@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_tt_bound_lagr import _model, _optimum, _spread_model, enumerated_case
 
-from netplan.siting import _tt_lagr
-from netplan.siting._mip import clock
+from netplan.siting import StreamModel, Tier, _tt_lagr
+from netplan.siting._mip import clock, make_solver
 from netplan.siting._tt_bound import lp_bound, single_source_bound
+from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_topbb import top_tier_bound
+from netplan.siting._tt_topbb import fixed_cover_rows, top_tier_bound
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -132,3 +133,28 @@ def test_projecting_out_the_upper_links_keeps_the_lp_value(seed):
         for cons in ((), ((frozenset([0]), 1, 1),), ((frozenset([0]), 0, 0),)):
             a, b = full.solve(cons, math.inf)[0], proj.solve(cons, math.inf)[0]
             assert a == pytest.approx(b, rel=1e-7, abs=1e-6) or (math.isinf(a) and math.isinf(b))
+
+
+def test_fixed_cover_row_lifts_the_lp_to_the_cheapest_cover():
+    """Two villages (35 t/yr each, must be served), two free points and stations, three centres,
+    all at zero distance: two of 40 t/yr at 400 CNY/yr (10 CNY/t) and one of 100 t/yr at 1,500.
+    The LP opens the small ones to 1.75 in all (700 of fixed cost); every plan pays at least 800
+    (both small ones; the large one alone costs 1,500): the row sum F y >= 800 lifts the root LP
+    by 100 to the optimum, and the bound stays at most the enumerated optimum."""
+    tiers = (Tier(cost=np.zeros((2, 2)), capacity=100.0, fixed_cost=0.0, rate_per_t_per_km=1.0),
+             Tier(cost=np.zeros((2, 2)), capacity=100.0, fixed_cost=0.0, rate_per_t_per_km=1.0),
+             Tier(cost=np.zeros((2, 3)), capacity=np.array([40.0, 40.0, 100.0]),
+                  fixed_cost=np.array([400.0, 400.0, 1500.0]), rate_per_t_per_km=1.0))
+    m = StreamModel(name="cover", weights=np.array([35.0, 35.0]), tiers=tiers,
+                    coverage_target=1.0)
+    sd, problems = prepare(m)
+    assert not problems
+    opt = _optimum(m)
+    assert opt == pytest.approx(800.0)
+    plain = top_tier_bound(sd, [], None, 5_000.0, max_nodes=1, cover_cuts=False)
+    cut = top_tier_bound(sd, [], None, 5_000.0, max_nodes=1)
+    assert plain.root == pytest.approx(700.0)
+    assert cut.root == pytest.approx(800.0) and cut.bound <= opt + 1e-6
+    h = build(make_solver("highs"), [sd], [], None)
+    rows = fixed_cover_rows(sd, h.streams[0].y)
+    assert [r[0] for r in rows] == [pytest.approx(800.0)]    # tiers 1-2 have no fixed cost
