@@ -74,9 +74,10 @@ class BlockOutcome:
 
 
 def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget,
-                start: list[StreamPlan] | None = None) -> BlockOutcome:
+                start: list[StreamPlan] | None = None, pool: Budget | None = None) -> BlockOutcome:
     """Plan one block within ``budget`` (the strategy in the module docstring); ``start`` = a
-    feasible plan per stream of the block (warm start), or None."""
+    feasible plan per stream of the block (warm start), or None; ``pool`` = where the work kept
+    for the bound goes instead (``three_tier``'s second pass, ``_tt_topup``), or None."""
     local = [list(range(len(sub)))] if len(sub) > 1 else []
     multi = not any(sd.single_source for sd in sub) and not opts.path_cuts
     t0 = clock()
@@ -110,7 +111,9 @@ def solve_block(sub: list[StreamData], label: str, opts: Options, budget: Budget
         priced = [price(sub, groups, _last_resort(sub, local, label, opts, budget, res))]
     best = min(priced, key=lambda p: p.total_cny)
     t2 = clock()
-    if bnd is not None:                   # the bound's share of the work back
+    if bnd is not None and pool is not None:   # the bound's share to the second pass
+        pool.work += bnd.work
+    elif bnd is not None:                 # the bound's share of the work back
         budget.work += bnd.work
     bound = block_bound(sub, local, best.total_cny, res, lp_val, opts, budget)
     log.info("%s: bound %.1f CPU s", label, clock() - t2)
@@ -230,6 +233,8 @@ def block_bound(sub: list[StreamData], local, objective: float, res: RunResult, 
         lp_val = lp_bound(sub, local, opts.site_fixed_cost, path_cuts=opts.path_cuts)
         budget.spent(lp_cost)
     bound = max(res.bound, lp_val)
+    if rel_gap(objective, bound) <= opts.mip_gap:   # proven: the work left is the caller's
+        return min(bound, objective)
     if rel_gap(objective, bound) > opts.mip_gap:
         # the top-tier branch-and-bound's root LP is always solved to its end: only with the
         # work to pay for it (demo_hills recyclables: 8-10 CPU s of root on 5 units), else the

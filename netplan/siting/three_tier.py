@@ -122,6 +122,7 @@ from netplan.siting._tt_block import Options, solve_block
 from netplan.siting._tt_heur import stream_size
 from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
+from netplan.siting._tt_topup import hold_back, top_up
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 log = logging.getLogger(__name__)
@@ -302,9 +303,8 @@ def three_tier(
     opts = Options(solver=solver, seed=seed, mip_gap=mip_gap, progress=progress,
                    path_cuts=path_cuts, heuristic_share=heuristic_share, lp_start=lp_start,
                    site_fixed_cost=site_fixed_cost)
-    budget = Budget.cpu(time_limit_s, work)
-    outcomes, block_out = _solve_blocks(datas, names, blocks, opts, budget, starts,
-                                        backoff=(models, nearest_links, coverage_backoff))
+    outcomes, block_out = _two_passes(datas, names, blocks, opts, Budget.cpu(time_limit_s, work),
+                                      starts, (models, nearest_links, coverage_backoff))
     return _combine(models, datas, blocks, outcomes, block_out, time.perf_counter() - t_wall)
 
 
@@ -342,22 +342,38 @@ def _start_plans(start, names: list[str], datas: list) -> list[StreamPlan | None
     return out
 
 
+def _two_passes(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
+                budget: Budget, starts: list, backoff: tuple) -> tuple[dict, list[BlockResult]]:
+    """Every block on its size share of ``budget`` (less what ``_tt_topup.hold_back`` keeps),
+    then the second pass (``_tt_topup.top_up``) on the held-back work, the blocks' bound
+    reserves and what proven blocks left."""
+    first, held = hold_back(budget)
+    outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, first, starts,
+                                              backoff=backoff, pool=held)
+    top_up(subs, outcomes, block_out, opts, Budget(first.work + held.work, budget.deadline))
+    return outcomes, block_out
+
+
 #: most times a block proven infeasible has its coverage targets lowered (``coverage_backoff``)
 MAX_BACKOFFS = 10
 
 
 def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
                   budget: Budget, starts: list | None = None,
-                  backoff: tuple = ((), None, 0.0)) -> tuple[dict, list[BlockResult]]:
+                  backoff: tuple = ((), None, 0.0), pool: Budget | None = None,
+                  ) -> tuple[dict, list[BlockResult], dict]:
     """Solve the blocks in order, each with its size share of ``budget`` (spent from it) and
     the warm start of its streams (``starts``, when every one has a feasible one); ``backoff`` =
-    (models, nearest_links, step) lowers a block's coverage targets when it is proven infeasible."""
+    (models, nearest_links, step) lowers a block's coverage targets when it is proven infeasible.
+    The work a block proven optimal leaves goes to ``pool`` (the second pass) when one is given,
+    else to the blocks after it. Returns the outcomes and results per block and the streams'
+    data each block was solved on."""
     if not 0.0 <= backoff[2] <= 1.0:
         msg = f"coverage_backoff must be a share in [0, 1], got {backoff[2]}"
         raise InputError(msg, field="coverage_backoff")
     starts = starts or [None] * len(datas)
     sizes = [sum(stream_size(datas[i]) for i in b) for b in blocks]
-    outcomes, block_out = {}, []
+    outcomes, block_out, subs = {}, [], {}
     for bi, block in enumerate(blocks):
         # each block gets its share (by model size) of the work and CPU time left
         share_b = sizes[bi] / max(sum(sizes[bi:]), 1)
@@ -379,7 +395,7 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
         for tries in range(MAX_BACKOFFS + 1):
             try:
                 out = solve_block(sub, ", ".join(names[i] for i in block), b_opts, b_budget,
-                                  start=None if any(p is None for p in warm) else warm)
+                                  start=None if any(p is None for p in warm) else warm, pool=pool)
                 break
             except InfeasibleError:
                 lower = _lowered(backoff, block, sub) if tries < MAX_BACKOFFS else None
@@ -389,14 +405,17 @@ def _solve_blocks(datas: list, names: list[str], blocks: list[list[int]], opts: 
                 b_budget = Budget(work=work0, deadline=clock() + span)
                 log.info("%s: no plan; coverage targets lowered to %s", ", ".join(
                     names[i] for i in block), ", ".join(f"{sd.target:.1%}" for sd in sub))
+        if pool is not None and out.status == "optimal":
+            pool.work += b_budget.work
+            b_budget.work = 0.0
         budget.spent(work0 - b_budget.work)
-        outcomes[bi] = out
+        outcomes[bi], subs[bi] = out, sub
         block_out.append(BlockResult(
             streams=tuple(names[i] for i in block), objective=out.best.total_cny,
             bound=out.bound, gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
             solve_time_s=time.perf_counter() - t_block_wall,
             targets=tuple(sd.target for sd in sub)))
-    return outcomes, block_out
+    return outcomes, block_out, subs
 
 
 def _lowered(backoff: tuple, block: list[int], sub: list) -> list | None:

@@ -1,0 +1,77 @@
+"""The second pass of three_tier (``_tt_topup``, issue 16): the work a block keeps for its bound,
+and what a proven block leaves, go to the unproven blocks by their gap after every block has a
+plan; the plans it returns are never dearer, its bounds never lower, and it depends on work only."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from test_determinism import _random_three_tier
+
+from netplan.siting import _tt_topup, three_tier
+from netplan.siting._mip import Budget, clock, rel_gap
+from netplan.siting._tt_block import BOUND_SHARE, Options, solve_block
+from netplan.siting._tt_prep import prepare
+from netplan.siting.solution import BlockResult
+
+
+@pytest.fixture(scope="module")
+def sd():
+    """A random single-source three-tier stream (45 villages, 20 points, 6 stations, 3 centres)."""
+    data, problems = prepare(_random_three_tier(7))
+    assert not problems
+    return data
+
+
+def test_hold_back_splits_work_and_time():
+    b = Budget(work=40.0, deadline=clock() + 100.0)
+    first, held = _tt_topup.hold_back(b, 0.25)
+    assert first.work == pytest.approx(30.0) and held.work == pytest.approx(10.0)
+    assert held.deadline == b.deadline
+    assert first.deadline < b.deadline and first.left_s() == pytest.approx(75.0, abs=1.0)
+    assert b.work == 40.0   # the budget given is left as it was
+
+
+def test_bound_reserve_goes_to_the_pool(sd):
+    """With a pool, a one-stream single-source block's bound reserve is moved there, not spent."""
+    pool = Budget(work=0.0, deadline=math.inf)
+    budget = Budget(work=2.0, deadline=clock() + 120.0)
+    out = solve_block([sd], "t", Options(solver="highs"), budget, pool=pool)
+    assert pool.work == pytest.approx(BOUND_SHARE * 2.0)
+    assert math.isfinite(out.bound) and out.bound <= out.best.total_cny + 1e-6
+
+
+def test_top_up_never_worsens_and_skips_proven_blocks(sd):
+    opts = Options(solver="highs")
+    pool = Budget(work=0.0, deadline=math.inf)
+    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0), pool=pool)
+    res = BlockResult(streams=("s",), objective=out.best.total_cny, bound=out.bound,
+                      gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
+                      solve_time_s=1.0)
+    outcomes, block_out = {0: out}, [res]
+    _tt_topup.top_up({0: [sd]}, outcomes, block_out, opts,
+                     Budget(work=pool.work + 1.5, deadline=clock() + 120.0))
+    new = outcomes[0]
+    assert new.best.total_cny <= out.best.total_cny + 1e-6
+    assert new.bound >= out.bound - 1e-6 and new.bound <= new.best.total_cny + 1e-6
+    assert block_out[0].objective == new.best.total_cny and block_out[0].bound == new.bound
+    assert block_out[0].solve_time_s >= 1.0
+    # a proven block is left alone
+    proven = {0: type(new)(best=new.best, bound=new.best.total_cny, status="optimal", mip=new.mip)}
+    before = proven[0]
+    _tt_topup.top_up({0: [sd]}, proven, list(block_out), opts,
+                     Budget(work=5.0, deadline=clock() + 120.0))
+    assert proven[0] is before
+
+
+def test_three_tier_with_top_up_is_deterministic():
+    """The whole model twice, same seed and work: the same plan and bound (the top-up's shares
+    come from gaps, which come from work-stopped phases)."""
+    m = _random_three_tier(11)
+    a = three_tier([m], time_limit_s=60.0, work=2.0, seed=0, solver="highs")
+    b = three_tier([m], time_limit_s=60.0, work=2.0, seed=0, solver="highs")
+    assert a.objective == b.objective and a.bound == b.bound
+    for sa, sb in zip(a.streams, b.streams, strict=True):
+        for oa, ob in zip(sa.open, sb.open, strict=True):
+            assert list(oa) == list(ob)
