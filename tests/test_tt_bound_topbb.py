@@ -19,7 +19,7 @@ from netplan.siting._mip import clock, make_solver
 from netplan.siting._tt_bound import lp_bound, single_source_bound
 from netplan.siting._tt_build import build
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_topbb import fixed_cover_rows, top_tier_bound
+from netplan.siting._tt_topbb import fixed_cover_rows, node_cover, top_tier_bound
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -158,3 +158,44 @@ def test_fixed_cover_row_lifts_the_lp_to_the_cheapest_cover():
     h = build(make_solver("highs"), [sd], [], None)
     rows = fixed_cover_rows(sd, h.streams[0].y)
     assert [r[0] for r in rows] == [pytest.approx(800.0)]    # tiers 1-2 have no fixed cost
+
+
+def test_node_cover_is_a_relaxation_of_the_node_and_exact_on_what_it_keeps():
+    """Against enumeration of every 0-1 opening: the node's cover value is at most the least
+    fixed cost of a cover satisfying all the node's rows, and equal to it when the rows are only
+    of the kinds it keeps (whole-tier counts, sets shut or opened)."""
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        n = int(rng.integers(1, 7))
+        fixed = rng.integers(1, 50, n).astype(float)
+        units = rng.integers(1, 5, n)
+        r = int(rng.integers(1, int(units.sum()) + 2))
+        pos = rng.permutation(20)[:n]
+        cons, kept = [], True
+        for _ in range(int(rng.integers(0, 4))):
+            kind = int(rng.integers(0, 4))
+            if kind == 0:
+                lo = int(rng.integers(0, n + 1))
+                cons.append((frozenset(pos.tolist()), lo, int(rng.integers(lo, n + 1))))
+            else:
+                mem = rng.choice(n, int(rng.integers(1, n + 1)), replace=False)
+                if kind == 1:
+                    cons.append((frozenset(pos[mem].tolist()), 0, 0))
+                elif kind == 2:
+                    cons.append((frozenset(pos[mem].tolist()), len(mem), len(mem)))
+                else:
+                    a = int(rng.integers(0, len(mem) + 1))
+                    cons.append((frozenset(pos[mem].tolist()), a, len(mem)))
+                    kept = kept and (a == 0 or a == len(mem))
+        best = math.inf
+        for ys in itertools.product([0, 1], repeat=n):
+            y = np.array(ys)
+            at = dict(zip(pos.tolist(), y.tolist(), strict=True))
+            if units @ y < r or any(not lo <= sum(at[m] for m in mem) <= hi
+                                    for mem, lo, hi in cons):
+                continue
+            best = min(best, float(fixed @ y))
+        got = node_cover(fixed, units, r, pos, tuple(cons))
+        assert got <= best + 1e-9
+        if kept:
+            assert got == pytest.approx(best) if math.isfinite(best) else got == math.inf
