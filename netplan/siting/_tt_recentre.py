@@ -155,8 +155,12 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
     budget.spent(node.iters / per_unit)
     lp_s = clock() - c0
     start_set = frozenset(int(k) for k in np.flatnonzero(plan.opens[T - 1]))
+    # only sets the LP prices below the plan's own set: where the search found none, the work
+    # is left for the LNS after it (demo straw, recyclables, domestic waste: their plans already
+    # use the LP's best set)
+    start_v = seen.get(start_set, math.inf)
     ranked = sorted(((v, sorted(s)) for s, v in seen.items()
-                     if math.isfinite(v) and s != start_set))[:MIP_SETS]
+                     if v < start_v and s != start_set))[:MIP_SETS]
     best_p, best_c = None, start_c
     for i, (_, s) in enumerate(ranked):
         if budget.work <= 0 or budget.left_s() <= 0.2:

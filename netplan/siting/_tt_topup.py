@@ -1,17 +1,25 @@
-"""Second pass of :func:`netplan.siting.three_tier`: work held back from the blocks' first pass
-goes to the blocks whose gap is largest in CNY/yr.
+"""Second pass of :func:`netplan.siting.three_tier`: after every block has a plan and a bound,
+more work goes to the blocks whose gap is largest.
 
 The first pass shares the work by model size (``_tt_heur.stream_size``), which says how long a
 block's phases take, not what is left to gain: on the demo, film + packaging is 38 % of the size
-and proves its plan in 5 CPU s, while straw (9 % of the size) and manure (12 %) end 4-10 % above
-their bounds. So :data:`TOPUP_SHARE` of the work (and of the CPU time) is held back
-(:func:`hold_back`); after every block has a plan and a bound, :func:`top_up` gives it to the
-one-stream single-source blocks that are not proven, in proportion to their gap (plan minus bound,
-CNY/yr): per block, :data:`TOPUP_LNS` of its part to the LNS of ``_tt_lns`` from the block's plan
-(another seed, so its regions come in a new order) and the rest to the block's bound
-(``_tt_block.block_bound``: the Lagrangian and the top-tier branch-and-bound, now with the better
-plan as incumbent). The gaps, shares and every phase depend on work only, so the plan stays the
-same on an idle and on a loaded machine; the CPU deadline is the safety stop, as in the first pass.
+and proves its plan in 5 CPU s, while manure (12 %) ends 9.5 % above its bound. The second pass
+gets the work each one-stream single-source block kept for its bound (``_tt_block.BOUND_SHARE``,
+moved here by ``solve_block(pool=...)``), what proven blocks left, :data:`TOPUP_SHARE` held back
+(:func:`hold_back`; 0 by default) and :data:`TOPUP_EXTRA` of the first pass's work on top.
+:func:`top_up` spends it on the unproven one-stream single-source blocks in two rounds:
+
+1. **plans** (:data:`TOPUP_PLANS` of it, by gap in CNY/yr): ``_tt_recentre.recentre`` — another
+   top-tier set for the plan's first tier, priced by the upper-tiers LP (demo manure: 20.27 ->
+   19.68 M CNY/yr on 4.4 units) — then, where the block's path-link model is small and its root
+   fits, HiGHS on it from the best plan;
+2. **bounds** (the rest, by relative gap): ``_tt_block.block_bound`` (the Lagrangian and the
+   top-tier branch-and-bound of ``_tt_topbb``), the better plan as incumbent.
+
+The gaps, shares and every plan phase depend on work only (node limits, LP iterations), so the
+plan stays the same on an idle and on a loaded machine; each plan phase has its own CPU safety
+stop (:data:`SAFETY_S_PER_UNIT` per unit), a bound phase the block's, which can only leave a
+weaker bound. Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
 """
 
 from __future__ import annotations
@@ -28,21 +36,25 @@ from netplan.siting._tt_bound import MAX_PATH_VARS, path_link_count
 from netplan.siting._tt_build import build, hint_from
 from netplan.siting._tt_heur import LP_UNITS_PER_SIZE2, ROOT_FACTOR, stream_size
 from netplan.siting._tt_plan import PricedPlan, colocation_groups, price
+from netplan.siting._tt_recentre import recentre
 from netplan.siting._tt_split import highs_engine, solve_highs
 from netplan.siting.solution import BlockResult
 
 log = logging.getLogger(__name__)
 
-#: Share of the model's work and CPU time held back for the second pass
+#: Share of the model's work and CPU time held back from the first pass for the second (0: the
+#: first pass's plans stay as they were; 0.15 and 0.3 moved manure's LNS below the work its
+#: upper-tiers neighbourhood needs, 20.27 -> 21.88 M CNY/yr on the demo)
 TOPUP_SHARE = 0.0
-#: Share of a block's top-up work for the LNS; the rest for its bound
-TOPUP_LNS = 0.5
+#: Work of the second pass on top of the first's, as a share of the first's (demo at 60 s: 0.1
+#: -> model gap 3.50 %, 0.15 -> 3.44 %; demo_hills' CPU is at its limit already)
+TOPUP_EXTRA = 0.1
+#: Share of the second pass's work for the plans; the rest for the bounds
+TOPUP_PLANS = 0.5
 #: Work units below which a block's top-up is not worth starting (its part is passed on)
 MIN_UNITS = 0.5
 #: CPU safety stop of the path-link MIP per work unit (seconds; its node limit decides)
 SAFETY_S_PER_UNIT = 3.0
-#: Seed offset of the second LNS (a new region order; the first pass used ``seed``)
-SEED_STEP = 1
 
 
 def hold_back(budget: Budget, share: float = TOPUP_SHARE) -> tuple[Budget, Budget]:
@@ -55,49 +67,82 @@ def hold_back(budget: Budget, share: float = TOPUP_SHARE) -> tuple[Budget, Budge
 
 def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
            block_out: list[BlockResult], opts: Options, budget: Budget) -> None:
-    """Give ``budget`` to the unproven one-stream single-source blocks by their gap (CNY/yr):
-    LNS from the block's plan, then its bound again; ``outcomes`` and ``block_out`` are updated
-    in place (a plan is replaced only by a cheaper one, a bound only by a higher one)."""
-    gaps = {bi: rel_gap(outcomes[bi].best.total_cny, outcomes[bi].bound) for bi in sorted(subs)
-            if _tt_lns.applies(subs[bi]) and math.isfinite(outcomes[bi].bound)
-            and rel_gap(outcomes[bi].best.total_cny, outcomes[bi].bound) > opts.mip_gap}
-    order = sorted(gaps)
+    """Give ``budget`` to the unproven one-stream single-source blocks: :data:`TOPUP_PLANS` of it
+    to their plans by their gap in CNY/yr (:func:`_plan`), then the rest to their bounds by
+    their relative gap (``_tt_block.block_bound``, the better plan as incumbent).
+    ``outcomes`` and ``block_out`` are updated in place (a plan is replaced only by a cheaper
+    one, a bound only by a higher one)."""
+    t_wall = time.perf_counter()
+    before = {bi: (outcomes[bi].best.total_cny, outcomes[bi].bound) for bi in outcomes}
+    plans = budget.split(TOPUP_PLANS)
+    budget.spent(plans.work)
+    _share(subs, outcomes, opts, plans, lambda o: o.best.total_cny - o.bound,
+           lambda sub, out, b: _plan(sub, out, opts, b))
+    budget.work += plans.work
+    _share(subs, outcomes, opts, budget, lambda o: rel_gap(o.best.total_cny, o.bound),
+           lambda sub, out, b: _bound(sub, out, opts, b))
+    spent_s = time.perf_counter() - t_wall
+    for bi, (obj, bnd) in before.items():
+        out = outcomes[bi]
+        if (out.best.total_cny, out.bound) == (obj, bnd):
+            continue
+        log.info("%s: top-up %.0f -> %.0f, bound %.0f -> %.0f", "+".join(block_out[bi].streams),
+                 obj, out.best.total_cny, bnd, out.bound)
+        block_out[bi] = dataclasses.replace(
+            block_out[bi], objective=out.best.total_cny, bound=out.bound,
+            gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
+            solve_time_s=block_out[bi].solve_time_s + spent_s)
+
+
+def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Options,
+           budget: Budget, weight, phase) -> None:
+    """Run ``phase(sub, outcome, sub_budget)`` on each unproven one-stream single-source block
+    (in block order) with its ``weight`` share of ``budget``'s work (what one leaves passes on
+    to the next); the new outcome replaces the block's."""
+    def open_(bi: int) -> bool:
+        o = outcomes[bi]
+        return (_tt_lns.applies(subs[bi]) and math.isfinite(o.bound)
+                and rel_gap(o.best.total_cny, o.bound) > opts.mip_gap)
+
+    order = [bi for bi in sorted(subs) if open_(bi)]
+    weights = {bi: max(0.0, weight(outcomes[bi])) for bi in order}
     for k, bi in enumerate(order):
-        rest = sum(gaps[b] for b in order[k:])
-        share = gaps[bi] / rest if rest > 0 else 0.0
+        rest = sum(weights[b] for b in order[k:])
+        share = weights[bi] / rest if rest > 0 else 0.0
         work = share * budget.work
         if work < MIN_UNITS:
             continue
         b_budget = Budget(work=work, deadline=clock() + max(0.5, share * budget.left_s()))
-        t_wall = time.perf_counter()
-        out = _block(subs[bi], outcomes[bi], opts, b_budget)
+        outcomes[bi] = phase(subs[bi], outcomes[bi], b_budget)
         budget.spent(work - b_budget.work)
-        log.info("%s: top-up %.1f units: %.0f -> %.0f, bound %.0f -> %.0f",
-                 "+".join(block_out[bi].streams), work, outcomes[bi].best.total_cny,
-                 out.best.total_cny, outcomes[bi].bound, out.bound)
-        outcomes[bi] = out
-        block_out[bi] = dataclasses.replace(
-            block_out[bi], objective=out.best.total_cny, bound=out.bound,
-            gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
-            solve_time_s=block_out[bi].solve_time_s + time.perf_counter() - t_wall)
 
 
-def _block(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> BlockOutcome:
-    """One block's top-up: on :data:`TOPUP_LNS` of ``budget`` the path-link MIP from the block's
-    plan where it is small and its root fits, else the LNS; then the bound on the rest."""
+def _plan(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> BlockOutcome:
+    """A block's plan top-up: ``_tt_recentre.recentre`` (another top-tier set for the plan's
+    first tier), then the path-link MIP from the best plan where it is small and its root fits
+    the work left; each on its own CPU safety stop (:data:`SAFETY_S_PER_UNIT` per unit)."""
     best = out.best
-    plan_work = TOPUP_LNS * budget.work
-    if _path_fits(sub, plan_work) and highs_engine(opts.solver):
-        lns = budget.split(TOPUP_LNS)
-        budget.spent(lns.work)
-        got = _path_mip(sub, best, opts, lns)
-        budget.work += lns.work
+    own = Budget(budget.work, clock() + 1.0 + SAFETY_S_PER_UNIT * budget.work)
+    moved = recentre(sub[0], best.plans[0], own, opts.seed)
+    if moved is not None:
+        got = price(sub, colocation_groups(sub, [], opts.site_fixed_cost), [moved])
+        best = got if got.total_cny < best.total_cny else best
+    if _path_fits(sub, own.work) and highs_engine(opts.solver):
+        got = _path_mip(sub, best, opts, own)
         if got is not None and got.total_cny < best.total_cny:
             best = got
+    budget.work = own.work
+    return dataclasses.replace(out, best=best, bound=min(out.bound, best.total_cny))
+
+
+def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> BlockOutcome:
+    """A block's bound top-up: ``_tt_block.block_bound`` on ``budget`` (the Lagrangian and the
+    top-tier branch-and-bound), kept when higher; status optimal when it meets the plan."""
+    best = out.best
     bound = block_bound(sub, [], best.total_cny, out.mip, -math.inf, opts, budget)
     bound = min(max(bound, out.bound), best.total_cny)
     status = "optimal" if rel_gap(best.total_cny, bound) <= opts.mip_gap else out.status
-    return dataclasses.replace(out, best=best, bound=bound, status=status)
+    return dataclasses.replace(out, bound=bound, status=status)
 
 
 def _path_fits(sub: list, work: float) -> bool:

@@ -90,7 +90,12 @@ knapsacks) and the branch-and-bound over the sites' open variables of ``_tt_topb
 first; HiGHS LPs warm-started per node, stopped on simplex iterations), on ``_tt_block.BOUND_SHARE``
 of the block's work (``_tt_bound.single_source_bound``). Streams not linked through ``share`` form
 independent blocks, solved one after another, each with its share (by model size) of the work
-left and twice that share of the CPU time left as its safety stop. The restricted and full MIPs
+left and twice that share of the CPU time left as its safety stop. Then a **second pass**
+(``_tt_topup``): the work the single-source blocks kept for their bounds, what proven blocks
+left and ``_tt_topup.TOPUP_EXTRA`` more go to the unproven blocks — half to their plans by gap in
+CNY/yr (``_tt_recentre``: another centre set for the plan's points, priced by the upper-tiers
+LP; the path-link MIP where small), half to their bounds by relative gap (the top-tier
+branch-and-bound with the better plan as incumbent). The restricted and full MIPs
 of single-source blocks are solved by HiGHS (highspy) when ``solver`` is "scip" or "highs"
 (``_tt_split.highs_engine``); the tier sub-MIPs use ``solver``. Everything that changes a
 single-source plan stops on **work** (``_mip.Budget``, 0.75 of ``time_limit_s`` by default): MIP
@@ -122,7 +127,7 @@ from netplan.siting._tt_block import Options, solve_block
 from netplan.siting._tt_heur import stream_size
 from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_topup import hold_back, top_up
+from netplan.siting._tt_topup import TOPUP_EXTRA, hold_back, top_up
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 log = logging.getLogger(__name__)
@@ -350,7 +355,8 @@ def _two_passes(datas: list, names: list[str], blocks: list[list[int]], opts: Op
     first, held = hold_back(budget)
     outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, first, starts,
                                               backoff=backoff, pool=held)
-    top_up(subs, outcomes, block_out, opts, Budget(first.work + held.work, budget.deadline))
+    top_up(subs, outcomes, block_out, opts,
+           Budget(first.work + held.work + TOPUP_EXTRA * budget.work, budget.deadline))
     return outcomes, block_out
 
 
