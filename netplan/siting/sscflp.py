@@ -38,7 +38,8 @@ sites ranked by Lagrangian values) ended above the neighbourhood search on Yang 
 at 30 CPU s (30220 / 39846 against 30212 / 39401) and was dropped; the single kernel MIP (4.)
 before the neighbourhood search took Y2_p1 from 28932 to 28585 (optimum 27977). The open-set
 tabu search (3.) before it, its open sets added to the kernel: Y2_p2 30206 -> 29742 (anchor 29798,
-optimum 29704), Y3_p5 31084 -> 30988, Y2_p1 28610 -> 28480. Re-solving the tabu search's best open
+optimum 29704), Y3_p5 31084 -> 30988, Y2_p1 28610 -> 28480; on 60 x 300 it cost Y3_p3 the kernel
+MIP's time (33990 -> 34352), hence fewer iterations above 12,000 pairs (Y3_p3 34121, Y3_p5 31026). Re-solving the tabu search's best open
 sets as GAP MIPs (open set fixed, nearest-8 links) or their union as one restricted MIP instead of
 the kernel MIP was measured and dropped (Y2_p2 29918 / 29975, Y2_p5 29326 / 29328 against 29742 /
 29263 with the kernel MIP), as were the kernel MIP on each customer's 10 cheapest kernel sites
