@@ -72,33 +72,32 @@ def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
     their relative gap (``_tt_block.block_bound``, the better plan as incumbent).
     ``outcomes`` and ``block_out`` are updated in place (a plan is replaced only by a cheaper
     one, a bound only by a higher one)."""
-    t_wall = time.perf_counter()
     before = {bi: (outcomes[bi].best.total_cny, outcomes[bi].bound) for bi in outcomes}
+    wall_s = dict.fromkeys(outcomes, 0.0)
     plans = budget.split(TOPUP_PLANS)
     budget.spent(plans.work)
     _share(subs, outcomes, opts, plans, lambda o: o.best.total_cny - o.bound,
-           lambda sub, out, b: _plan(sub, out, opts, b))
+           lambda sub, out, b: _plan(sub, out, opts, b), wall_s)
     budget.work += plans.work
     _share(subs, outcomes, opts, budget, lambda o: rel_gap(o.best.total_cny, o.bound),
-           lambda sub, out, b: _bound(sub, out, opts, b))
-    spent_s = time.perf_counter() - t_wall
+           lambda sub, out, b: _bound(sub, out, opts, b), wall_s)
     for bi, (obj, bnd) in before.items():
         out = outcomes[bi]
-        if (out.best.total_cny, out.bound) == (obj, bnd):
+        if wall_s[bi] == 0.0:
             continue
         log.info("%s: top-up %.0f -> %.0f, bound %.0f -> %.0f", "+".join(block_out[bi].streams),
                  obj, out.best.total_cny, bnd, out.bound)
         block_out[bi] = dataclasses.replace(
             block_out[bi], objective=out.best.total_cny, bound=out.bound,
             gap=rel_gap(out.best.total_cny, out.bound), status=out.status,
-            solve_time_s=block_out[bi].solve_time_s + spent_s)
+            solve_time_s=block_out[bi].solve_time_s + wall_s[bi])
 
 
 def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Options,
-           budget: Budget, weight, phase) -> None:
+           budget: Budget, weight, phase, wall_s: dict[int, float]) -> None:
     """Run ``phase(sub, outcome, sub_budget)`` on each unproven one-stream single-source block
     (in block order) with its ``weight`` share of ``budget``'s work (what one leaves passes on
-    to the next); the new outcome replaces the block's."""
+    to the next); the new outcome replaces the block's, its wall seconds add to ``wall_s``."""
     def open_(bi: int) -> bool:
         o = outcomes[bi]
         return (_tt_lns.applies(subs[bi]) and math.isfinite(o.bound)
@@ -113,7 +112,9 @@ def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Optio
         if work < MIN_UNITS:
             continue
         b_budget = Budget(work=work, deadline=clock() + max(0.5, share * budget.left_s()))
+        t0 = time.perf_counter()
         outcomes[bi] = phase(subs[bi], outcomes[bi], b_budget)
+        wall_s[bi] += time.perf_counter() - t0
         budget.spent(work - b_budget.work)
 
 
