@@ -18,8 +18,8 @@ moved here by ``solve_block(pool=...)``), what proven blocks left, :data:`TOPUP_
 
 The gaps, shares and every plan phase depend on work only (node limits, LP iterations), so the
 plan stays the same on an idle and on a loaded machine; each plan phase has its own CPU safety
-stop (:data:`SAFETY_S_PER_UNIT` per unit), a bound phase the block's, which can only leave a
-weaker bound. Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
+stop (:data:`SAFETY_S_PER_UNIT` per unit), and so has a bound phase (a stop there could only
+leave a weaker bound, but would make the reported gap depend on load). Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ TOPUP_EXTRA = 0.1
 TOPUP_PLANS = 0.5
 #: Work units below which a block's top-up is not worth starting (its part is passed on)
 MIN_UNITS = 0.5
-#: CPU safety stop of the path-link MIP per work unit (seconds; its node limit decides)
+#: CPU safety stop of a top-up phase per work unit (seconds; its node, iteration and LP counts
+#: decide)
 SAFETY_S_PER_UNIT = 3.0
 
 
@@ -140,7 +141,12 @@ def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> Block
     """A block's bound top-up: ``_tt_block.block_bound`` on ``budget`` (the Lagrangian and the
     top-tier branch-and-bound), kept when higher; status optimal when it meets the plan."""
     best = out.best
-    bound = block_bound(sub, [], best.total_cny, out.mip, -math.inf, opts, budget)
+    # its own CPU safety stop, as the plan phases: a stop at the model's deadline (what the
+    # first pass left of time_limit_s) cut the top-tier trees of a busy batch worker and made
+    # Pingyu's bounds in bench_batch weaker than the demo's (manure 6.52 vs 4.77 %)
+    own = Budget(budget.work, clock() + 1.0 + SAFETY_S_PER_UNIT * budget.work)
+    bound = block_bound(sub, [], best.total_cny, out.mip, -math.inf, opts, own)
+    budget.work = own.work
     bound = min(max(bound, out.bound), best.total_cny)
     status = "optimal" if rel_gap(best.total_cny, bound) <= opts.mip_gap else out.status
     return dataclasses.replace(out, bound=bound, status=status)
