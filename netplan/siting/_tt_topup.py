@@ -18,8 +18,8 @@ moved here by ``solve_block(pool=...)``), what proven blocks left, :data:`TOPUP_
 
 The gaps, shares and every plan phase depend on work only (node limits, LP iterations), so the
 plan stays the same on an idle and on a loaded machine; each plan phase has its own CPU safety
-stop (:data:`SAFETY_S_PER_UNIT` per unit), and so has a bound phase (a stop there could only
-leave a weaker bound, but would make the reported gap depend on load). Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
+stop (:data:`SAFETY_S_PER_UNIT` per unit); a bound phase stops at the model's deadline but not
+before :data:`BOUND_S_PER_UNIT` a unit (a stop on time only leaves a weaker bound). Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from netplan.siting._mip import Budget, clock, make_solver, nonzeros, rel_gap
 from netplan.siting._tt_block import BlockOutcome, Options, block_bound
 from netplan.siting._tt_bound import MAX_PATH_VARS, path_link_count
 from netplan.siting._tt_build import build, hint_from
-from netplan.siting._tt_heur import LP_UNITS_PER_SIZE2, ROOT_FACTOR, stream_size
+from netplan.siting._tt_heur import LP_UNITS_PER_SIZE2, ROOT_FACTOR, lp_work, stream_size
 from netplan.siting._tt_plan import PricedPlan, colocation_groups, price
 from netplan.siting._tt_recentre import recentre
 from netplan.siting._tt_split import highs_engine, solve_highs
@@ -56,6 +56,9 @@ MIN_UNITS = 0.5
 #: CPU safety stop of a top-up phase per work unit (seconds; its node, iteration and LP counts
 #: decide)
 SAFETY_S_PER_UNIT = 3.0
+#: CPU seconds a unit a bound phase may take at least (its simplex iterations decide; a stop on
+#: time only leaves a weaker bound; ~1 CPU s a unit on the demo)
+BOUND_S_PER_UNIT = 1.0
 
 
 def hold_back(budget: Budget, share: float = TOPUP_SHARE) -> tuple[Budget, Budget]:
@@ -78,10 +81,10 @@ def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
     plans = budget.split(TOPUP_PLANS)
     budget.spent(plans.work)
     _share(subs, outcomes, opts, plans, lambda o: o.best.total_cny - o.bound,
-           lambda sub, out, b: _plan(sub, out, opts, b), wall_s)
+           lambda bi, out, b: _plan(subs[bi], out, opts, b), wall_s)
     budget.work += plans.work
     _share(subs, outcomes, opts, budget, lambda o: rel_gap(o.best.total_cny, o.bound),
-           lambda sub, out, b: _bound(sub, out, opts, b), wall_s)
+           lambda bi, out, b: _bound(subs[bi], out, opts, b, before[bi][0]), wall_s)
     for bi, (obj, bnd) in before.items():
         out = outcomes[bi]
         if wall_s[bi] == 0.0:
@@ -96,7 +99,7 @@ def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
 
 def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Options,
            budget: Budget, weight, phase, wall_s: dict[int, float]) -> None:
-    """Run ``phase(sub, outcome, sub_budget)`` on each unproven one-stream single-source block
+    """Run ``phase(block index, outcome, sub_budget)`` on each unproven one-stream single-source block
     (in block order) with its ``weight`` share of ``budget``'s work (what one leaves passes on
     to the next); the new outcome replaces the block's, its wall seconds add to ``wall_s``."""
     def open_(bi: int) -> bool:
@@ -114,7 +117,7 @@ def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Optio
             continue
         b_budget = Budget(work=work, deadline=clock() + max(0.5, share * budget.left_s()))
         t0 = time.perf_counter()
-        outcomes[bi] = phase(subs[bi], outcomes[bi], b_budget)
+        outcomes[bi] = phase(bi, outcomes[bi], b_budget)
         wall_s[bi] += time.perf_counter() - t0
         budget.spent(work - b_budget.work)
 
@@ -137,14 +140,23 @@ def _plan(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> BlockO
     return dataclasses.replace(out, best=best, bound=min(out.bound, best.total_cny))
 
 
-def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget) -> BlockOutcome:
+def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget,
+           first_cny: float) -> BlockOutcome:
     """A block's bound top-up: ``_tt_block.block_bound`` on ``budget`` (the Lagrangian and the
-    top-tier branch-and-bound), kept when higher; status optimal when it meets the plan."""
+    top-tier branch-and-bound), kept when higher; status optimal when it meets the plan. Skipped
+    (the work passed on) when the tree's root does not fit the work and the plan is still the
+    first pass's (``first_cny``, CNY/yr)."""
     best = out.best
-    # its own CPU safety stop, as the plan phases: a stop at the model's deadline (what the
-    # first pass left of time_limit_s) cut the top-tier trees of a busy batch worker and made
-    # Pingyu's bounds in bench_batch weaker than the demo's (manure 6.52 vs 4.77 %)
-    own = Budget(budget.work, clock() + 1.0 + SAFETY_S_PER_UNIT * budget.work)
+    if lp_work(sub) > budget.work and best.total_cny >= first_cny:
+        # the top-tier tree's root would not fit: the first pass's Lagrangian bound, at the
+        # same plan, is what block_bound would compute again (1-2 CPU s a block on demo_hills)
+        return out
+    # at least BOUND_S_PER_UNIT CPU seconds a unit, also past the model's deadline: a stop there
+    # (what the first pass left of time_limit_s) cut the top-tier trees of a busy batch worker
+    # and made Pingyu's bounds in bench_batch weaker than the demo's (manure 6.52 vs 4.77 %);
+    # the 3 s a unit of the plan phases took demo_hills to 69 CPU s for its 60
+    own = Budget(budget.work, max(budget.deadline,
+                                  clock() + 1.0 + BOUND_S_PER_UNIT * budget.work))
     bound = block_bound(sub, [], best.total_cny, out.mip, -math.inf, opts, own)
     budget.work = own.work
     bound = min(max(bound, out.bound), best.total_cny)
