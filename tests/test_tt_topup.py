@@ -24,15 +24,6 @@ def sd():
     return data
 
 
-def test_hold_back_splits_work_and_time():
-    b = Budget(work=40.0, deadline=clock() + 100.0)
-    first, held = _tt_topup.hold_back(b, 0.25)
-    assert first.work == pytest.approx(30.0) and held.work == pytest.approx(10.0)
-    assert held.deadline == b.deadline
-    assert first.deadline < b.deadline and first.left_s() == pytest.approx(75.0, abs=1.0)
-    assert b.work == 40.0   # the budget given is left as it was
-
-
 def test_bound_reserve_goes_to_the_pool(sd):
     """With a pool, a one-stream single-source block's bound reserve is moved there, not spent."""
     pool = Budget(work=0.0, deadline=math.inf)
@@ -75,3 +66,18 @@ def test_three_tier_with_top_up_is_deterministic():
     for sa, sb in zip(a.streams, b.streams, strict=True):
         for oa, ob in zip(sa.open, sb.open, strict=True):
             assert list(oa) == list(ob)
+
+
+def test_path_mip_from_the_plan_is_feasible_and_no_dearer(sd):
+    """The second pass's path-link MIP, warm-started from a block plan, returns a feasible plan
+    no dearer than it (HiGHS keeps the start as its incumbent)."""
+    from netplan.siting._tt_plan import plan_problem
+
+    opts = Options(solver="highs")
+    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
+                      pool=Budget(work=0.0, deadline=math.inf))
+    assert _tt_topup._path_fits([sd], 2.0)
+    got = _tt_topup._path_mip([sd], out.best, opts, Budget(work=2.0, deadline=clock() + 120.0))
+    assert got is not None
+    assert got.total_cny <= out.best.total_cny + 1e-6 * out.best.total_cny
+    assert plan_problem(sd, got.plans[0]) is None

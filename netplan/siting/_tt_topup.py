@@ -5,8 +5,10 @@ The first pass shares the work by model size (``_tt_heur.stream_size``), which s
 block's phases take, not what is left to gain: on the demo, film + packaging is 38 % of the size
 and proves its plan in 5 CPU s, while manure (12 %) ends 9.5 % above its bound. The second pass
 gets the work each one-stream single-source block kept for its bound (``_tt_block.BOUND_SHARE``,
-moved here by ``solve_block(pool=...)``), what proven blocks left, :data:`TOPUP_SHARE` held back
-(:func:`hold_back`; 0 by default) and :data:`TOPUP_EXTRA` of the first pass's work on top.
+moved here by ``solve_block(pool=...)``), what proven blocks left and :data:`TOPUP_EXTRA` of the
+first pass's work on top. Nothing is held back from the first pass: holding back 15 or 30 % of it
+moved manure's LNS below the work its upper-tiers neighbourhood needs (demo: 20.27 -> 21.88 M
+CNY/yr), so the first pass's plans are exactly what they were without a second pass.
 :func:`top_up` spends it on the unproven one-stream single-source blocks in two rounds:
 
 1. **plans** (:data:`TOPUP_PLANS` of it, by gap in CNY/yr): ``_tt_recentre.recentre`` — another
@@ -19,7 +21,8 @@ moved here by ``solve_block(pool=...)``), what proven blocks left, :data:`TOPUP_
 The gaps, shares and every plan phase depend on work only (node limits, LP iterations), so the
 plan stays the same on an idle and on a loaded machine; each plan phase has its own CPU safety
 stop (:data:`SAFETY_S_PER_UNIT` per unit); a bound phase stops at the model's deadline but not
-before :data:`BOUND_S_PER_UNIT` a unit (a stop on time only leaves a weaker bound). Measured on the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
+before :data:`BOUND_S_PER_UNIT` a unit (a stop on time only leaves a weaker bound). Measured on
+the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
 """
 
 from __future__ import annotations
@@ -42,10 +45,6 @@ from netplan.siting.solution import BlockResult
 
 log = logging.getLogger(__name__)
 
-#: Share of the model's work and CPU time held back from the first pass for the second (0: the
-#: first pass's plans stay as they were; 0.15 and 0.3 moved manure's LNS below the work its
-#: upper-tiers neighbourhood needs, 20.27 -> 21.88 M CNY/yr on the demo)
-TOPUP_SHARE = 0.0
 #: Work of the second pass on top of the first's, as a share of the first's (demo at 60 s: 0.1
 #: -> model gap 3.50 %, 0.15 -> 3.44 %; demo_hills' CPU is at its limit already)
 TOPUP_EXTRA = 0.1
@@ -59,14 +58,6 @@ SAFETY_S_PER_UNIT = 3.0
 #: CPU seconds a unit a bound phase may take at least (its simplex iterations decide; a stop on
 #: time only leaves a weaker bound; ~1 CPU s a unit on the demo)
 BOUND_S_PER_UNIT = 1.0
-
-
-def hold_back(budget: Budget, share: float = TOPUP_SHARE) -> tuple[Budget, Budget]:
-    """Split ``budget`` into the first pass's (``1 - share`` of the work, its deadline as early)
-    and the held-back work (the original deadline). ``budget`` itself is left as it was."""
-    first = Budget(work=(1.0 - share) * budget.work,
-                   deadline=clock() + (1.0 - share) * budget.left_s())
-    return first, Budget(work=share * budget.work, deadline=budget.deadline)
 
 
 def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],

@@ -127,7 +127,7 @@ from netplan.siting._tt_block import Options, solve_block
 from netplan.siting._tt_heur import stream_size
 from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_topup import TOPUP_EXTRA, hold_back, top_up
+from netplan.siting._tt_topup import TOPUP_EXTRA, top_up
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 log = logging.getLogger(__name__)
@@ -349,14 +349,15 @@ def _start_plans(start, names: list[str], datas: list) -> list[StreamPlan | None
 
 def _two_passes(datas: list, names: list[str], blocks: list[list[int]], opts: Options,
                 budget: Budget, starts: list, backoff: tuple) -> tuple[dict, list[BlockResult]]:
-    """Every block on its size share of ``budget`` (less what ``_tt_topup.hold_back`` keeps),
-    then the second pass (``_tt_topup.top_up``) on the held-back work, the blocks' bound
-    reserves and what proven blocks left."""
-    first, held = hold_back(budget)
-    outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, first, starts,
-                                              backoff=backoff, pool=held)
+    """Every block on its size share of ``budget``, then the second pass
+    (``_tt_topup.top_up``) on the blocks' bound reserves, what proven blocks left and
+    ``_tt_topup.TOPUP_EXTRA`` of the first pass's work on top."""
+    work0 = budget.work
+    pool = Budget(work=0.0, deadline=budget.deadline)
+    outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, budget, starts,
+                                              backoff=backoff, pool=pool)
     top_up(subs, outcomes, block_out, opts,
-           Budget(first.work + held.work + TOPUP_EXTRA * budget.work, budget.deadline))
+           Budget(budget.work + pool.work + TOPUP_EXTRA * work0, budget.deadline))
     return outcomes, block_out
 
 
