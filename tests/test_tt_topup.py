@@ -81,3 +81,49 @@ def test_path_mip_from_the_plan_is_feasible_and_no_dearer(sd):
     assert got is not None
     assert got.total_cny <= out.best.total_cny + 1e-6 * out.best.total_cny
     assert plan_problem(sd, got.plans[0]) is None
+
+
+def test_fixed_top_mip_keeps_the_top_tier_and_is_no_dearer(sd):
+    """The MIP with the top tier fixed to the plan's returns a feasible plan no dearer than its
+    start that opens exactly the start's top-tier sites."""
+    from netplan.siting._tt_plan import plan_problem
+
+    opts = Options(solver="highs")
+    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
+                      pool=Budget(work=0.0, deadline=math.inf))
+    budget = Budget(work=2.0, deadline=clock() + 120.0)
+    got = _tt_topup._fixed_top_mip([sd], out.best, opts, budget)
+    assert got is not None
+    assert got.total_cny <= out.best.total_cny + 1e-6 * out.best.total_cny
+    assert plan_problem(sd, got.plans[0]) is None
+    assert list(got.plans[0].opens[-1]) == list(out.best.plans[0].opens[-1])
+    assert 0.0 <= budget.work < 2.0
+
+
+def test_fixed_round_pays_whole_runs_only(sd, monkeypatch):
+    """The fixed-top round runs a block only when its budget pays a whole run
+    (FIXED_TOP_UNITS) and the block's root is small; it never makes a plan dearer."""
+    opts = Options(solver="highs")
+    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
+                      pool=Budget(work=0.0, deadline=math.inf))
+    if rel_gap(out.best.total_cny, out.bound) <= opts.mip_gap:
+        pytest.skip("the block is proven: nothing for the round to do")
+    calls = []
+
+    def fake(sub, best, o, budget, **kw):
+        calls.append(budget.work)
+        budget.spent(budget.work / 2)
+        return None
+
+    monkeypatch.setattr(_tt_topup, "_fixed_top_mip", fake)
+    outcomes = {0: out}
+    short = Budget(work=_tt_topup.FIXED_TOP_UNITS - 0.1, deadline=math.inf)
+    _tt_topup._fixed_round({0: [sd]}, outcomes, opts, short, {0: 0.0})
+    assert calls == [] and outcomes[0] is out
+    enough = Budget(work=_tt_topup.FIXED_TOP_UNITS + 1.0, deadline=math.inf)
+    _tt_topup._fixed_round({0: [sd]}, outcomes, opts, enough, {0: 0.0})
+    assert calls == [_tt_topup.FIXED_TOP_UNITS]
+    assert enough.work == pytest.approx(1.0 + _tt_topup.FIXED_TOP_UNITS / 2)
+    monkeypatch.setattr(_tt_topup, "FIXED_TOP_MAX_ROOT", 0.0)
+    _tt_topup._fixed_round({0: [sd]}, outcomes, opts, enough, {0: 0.0})
+    assert len(calls) == 1

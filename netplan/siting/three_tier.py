@@ -94,8 +94,10 @@ left and twice that share of the CPU time left as its safety stop. Then a **seco
 (``_tt_topup``): the work the single-source blocks kept for their bounds, what proven blocks
 left and ``_tt_topup.TOPUP_EXTRA`` more go to the unproven blocks — half to their plans by gap in
 CNY/yr (``_tt_recentre``: another centre set for the plan's points, priced by the upper-tiers
-LP; the path-link MIP where small), half to their bounds by relative gap (the top-tier
-branch-and-bound with the better plan as incumbent). The restricted and full MIPs
+LP; the path-link MIP where small), then the MIP with the plan's centres fixed
+(``_tt_topup.FIXED_TOP_EXTRA`` more work, whole runs only, blocks whose root is small), half
+to their bounds by relative gap (the top-tier branch-and-bound with the better plan as
+incumbent). The restricted and full MIPs
 of single-source blocks are solved by HiGHS (highspy) when ``solver`` is "scip" or "highs"
 (``_tt_split.highs_engine``); the tier sub-MIPs use ``solver``. Everything that changes a
 single-source plan stops on **work** (``_mip.Budget``, 0.75 of ``time_limit_s`` by default): MIP
@@ -127,7 +129,7 @@ from netplan.siting._tt_block import Options, solve_block
 from netplan.siting._tt_heur import stream_size
 from netplan.siting._tt_plan import StreamPlan, plan_from_start, plan_problem
 from netplan.siting._tt_prep import prepare
-from netplan.siting._tt_topup import TOPUP_EXTRA, top_up
+from netplan.siting._tt_topup import FIXED_TOP_EXTRA, TOPUP_EXTRA, top_up
 from netplan.siting.solution import BlockResult, ThreeTierSolution
 
 log = logging.getLogger(__name__)
@@ -357,7 +359,8 @@ def _two_passes(datas: list, names: list[str], blocks: list[list[int]], opts: Op
     outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, budget, starts,
                                               backoff=backoff, pool=pool)
     top_up(subs, outcomes, block_out, opts,
-           Budget(budget.work + pool.work + TOPUP_EXTRA * work0, budget.deadline))
+           Budget(budget.work + pool.work + TOPUP_EXTRA * work0, budget.deadline),
+           fixed=Budget(FIXED_TOP_EXTRA * work0, budget.deadline))
     return outcomes, block_out
 
 
