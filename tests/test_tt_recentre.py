@@ -21,10 +21,12 @@ from netplan.siting._tt_recentre import moves, recentre
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n_dem=st.integers(2, 4), n1=st.integers(1, 3),
        n2=st.integers(1, 2), n3=st.integers(1, 3), target=st.sampled_from([0.0, 0.6, 1.0]),
-       work=st.sampled_from([0.01, 1.0]))
-def test_recentre_gives_a_cheaper_feasible_plan_or_none(seed, n_dem, n1, n2, n3, target, work):
-    """From the tier heuristic's plan of a tiny random model: None, or a feasible plan strictly
-    cheaper than the start, with the start's first tier, never below the enumerated optimum."""
+       work=st.sampled_from([0.01, 1.0]), tier=st.sampled_from([None, 1]))
+def test_recentre_gives_a_cheaper_feasible_plan_or_none(seed, n_dem, n1, n2, n3, target, work,
+                                                        tier):
+    """From the tier heuristic's plan of a tiny random model, searching the centres' or the
+    stations' set: None, or a feasible plan strictly cheaper than the start, with the start's
+    first tier, never below the enumerated optimum."""
     case = enumerated_case(seed, n_dem, n1, n2, n3, target)
     if case is None:
         return
@@ -34,7 +36,7 @@ def test_recentre_gives_a_cheaper_feasible_plan_or_none(seed, n_dem, n1, n2, n3,
         return
     c0 = cost(sd, start)
     b = Budget(work, clock() + 60.0)
-    p = recentre(sd, start, b)
+    p = recentre(sd, start, b, tier=tier)
     assert b.work <= work
     if p is None:
         return
@@ -86,3 +88,23 @@ def test_moves_keep_forced_sites_and_list_each_set_once():
     assert all(4 not in s for s in single) and len(single) == len(set(single))
     wide = moves(frozenset({0, 1, 2}), alive, forced, wide=True)
     assert wide == [frozenset({0, 3})]
+
+
+def test_recentre_of_the_stations_moves_the_far_station():
+    """Two stations, the start's 50 km from the point (1,000 CNY/yr of haulage), the other at
+    it, both as dear to build: the stations' re-choice (``tier=1``) swaps them; the centres'
+    (default) finds nothing to gain."""
+    tiers = (Tier(cost=np.zeros((2, 1)), capacity=100.0, fixed_cost=1.0, rate_per_t_per_km=1.0),
+             Tier(cost=np.array([[50_000.0, 0.0]]), capacity=100.0, fixed_cost=500.0,
+                  rate_per_t_per_km=1.0),
+             Tier(cost=np.zeros((2, 1)), capacity=100.0, fixed_cost=1.0, rate_per_t_per_km=1.0))
+    sd, problems = prepare(StreamModel(name="s", weights=np.array([10.0, 10.0]), tiers=tiers,
+                                       coverage_target=1.0))
+    assert not problems
+    start = StreamPlan(opens=[np.array([True]), np.array([True, False]), np.array([True])],
+                       assigns=[np.array([0, 0]), np.array([0]), np.array([0, -1])])
+    assert plan_problem(sd, start) is None
+    assert recentre(sd, start, Budget(1.0, clock() + 60.0)) is None
+    p = recentre(sd, start, Budget(1.0, clock() + 60.0), tier=1)
+    assert p is not None and p.opens[1].tolist() == [False, True]
+    assert cost(sd, p) == cost(sd, start) - 1000.0

@@ -83,8 +83,8 @@ def moves(cur: frozenset, alive: np.ndarray, forced: np.ndarray, wide: bool = Fa
     return sorted(out, key=lambda s: sorted(s))
 
 
-def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
-             ) -> StreamPlan | None:
+def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0,
+             tier: int | None = None) -> StreamPlan | None:
     """A strictly cheaper plan than ``plan`` with another top-tier set (module doc), or None.
 
     Parameters
@@ -98,18 +98,22 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
         spent is deducted from it.
     seed
         HiGHS random seed of the MIPs.
+    tier
+        The tier whose open set is searched (default the top one; a middle one, e.g. the
+        stations, with every tier above it free in the LP and in the MIPs).
     """
     T = len(sd.tiers)
-    if not sd.single_source or T < 2 or budget.work <= 0:
+    tier = T - 1 if tier is None else int(tier)
+    if not sd.single_source or T < 2 or budget.work <= 0 or not 1 <= tier < T:
         return None
     c0, work0 = clock(), budget.work
     start_c = cost(sd, plan)
-    top = sd.tiers[T - 1]
+    top = sd.tiers[tier]
     fo, fs = _upper(sd)
     sub = restrict(sd, plan, fo, fs)
-    node = _NodeLP(sub, [], None, False, n_tiers=1)
-    _, site, _ = node.tiers[0]
-    pos = {int(k): i for i, k in enumerate(site)}
+    node = _NodeLP(sub, [], None, False, n_tiers=T - tier)
+    _, site, sl = node.tiers[-1]
+    pos = {int(k): sl.start + i for i, k in enumerate(site)}
     served = float(sd.w[plan.assigns[0] >= 0].sum())
     nz = node.hs.getLp().a_matrix_.start_[-1]
     per_unit = ITERS_PER_UNIT * (ITERS_NZ / max(nz, 1)) ** 1.25   # iterations per work unit
@@ -131,7 +135,7 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
         return seen[s]
 
     bases: dict[frozenset, object] = {}
-    cur = frozenset(int(k) for k in np.flatnonzero(plan.opens[T - 1]))
+    cur = frozenset(int(k) for k in np.flatnonzero(plan.opens[tier]))
     alive = np.zeros(top.n, dtype=bool)
     alive[site] = True
     cur_v = value(cur)
@@ -154,7 +158,7 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
         bases.clear()
     budget.spent(node.iters / per_unit)
     lp_s = clock() - c0
-    start_set = frozenset(int(k) for k in np.flatnonzero(plan.opens[T - 1]))
+    start_set = frozenset(int(k) for k in np.flatnonzero(plan.opens[tier]))
     # only sets the LP prices below the plan's own set: where the search found none, the work
     # is left for the LNS after it (demo straw, recyclables, domestic waste: their plans already
     # use the LP's best set)
@@ -165,26 +169,27 @@ def recentre(sd: StreamData, plan: StreamPlan, budget: Budget, seed: int = 0
     for i, (_, s) in enumerate(ranked):
         if budget.work <= 0 or budget.left_s() <= 0.2:
             break
-        p = _solve_set(sd, sub, s, budget, budget.work / (len(ranked) - i), seed)
+        p = _solve_set(sd, sub, s, budget, budget.work / (len(ranked) - i), seed, tier)
         if p is None:
             continue
         c = cost(sd, p)
         if c < best_c - 1e-9 * max(1.0, abs(best_c)) and plan_problem(sd, p) is None:
             best_p, best_c = p, c
-    log.info("%s: recentre %.0f -> %.0f CNY/yr, %d LPs (%.1f CPU s), %.2f work units, %.1f CPU s",
-             sd.name, start_c, best_c, len(seen), lp_s, work0 - budget.work, clock() - c0)
+    log.info("%s: recentre tier %d %.0f -> %.0f CNY/yr, %d LPs (%.1f CPU s), %.2f work units, "
+             "%.1f CPU s", sd.name, tier, start_c, best_c, len(seen), lp_s, work0 - budget.work,
+             clock() - c0)
     return best_p
 
 
 def _solve_set(sd: StreamData, sub: StreamData, s: list[int], budget: Budget, units: float,
-               seed: int) -> StreamPlan | None:
-    """The upper-tiers MIP ``sub`` with the top tier's open set within ``s`` (HiGHS, node limit
+               seed: int, tier: int) -> StreamPlan | None:
+    """The upper-tiers MIP ``sub`` with tier ``tier``'s open set within ``s`` (HiGHS, node limit
     ``MIP_NODES`` or what ``units`` buy; its nodes and build charged to ``budget``); its plan or
     None (also when ``units`` buy no node)."""
     mip = make_solver("highs")
     h = build(mip, [sub], [], None)
     keep = set(s)
-    for k, v in enumerate(h.streams[0].y[len(sd.tiers) - 1]):
+    for k, v in enumerate(h.streams[0].y[tier]):
         if v is not None and k not in keep:
             v.SetUb(0.0)
     nz = nonzeros(mip)
