@@ -78,7 +78,7 @@ def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
     customers the best plan serves from them are re-assigned among them, any of the region's
     sites opening or closing (a very large neighbourhood in the sense of Ahuja et al. 2004,
     searched by a small strong MIP). Sweeps over all sites; a sweep without improvement grows
-    the region. Stops when the MIP simplex iterations reach ``lns_lp_total`` (work budget), the
+    the region. Stops when its own MIP simplex iterations reach ``lns_lp_total`` (work budget), the
     plan meets the bound, the region outgrows ``lns_size_max`` or at the time limit.
     """
     if best.assign is None:
@@ -90,7 +90,7 @@ def region_lns(ins, best, keep_y: np.ndarray, bud: dict, seed: int, t0: float,
     count, size = 0, bud["lns_size"]
     done: set[bytes] = set()
     def spent() -> bool:
-        return (work.get("mip_lp_iters", 0) >= bud["lns_lp_total"]
+        return (work.get("lns_lp_iters", 0) >= bud["lns_lp_total"]
                 or best.value <= best.bound + 1e-9 * max(1.0, abs(best.value))
                 or clock() - t0 >= time_limit_s)
 
@@ -158,11 +158,12 @@ def _solve_region(ins, best, reg, cust, delta, bud, seed, t0, time_limit_s, work
     used[local] = True
     cur = float(fixed[used | forced].sum() + cost[np.arange(len(cust)), local].sum())
     left = time_limit_s - (clock() - t0)
-    room = bud["lns_lp_total"] - work.get("mip_lp_iters", 0)
+    room = bud["lns_lp_total"] - work.get("lns_lp_iters", 0)
     out = smip.solve(lp, fac, pi, pj, len(cust), start=local, time_limit_s=left,
                      lp_iter_limit=min(bud["lns_lp_iters"], room), node_limit=bud["lns_nodes"],
                      seed=seed, cutoff=math.inf)
     work["mip_lp_iters"] = work.get("mip_lp_iters", 0) + out.lp_iters
+    work["lns_lp_iters"] = work.get("lns_lp_iters", 0) + out.lp_iters
     work["mip_nodes"] = work.get("mip_nodes", 0) + out.nodes
     work["lns_proven"] = work.get("lns_proven", 0) + int(out.optimal)
     if out.assign is None or out.objective > cur - delta or np.any(out.assign < 0):

@@ -18,9 +18,13 @@ work budget (CPU seconds are only a safety stop):
 3. **Open-set tabu search** (:mod:`._sscflp_open`): close, open or swap one site at a time, each
    candidate open set evaluated by a fast GAP heuristic (regret fill + shift descent), the best
    few polished by the local search; non-improving moves allowed, changed sites tabu for a while.
-4. **Kernel MIP**: the strong MIP restricted to the sites the relaxation opened in its later
-   iterations, the best plan's and those of the tabu search's five best open sets (a global
-   choice of the open set), from the best plan.
+4. **Kernel MIP** (up to ``KERNEL_MAX_PAIRS`` pairs): the strong MIP restricted to the sites the
+   relaxation opened in its later iterations, the best plan's and those of the tabu search's five
+   best open sets (a global choice of the open set), from the best plan. Its root's sub-MIPs
+   run past its callback budget; the simplex iterations they take beyond it come off the region
+   search's budget, so that the run still ends on work. Above ``KERNEL_MAX_PAIRS`` (Yang 80 x 400)
+   it is skipped: its root alone took 25-28 CPU s there, and the region search with its budget
+   found better plans on all five Y4 instances (Y4_p2 37438 against 37907).
 5. **MIP neighbourhood search** (:mod:`._sscflp_lns`): for each site, the strong MIP of its
    nearest sites and the customers they serve is re-solved exactly (HiGHS, from the current plan);
    regions grow when a sweep finds nothing -- a very large neighbourhood (Ahuja et al. 2004) that
@@ -161,16 +165,26 @@ def _check(fixed_cost, capacity, demand, cost, forced_open, forbidden) -> _Inst:
     return _Inst(fixed, cap, q, np.where(ok, c, 0.0), ok, forced, integral)
 
 
+KERNEL_MAX_PAIRS = 24_000
+KERNEL_LP_ITERS = 3_000
+LNS_LP_KERNEL = 30_000
+TABU_NO_KERNEL = 10
+
+
 def _budget(work_limit: float, n: int, m: int) -> dict:
     """Deterministic work budget; ``work_limit`` scales it (see :func:`solve_sscflp`)."""
     w = max(0.05, float(work_limit))
+    pairs = max(1, n * m)
+    kernel = pairs <= KERNEL_MAX_PAIRS
     # tabu iterations: 30 up to 12,000 pairs (Yang 60 x 200), then by the square of the size, so
-    # that on 60 x 300 / 80 x 400 the kernel MIP's root keeps its time (Y3_p3: 30 iterations
-    # 34352, above the anchor's 34186; 13 iterations 33996)
-    tabu = max(5, int(30 * w * min(1.0, (12_000 / max(1, n * m)) ** 2)))
+    # that on 60 x 300 the kernel MIP's root keeps its time (Y3_p3: 30 iterations 34352, above the
+    # anchor's 34186; 13 iterations 33996); without the kernel MIP (80 x 400) a fixed number
+    tabu = (max(5, int(30 * w * min(1.0, (12_000 / pairs) ** 2))) if kernel
+            else max(1, int(TABU_NO_KERNEL * w)))
     return {"lagr_iters": max(30, int(250 * min(w, 2.0))), "heur_every": 10,
             "probe_pairs": 3000, "probe_lp_iters": int(120_000 * w),
-            "lns_lp_total": int(70_000 * w), "kernel_lp_iters": int(15_000 * w),
+            "lns_lp_total": int((LNS_LP_KERNEL if kernel else 70_000) * w),
+            "lns_lp_min": int(10_000 * w), "kernel": kernel, "kernel_lp_iters": int(KERNEL_LP_ITERS * w),
             "kernel_nodes": int(2_000 * w), "lns_size": 8, "lns_size_step": 4,
             "lns_size_max": 24, "lns_lp_iters": 20_000, "lns_nodes": 500,
             "lns_border": 30,
@@ -203,8 +217,8 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         ends on its work budget is reproducible on an idle or a loaded machine.
     work_limit
         Scale of the deterministic work budget (Lagrangian iterations, MIP simplex iterations
-        counted in HiGHS callback calls, nodes); 1.0 ends on work in 12-28 CPU s on most 30-60 x
-        200-300 Yang instances; on 80 x 400 MIP roots outlast a 30 s safety stop (BENCHMARKS.md).
+        counted in HiGHS callback calls, nodes); 1.0 ends on work in 9-26 CPU s on the 20 Yang
+        instances (30-80 x 200-400, BENCHMARKS.md).
     seed
         HiGHS random seed.
     warm_start
@@ -256,9 +270,14 @@ def solve_sscflp(fixed_cost: np.ndarray | float, capacity: np.ndarray | float,
         for o in open_search(ins, best, keep_y, site_distance(ins), bud, t0, time_limit_s,
                              work):
             kernel |= o
-    if not proven and not stop():
+    if not proven and not stop() and bud["kernel"]:
+        before = work.get("mip_lp_iters", 0)
         kernel_mip(ins, best, kernel & keep_y, keep_x, bud, seed, t0, time_limit_s, work)
         work["cpu_kernel_s"] = round(clock() - t0, 2)
+        # the kernel MIP's root sub-MIPs run past its callback budget (1 CPU s per ~1,000
+        # simplex iterations on Yang): what it ran beyond its budget comes off the region search's
+        over = work.get("mip_lp_iters", 0) - before - bud["kernel_lp_iters"]
+        bud = {**bud, "lns_lp_total": max(bud["lns_lp_min"], bud["lns_lp_total"] - max(0, over))}
     if not proven and not stop():
         region_lns(ins, best, keep_y, bud, seed, t0, time_limit_s, work)
         work["cpu_lns_s"] = round(clock() - t0, 2)
