@@ -72,6 +72,10 @@ FIXED_TOP_MAX_ROOT = 2.0
 #: CPU safety stop of a top-up phase per work unit (seconds; its node, iteration and LP counts
 #: decide)
 SAFETY_S_PER_UNIT = 3.0
+#: A bound phase gets at least this many times its tree's root estimate (:func:`_tree_root`)
+#: while the work left pays for it: the bound rises in the first nodes after the root (demo
+#: straw, root ~1.6 units: its gap share, 1.1 units, left 2.10 %; 3 units 0.69 %, 4 units 0.31 %)
+BOUND_MIN_ROOTS = 2.0
 #: CPU seconds a unit a bound phase may take at least (its simplex iterations decide; a stop on
 #: time only leaves a weaker bound; ~1 CPU s a unit on the demo)
 BOUND_S_PER_UNIT = 1.0
@@ -96,7 +100,8 @@ def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
     if fixed is not None and highs_engine(opts.solver):
         _fixed_round(subs, outcomes, opts, fixed, wall_s)
     _share(subs, outcomes, opts, budget, lambda o: rel_gap(o.best.total_cny, o.bound),
-           lambda bi, out, b: _bound(subs[bi], out, opts, b, before[bi][0]), wall_s)
+           lambda bi, out, b: _bound(subs[bi], out, opts, b, before[bi][0]), wall_s,
+           floor=lambda bi: BOUND_MIN_ROOTS * _tree_root(subs[bi]))
     for bi, (obj, bnd) in before.items():
         out = outcomes[bi]
         if wall_s[bi] == 0.0:
@@ -110,10 +115,11 @@ def top_up(subs: dict[int, list], outcomes: dict[int, BlockOutcome],
 
 
 def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Options,
-           budget: Budget, weight, phase, wall_s: dict[int, float]) -> None:
+           budget: Budget, weight, phase, wall_s: dict[int, float], floor=None) -> None:
     """Run ``phase(block index, outcome, sub_budget)`` on each unproven one-stream single-source block
-    (in block order) with its ``weight`` share of ``budget``'s work (what one leaves passes on
-    to the next); the new outcome replaces the block's, its wall seconds add to ``wall_s``."""
+    (in block order) with its ``weight`` share of ``budget``'s work, at least ``floor(block
+    index)`` units while the work left pays for it (what one leaves passes on to the next); the
+    new outcome replaces the block's, its wall seconds add to ``wall_s``."""
     def open_(bi: int) -> bool:
         o = outcomes[bi]
         return (_tt_lns.applies(subs[bi]) and math.isfinite(o.bound)
@@ -125,6 +131,8 @@ def _share(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts: Optio
         rest = sum(weights[b] for b in order[k:])
         share = weights[bi] / rest if rest > 0 else 0.0
         work = share * budget.work
+        if floor is not None:
+            work = max(work, min(floor(bi), budget.work))
         if work < MIN_UNITS:
             continue
         b_budget = Budget(work=work, deadline=clock() + max(0.5, share * budget.left_s()))
@@ -144,8 +152,7 @@ def _fixed_round(subs: dict[int, list], outcomes: dict[int, BlockOutcome], opts:
         sub, o = subs[bi], outcomes[bi]
         return (_tt_lns.applies(sub) and len(sub[0].tiers) >= 2 and math.isfinite(o.bound)
                 and rel_gap(o.best.total_cny, o.bound) > opts.mip_gap
-                and ROOT_FACTOR * LP_UNITS_PER_SIZE2 * stream_size(sub[0]) ** 2
-                <= FIXED_TOP_MAX_ROOT)
+                and _root_units(sub) <= FIXED_TOP_MAX_ROOT)
 
     order = sorted((bi for bi in subs if fits(bi)),
                    key=lambda bi: (-(outcomes[bi].best.total_cny - outcomes[bi].bound), bi))
@@ -204,13 +211,26 @@ def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget,
     return dataclasses.replace(out, bound=bound, status=status)
 
 
+def _root_units(sub: list, paths: int = 0) -> float:
+    """Size estimate of a block's root LP (as ``_tt_heur.root_fits``) in work units, with
+    ``paths`` path-link variables on top of the stream's own."""
+    return ROOT_FACTOR * LP_UNITS_PER_SIZE2 * (stream_size(sub[0]) + paths) ** 2
+
+
+def _tree_root(sub: list) -> float:
+    """Size estimate of the root LP of the block's top-tier branch-and-bound (work units): on the
+    path-link model where ``_tt_bound.single_source_bound`` builds it (small, two tiers or more)."""
+    paths = path_link_count(sub[0])
+    small = len(sub[0].tiers) >= 2 and paths <= MAX_PATH_VARS
+    return _root_units(sub, paths if small else 0)
+
+
 def _path_fits(sub: list, work: float) -> bool:
     """True when the block's path-link model is small (``_tt_bound.MAX_PATH_VARS``) and the
-    size estimate of its root LP (as ``_tt_heur.root_fits``, on the model with the path
-    variables) fits ``work``: a decision on sizes, never on time."""
+    size estimate of its root LP (on the model with the path variables) fits ``work``: a
+    decision on sizes, never on time."""
     paths = path_link_count(sub[0])
-    size = stream_size(sub[0]) + paths
-    return paths <= MAX_PATH_VARS and ROOT_FACTOR * LP_UNITS_PER_SIZE2 * size ** 2 <= work
+    return paths <= MAX_PATH_VARS and _root_units(sub, paths) <= work
 
 
 def _fixed_top_mip(sub: list, best: PricedPlan, opts: Options, budget: Budget, *,
