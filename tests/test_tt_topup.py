@@ -127,3 +127,37 @@ def test_fixed_round_pays_whole_runs_only(sd, monkeypatch):
     monkeypatch.setattr(_tt_topup, "FIXED_TOP_MAX_ROOT", 0.0)
     _tt_topup._fixed_round({0: [sd]}, outcomes, opts, enough, {0: 0.0})
     assert len(calls) == 1
+
+
+def test_share_floor_gives_a_block_its_minimum_while_the_work_pays(sd):
+    """Shares follow the weights; a floor lifts a block's share while the work left pays for it,
+    and the blocks after it share what is left."""
+    import dataclasses
+
+    opts = Options(solver="highs")
+    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
+                      pool=Budget(work=0.0, deadline=math.inf))
+    cost = out.best.total_cny
+    outcomes = {0: dataclasses.replace(out, bound=0.99 * cost, status="feasible"),
+                1: dataclasses.replace(out, bound=0.91 * cost, status="feasible")}
+    got = {}
+
+    def phase(bi, o, b):
+        got[bi] = b.work
+        b.spent(b.work)
+        return o
+
+    def run(floor):
+        got.clear()
+        _tt_topup._share({0: [sd], 1: [sd]}, dict(outcomes), opts,
+                         Budget(work=10.0, deadline=clock() + 60.0),
+                         lambda o: rel_gap(o.best.total_cny, o.bound), phase, {0: 0.0, 1: 0.0},
+                         floor=floor)
+        return dict(got)
+
+    plain = run(None)
+    assert plain[0] == pytest.approx(1.0, rel=1e-6) and plain[1] == pytest.approx(9.0, rel=1e-6)
+    lifted = run(lambda bi: 4.0)
+    assert lifted[0] == pytest.approx(4.0) and lifted[1] == pytest.approx(6.0)
+    capped = run(lambda bi: 50.0)
+    assert capped[0] == pytest.approx(10.0) and 1 not in capped
