@@ -35,7 +35,7 @@ work budget (CPU seconds are only a safety stop):
 
 MIP work is counted in calls of HiGHS's MIP interrupt callback (:func:`._sscflp_mip.call_budget`),
 a deterministic measure: the same inputs give the same plan on an idle and on a loaded machine
-(Y1_p1: the same plan, 17.3 CPU s, beside two busy loops as alone).
+(Y1_p1 and Y4_p2: the same plans and work counters beside two busy loops as alone).
 
 Measured: the bucket phase of a kernel search (Guastaroba & Speranza 2014; kernel + buckets of
 sites ranked by Lagrangian values) ended above the neighbourhood search on Yang Y1_p1 and Y4_p1
@@ -48,7 +48,11 @@ sets as GAP MIPs (open set fixed, nearest-8 links) or their union as one restric
 the kernel MIP was measured and dropped (Y2_p2 29918 / 29975, Y2_p5 29326 / 29328 against 29742 /
 29263 with the kernel MIP), as were the kernel MIP on each customer's 10 cheapest kernel sites
 (Y2_p5 29213, but Y2_p2 30020 and Y2_p1, Y3_p5 on the safety stop) and a second tabu search after
-the region search (no gain on Y1_p1, Y1_p2, Y2_p2, Y2_p4).
+the region search (no gain on Y1_p1, Y1_p2, Y2_p2, Y2_p4). Without the kernel MIP on every
+instance the runs end sooner, but Y2_p2 / Y2_p4 / Y2_p5 end above the anchor (29918 / 28071 /
+29354); with it, its budget is cut to 3,000 iterations (5,000: Y2_p3 28016 but 32.8 CPU s). On
+80 x 400 without it, 5 / 10 / 15 tabu iterations: Y4_p2 37438 / 37438 / 37459, Y4_p4 37348 /
+37348 / 37344, the rest equal; 10 kept.
 
 Status is "optimal" only when proven (bound meets objective); the bound is the best of the
 Lagrangian and MIP bounds (rounded up when all data are integers).
