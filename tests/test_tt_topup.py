@@ -24,6 +24,14 @@ def sd():
     return data
 
 
+@pytest.fixture(scope="module")
+def solved(sd):
+    """The block solved on 1 work unit with a pool (its bound reserve moved there)."""
+    return solve_block([sd], "t", Options(solver="highs"),
+                       Budget(work=1.0, deadline=clock() + 120.0),
+                       pool=Budget(work=0.0, deadline=math.inf))
+
+
 def test_bound_reserve_goes_to_the_pool(sd):
     """With a pool, a one-stream single-source block's bound reserve is moved there, not spent."""
     pool = Budget(work=0.0, deadline=math.inf)
@@ -68,14 +76,13 @@ def test_three_tier_with_top_up_is_deterministic():
             assert list(oa) == list(ob)
 
 
-def test_path_mip_from_the_plan_is_feasible_and_no_dearer(sd):
+def test_path_mip_from_the_plan_is_feasible_and_no_dearer(sd, solved):
     """The second pass's path-link MIP, warm-started from a block plan, returns a feasible plan
     no dearer than it (HiGHS keeps the start as its incumbent)."""
     from netplan.siting._tt_plan import plan_problem
 
     opts = Options(solver="highs")
-    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
-                      pool=Budget(work=0.0, deadline=math.inf))
+    out = solved
     assert _tt_topup._path_fits([sd], 2.0)
     got = _tt_topup._path_mip([sd], out.best, opts, Budget(work=2.0, deadline=clock() + 120.0))
     assert got is not None
@@ -83,14 +90,13 @@ def test_path_mip_from_the_plan_is_feasible_and_no_dearer(sd):
     assert plan_problem(sd, got.plans[0]) is None
 
 
-def test_fixed_top_mip_keeps_the_top_tier_and_is_no_dearer(sd):
+def test_fixed_top_mip_keeps_the_top_tier_and_is_no_dearer(sd, solved):
     """The MIP with the top tier fixed to the plan's returns a feasible plan no dearer than its
     start that opens exactly the start's top-tier sites."""
     from netplan.siting._tt_plan import plan_problem
 
     opts = Options(solver="highs")
-    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
-                      pool=Budget(work=0.0, deadline=math.inf))
+    out = solved
     budget = Budget(work=2.0, deadline=clock() + 120.0)
     got = _tt_topup._fixed_top_mip([sd], out.best, opts, budget)
     assert got is not None
@@ -100,12 +106,11 @@ def test_fixed_top_mip_keeps_the_top_tier_and_is_no_dearer(sd):
     assert 0.0 <= budget.work < 2.0
 
 
-def test_fixed_round_pays_whole_runs_only(sd, monkeypatch):
+def test_fixed_round_pays_whole_runs_only(sd, solved, monkeypatch):
     """The fixed-top round runs a block only when its budget pays a whole run
     (FIXED_TOP_UNITS) and the block's root is small; it never makes a plan dearer."""
     opts = Options(solver="highs")
-    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
-                      pool=Budget(work=0.0, deadline=math.inf))
+    out = solved
     if rel_gap(out.best.total_cny, out.bound) <= opts.mip_gap:
         pytest.skip("the block is proven: nothing for the round to do")
     calls = []
@@ -129,14 +134,13 @@ def test_fixed_round_pays_whole_runs_only(sd, monkeypatch):
     assert len(calls) == 1
 
 
-def test_share_floor_gives_a_block_its_minimum_while_the_work_pays(sd):
+def test_share_floor_gives_a_block_its_minimum_while_the_work_pays(sd, solved):
     """Shares follow the weights; a floor lifts a block's share while the work left pays for it,
     and the blocks after it share what is left."""
     import dataclasses
 
     opts = Options(solver="highs")
-    out = solve_block([sd], "t", opts, Budget(work=1.0, deadline=clock() + 120.0),
-                      pool=Budget(work=0.0, deadline=math.inf))
+    out = solved
     cost = out.best.total_cny
     outcomes = {0: dataclasses.replace(out, bound=0.99 * cost, status="feasible"),
                 1: dataclasses.replace(out, bound=0.91 * cost, status="feasible")}
