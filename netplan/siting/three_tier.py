@@ -353,7 +353,8 @@ def _two_passes(datas: list, names: list[str], blocks: list[list[int]], opts: Op
                 budget: Budget, starts: list, backoff: tuple) -> tuple[dict, list[BlockResult]]:
     """Every block on its size share of ``budget``, then the second pass
     (``_tt_topup.top_up``) on the blocks' bound reserves, what proven blocks left and
-    ``_tt_topup.TOPUP_EXTRA`` of the first pass's work on top."""
+    ``_tt_topup.TOPUP_EXTRA`` of the first pass's work on top, and its fixed-top MIPs on
+    ``_tt_topup.FIXED_TOP_EXTRA`` of it (what they leave is not spent)."""
     work0 = budget.work
     pool = Budget(work=0.0, deadline=budget.deadline)
     outcomes, block_out, subs = _solve_blocks(datas, names, blocks, opts, budget, starts,
