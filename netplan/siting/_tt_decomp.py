@@ -30,6 +30,7 @@ units, ``_tt_topbb.ITERS_PER_UNIT``): the same bound on an idle and on a loaded 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 
 import numpy as np
@@ -39,13 +40,16 @@ from netplan.siting._tt_lagr import lagrangian_bound
 from netplan.siting._tt_prep import StreamData
 from netplan.siting._tt_topbb import top_tier_bound
 
+log = logging.getLogger(__name__)
+
 #: Subgradient iterations of the points' part (LP knapsacks; the 0-1 ones are off: demo_hills
 #: manure 6.8 CPU s with them on)
 POINT_ITERS = 300
-#: Estimated work units of the upper model's root LP per (size / 1000)^2, size = its pairs
-#: plus candidates (demo_hills: straw 4.2 k pairs 0.8 CPU s, manure 5.6 k 1.0 s, recyclables
-#: 20.8 k 5.1 s; 1 unit ~ 1 CPU s)
-ROOT_UNITS_PER_KSIZE2 = 0.03
+#: Estimated work units of the upper model's root LP per 1000 of its size (pairs plus
+#: candidates), at or above the measured (demo_hills: straw 4.2 k 0.8 CPU s, manure 5.7 k
+#: 1.0 s, recyclables 20.9 k 5.1 s; 1 unit ~ 1 CPU s): a deterministic gate for the root,
+#: which runs to its end
+ROOT_UNITS_PER_KSIZE = 0.25
 
 
 def applies(sd: StreamData) -> bool:
@@ -89,9 +93,9 @@ def points_bound(sd: StreamData, incumbent: float) -> float:
 
 
 def root_units(up: StreamData) -> float:
-    """Size estimate of the upper model's root LP in work units (:data:`ROOT_UNITS_PER_KSIZE2`)."""
+    """Size estimate of the upper model's root LP in work units (:data:`ROOT_UNITS_PER_KSIZE`)."""
     size = sum(len(td.pa) + td.n for td in up.tiers)
-    return ROOT_UNITS_PER_KSIZE2 * (size / 1000.0) ** 2
+    return ROOT_UNITS_PER_KSIZE * size / 1000.0
 
 
 def split_bound(sd: StreamData, incumbent: float, points_cny: float, work: float,
@@ -122,8 +126,12 @@ def split_bound(sd: StreamData, incumbent: float, points_cny: float, work: float
         return -math.inf
     up = upper_model(sd)
     rest = incumbent - a
+    c0 = clock()
     tree = top_tier_bound(up, [], None, rest, work=work, deadline=deadline,
                           gap=gap * abs(incumbent) / max(abs(rest), 1e-9))
+    log.info("%s: split bound %.0f (points %.0f + upper %.0f, root %.0f, %d nodes) on %.2f units, "
+             "%.1f CPU s", sd.name, a + tree.bound, a, tree.bound, a + tree.root, tree.nodes,
+             work, clock() - c0)
     return a + tree.bound if math.isfinite(tree.bound) else -math.inf
 
 
