@@ -58,17 +58,33 @@ def test_budget_skips_kernel_on_large_instances():
     assert small["lns_lp_min"] <= small["lns_lp_total"]
 
 
-def test_solve_without_kernel_is_feasible_and_deterministic(monkeypatch):
-    rng = np.random.default_rng(3)
-    n, m = 24, 6
-    cost = rng.integers(5, 60, (n, m)).astype(float)
-    q = rng.integers(1, 5, n).astype(float)
-    cap = np.full(m, 20.0)
-    fixed = rng.integers(40, 90, m).astype(float)
-    monkeypatch.setattr(sscflp, "KERNEL_MAX_PAIRS", 0)
+def _instance(seed=0, n=50, m=12):
+    rng = np.random.default_rng(seed)
+    xy, fxy = rng.random((n, 2)), rng.random((m, 2))
+    q = rng.integers(5, 30, n).astype(float)
+    cost = np.round(np.linalg.norm(xy[:, None] - fxy[None], axis=2) * q[:, None] * 10)
+    cap = np.full(m, round(q.sum() / 4.0))
+    fixed = rng.integers(150, 300, m).astype(float)
+    return fixed, cap, q, cost
+
+
+@pytest.mark.parametrize("max_pairs", [0, 10**9])
+def test_kernel_mip_runs_only_up_to_max_pairs(monkeypatch, max_pairs):
+    fixed, cap, q, cost = _instance()
+    n, m = cost.shape
+    orig = sscflp._budget
+
+    def no_probe(w, n_, m_):   # skip the direct proof so that the later phases run
+        return {**orig(w, n_, m_), "probe_pairs": 0, "final_pairs": 0}
+
+    monkeypatch.setattr(sscflp, "_budget", no_probe)
+    monkeypatch.setattr(sscflp, "KERNEL_MAX_PAIRS", max_pairs)
     r1 = sscflp.solve_sscflp(fixed, cap, q, cost, time_limit_s=60)
     r2 = sscflp.solve_sscflp(fixed, cap, q, cost, time_limit_s=60)
-    assert "kernel_sites" not in r1.work
+    assert r1.work.get("stopped_by_time") is False
+    assert ("kernel_sites" in r1.work) == (max_pairs > 0)
+    if "open_iters" in r1.work and max_pairs == 0:
+        assert r1.work["open_iters"] <= sscflp.TABU_NO_KERNEL
     assert heur.feasible(r1.assign, q, cap, np.ones((n, m), dtype=bool))
     assert r1.bound <= r1.objective + 1e-6
     assert np.array_equal(r1.assign, r2.assign)
