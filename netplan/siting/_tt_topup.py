@@ -37,9 +37,9 @@ import logging
 import math
 import time
 
-from netplan.siting import _tt_lns
+from netplan.siting import _tt_decomp, _tt_lns
 from netplan.siting._mip import Budget, clock, make_solver, nonzeros, rel_gap
-from netplan.siting._tt_block import BlockOutcome, Options, block_bound
+from netplan.siting._tt_block import BlockOutcome, Options, block_bound, split_fits
 from netplan.siting._tt_bound import MAX_PATH_VARS, path_link_count
 from netplan.siting._tt_build import build, hint_from
 from netplan.siting._tt_heur import LP_UNITS_PER_SIZE2, ROOT_FACTOR, lp_work, stream_size
@@ -194,7 +194,8 @@ def _bound(sub: list, out: BlockOutcome, opts: Options, budget: Budget,
     (the work passed on) when the tree's root does not fit the work and the plan is still the
     first pass's (``first_cny``, CNY/yr)."""
     best = out.best
-    if lp_work(sub) > budget.work and best.total_cny >= first_cny:
+    if (lp_work(sub) > budget.work and not split_fits(sub[0], budget.work)
+            and best.total_cny >= first_cny):
         # the top-tier tree's root would not fit: the first pass's Lagrangian bound, at the
         # same plan, is what block_bound would compute again (1-2 CPU s a block on demo_hills)
         return out
@@ -218,9 +219,12 @@ def _root_units(sub: list, paths: int = 0) -> float:
 
 
 def _tree_root(sub: list) -> float:
-    """Size estimate of the root LP of the block's top-tier branch-and-bound (work units): on the
-    path-link model where ``_tt_bound.single_source_bound`` builds it (small, two tiers or more)."""
+    """Size estimate of the root LP of the block's bound tree (work units): the split's upper
+    model where ``_tt_block.block_bound`` bounds the block split at its first tier (too many
+    paths), else the top-tier tree's, on the path-link model where that is small."""
     paths = path_link_count(sub[0])
+    if len(sub[0].tiers) >= 2 and paths > MAX_PATH_VARS and _tt_decomp.applies(sub[0]):
+        return _tt_decomp.root_units(_tt_decomp.upper_model(sub[0]))   # block_bound's split
     small = len(sub[0].tiers) >= 2 and paths <= MAX_PATH_VARS
     return _root_units(sub, paths if small else 0)
 
