@@ -37,7 +37,7 @@ import logging
 import math
 import time
 
-from netplan.siting import _tt_decomp, _tt_lns
+from netplan.siting import _tt_lns
 from netplan.siting._mip import Budget, clock, make_solver, nonzeros, rel_gap
 from netplan.siting._tt_block import BlockOutcome, Options, block_bound, split_fits
 from netplan.siting._tt_bound import MAX_PATH_VARS, path_link_count
@@ -219,12 +219,9 @@ def _root_units(sub: list, paths: int = 0) -> float:
 
 
 def _tree_root(sub: list) -> float:
-    """Size estimate of the root LP of the block's bound tree (work units): the split's upper
-    model where ``_tt_block.block_bound`` bounds the block split at its first tier (too many
-    paths), else the top-tier tree's, on the path-link model where that is small."""
+    """Size estimate of the root LP of the block's top-tier branch-and-bound (work units): on the
+    path-link model where ``_tt_bound.single_source_bound`` builds it (small, two tiers or more)."""
     paths = path_link_count(sub[0])
-    if len(sub[0].tiers) >= 2 and paths > MAX_PATH_VARS and _tt_decomp.applies(sub[0]):
-        return _tt_decomp.root_units(_tt_decomp.upper_model(sub[0]))   # block_bound's split
     small = len(sub[0].tiers) >= 2 and paths <= MAX_PATH_VARS
     return _root_units(sub, paths if small else 0)
 
