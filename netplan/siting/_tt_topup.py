@@ -27,7 +27,8 @@ The gaps, shares and every plan phase depend on work only (node limits, LP itera
 plan stays the same on an idle and on a loaded machine; each plan phase has its own CPU safety
 stop (:data:`SAFETY_S_PER_UNIT` per unit); a bound phase stops at the model's deadline but not
 before :data:`BOUND_S_PER_UNIT` a unit (a stop on time only leaves a weaker bound). Measured on
-the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 %.
+the demo at 60 s (BENCHMARKS.md, issue 16): model gap 5.64 -> 3.50 % (session 9), -> 2.59 %
+with the fixed-top round and the bound floors (session 10).
 """
 
 from __future__ import annotations
