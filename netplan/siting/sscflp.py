@@ -169,9 +169,17 @@ def _check(fixed_cost, capacity, demand, cost, forced_open, forbidden) -> _Inst:
     return _Inst(fixed, cap, q, np.where(ok, c, 0.0), ok, forced, integral)
 
 
+#: Largest instance (facilities x customers) the kernel MIP runs on: above it (Yang 80 x 400)
+#: its root alone took 25-28 of 30 CPU s and the region search found better plans on all five
 KERNEL_MAX_PAIRS = 24_000
+#: Simplex iterations of the kernel MIP per unit of ``work_limit`` (5,000: Y2_p3 28016 but
+#: 32.8 CPU s; what its root's sub-MIPs run beyond it comes off the region search)
 KERNEL_LP_ITERS = 3_000
+#: Region-search simplex iterations per unit of ``work_limit`` after a kernel MIP (70,000
+#: without one)
 LNS_LP_KERNEL = 30_000
+#: Tabu iterations per unit of ``work_limit`` when the kernel MIP is skipped (Y4: 5 / 10 / 15
+#: give Y4_p2 37438 / 37438 / 37459; 15 took 29.1 CPU s at load 5.6)
 TABU_NO_KERNEL = 10
 
 
